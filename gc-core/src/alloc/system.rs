@@ -1,0 +1,59 @@
+//! [`SystemAllocator`]: every object is one call to Rust's global allocator.
+
+use std::alloc::Layout;
+use std::cell::Cell;
+use std::ptr::NonNull;
+
+use super::{Allocator, AllocatorStats};
+
+/// Forwards to the global allocator (`malloc` by default) and counts blocks and bytes.
+#[derive(Debug, Default)]
+pub struct SystemAllocator {
+    blocks: Cell<usize>,
+    bytes: Cell<usize>,
+}
+
+impl SystemAllocator {
+    /// A new system allocator with zeroed counters.
+    pub const fn new() -> Self {
+        SystemAllocator {
+            blocks: Cell::new(0),
+            bytes: Cell::new(0),
+        }
+    }
+}
+
+// SAFETY: blocks come from the global allocator, which upholds the trait's promises; every
+// object layout has a non-zero size (it holds a header).
+unsafe impl Allocator for SystemAllocator {
+    fn name(&self) -> &'static str {
+        "system"
+    }
+
+    #[inline]
+    fn allocate(&self, layout: Layout) -> Option<NonNull<u8>> {
+        debug_assert!(layout.size() > 0);
+        // SAFETY: `layout` has a non-zero size (every object holds a header).
+        let block = NonNull::new(unsafe { std::alloc::alloc(layout) })?;
+        self.blocks.set(self.blocks.get() + 1);
+        self.bytes.set(self.bytes.get() + layout.size());
+        Some(block)
+    }
+
+    #[inline]
+    unsafe fn deallocate(&self, block: NonNull<u8>, layout: Layout) {
+        self.blocks.set(self.blocks.get() - 1);
+        self.bytes.set(self.bytes.get() - layout.size());
+        // SAFETY: the caller guarantees `block` came from `allocate` with this `layout`, which got
+        // it from the global allocator with the same layout.
+        unsafe { std::alloc::dealloc(block.as_ptr(), layout) }
+    }
+
+    fn stats(&self) -> AllocatorStats {
+        AllocatorStats {
+            blocks_in_use: self.blocks.get(),
+            bytes_in_use: self.bytes.get(),
+            bytes_mapped: 0,
+        }
+    }
+}

@@ -1,0 +1,44 @@
+//! Statistics: what each collection did, and running totals.
+
+use std::time::Duration;
+
+/// One collection, as the heap records it.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct CollectionRecord {
+    /// The generation collected (younger ones were examined with it).
+    pub generation: usize,
+    /// Objects examined by the detector.
+    pub examined: usize,
+    /// Objects found unreachable: what `gc.collect()` returns.
+    pub unreachable: usize,
+    /// Of those, objects whose memory went back to the allocator during the collection.
+    pub freed: usize,
+    /// Unreachable objects that a `Drop` resurrected: their values are dropped, their memory waits
+    /// for the last new handle.
+    pub resurrected: usize,
+    /// Wall time of the whole collection, detection and tear-down.
+    pub pause: Duration,
+}
+
+/// Totals for one generation, like an entry of CPython's `gc.get_stats()`.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct GenerationStats {
+    /// Collections of this generation.
+    pub collections: usize,
+    /// Unreachable objects found by them.
+    pub collected: usize,
+    /// Objects examined by them.
+    pub examined: usize,
+    /// Total pause time.
+    pub pause: Duration,
+}
+
+impl GenerationStats {
+    /// Adds one collection record.
+    pub fn add(&mut self, record: &CollectionRecord) {
+        self.collections += 1;
+        self.collected += record.unreachable;
+        self.examined += record.examined;
+        self.pause += record.pause;
+    }
+}

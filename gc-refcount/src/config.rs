@@ -1,0 +1,248 @@
+//! Heap configurations: a detector, a scheduler and an allocator, chosen by type or by name.
+//!
+//! Names have the form `DETECTOR/SCHEDULER/ALLOCATOR`, or a preset:
+//!
+//! | preset | means | what it is |
+//! |---|---|---|
+//! | `default` | `trial-deletion/threshold:700/system` | what a thread gets if it configures nothing |
+//! | `trial-deletion` | `trial-deletion/threshold:700/system` | CPython's detector, one young threshold |
+//! | `rc` | `none/manual/system` | plain reference counting: cycles leak |
+//!
+//! Parts: detectors `none`, `trial-deletion`; schedulers `manual`, `threshold:N` (`threshold`
+//! alone is `threshold:700`); allocators `system`.
+
+use std::fmt;
+
+use gc_core::{Allocator, CycleDetector, Manual, Scheduler, SystemAllocator, Threshold};
+
+use crate::detect::{NoCycles, TrialDeletion};
+
+/// The allocator a heap uses. Built-in allocators are matched statically on the allocation path;
+/// any other goes through a trait object.
+pub enum AllocatorChoice {
+    /// Rust's global allocator.
+    System(SystemAllocator),
+    /// Any other implementation (one dynamic call per allocation and per free).
+    Custom(Box<dyn Allocator>),
+}
+
+impl Default for AllocatorChoice {
+    fn default() -> Self {
+        AllocatorChoice::System(SystemAllocator::new())
+    }
+}
+
+impl From<SystemAllocator> for AllocatorChoice {
+    fn from(allocator: SystemAllocator) -> Self {
+        AllocatorChoice::System(allocator)
+    }
+}
+
+impl fmt::Debug for AllocatorChoice {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+impl AllocatorChoice {
+    /// Wraps any allocator.
+    pub fn custom(allocator: impl Allocator + 'static) -> Self {
+        AllocatorChoice::Custom(Box::new(allocator))
+    }
+
+    #[inline(always)]
+    pub(crate) fn allocate(&self, layout: std::alloc::Layout) -> Option<std::ptr::NonNull<u8>> {
+        match self {
+            AllocatorChoice::System(system) => system.allocate(layout),
+            AllocatorChoice::Custom(custom) => custom.allocate(layout),
+        }
+    }
+
+    /// # Safety
+    /// As [`Allocator::deallocate`].
+    #[inline(always)]
+    pub(crate) unsafe fn deallocate(
+        &self,
+        block: std::ptr::NonNull<u8>,
+        layout: std::alloc::Layout,
+    ) {
+        match self {
+            // SAFETY: forwarded contract.
+            AllocatorChoice::System(system) => unsafe { system.deallocate(block, layout) },
+            // SAFETY: forwarded contract.
+            AllocatorChoice::Custom(custom) => unsafe { custom.deallocate(block, layout) },
+        }
+    }
+
+    pub(crate) fn name(&self) -> &'static str {
+        match self {
+            AllocatorChoice::System(system) => system.name(),
+            AllocatorChoice::Custom(custom) => custom.name(),
+        }
+    }
+
+    pub(crate) fn stats(&self) -> gc_core::AllocatorStats {
+        match self {
+            AllocatorChoice::System(system) => system.stats(),
+            AllocatorChoice::Custom(custom) => custom.stats(),
+        }
+    }
+}
+
+/// A complete heap configuration: one choice on each policy axis.
+///
+/// ```
+/// use gc_refcount::{gc, HeapConfig, NoCycles, Manual};
+/// let by_type = HeapConfig::default().detector(NoCycles).scheduler(Manual);
+/// assert_eq!(by_type.name(), "none/manual/system");
+/// let by_name = HeapConfig::from_name("rc").unwrap();
+/// assert_eq!(by_name.name(), by_type.name());
+/// gc::configure(by_name).unwrap(); // before this thread's first allocation
+/// ```
+pub struct HeapConfig {
+    pub(crate) detector: Box<dyn CycleDetector>,
+    pub(crate) scheduler: Box<dyn Scheduler>,
+    pub(crate) allocator: AllocatorChoice,
+}
+
+impl Default for HeapConfig {
+    /// `TrialDeletion`, `Threshold::new(700)`, the system allocator.
+    fn default() -> Self {
+        HeapConfig {
+            detector: Box::new(TrialDeletion),
+            scheduler: Box::new(Threshold::default()),
+            allocator: AllocatorChoice::default(),
+        }
+    }
+}
+
+impl fmt::Debug for HeapConfig {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "HeapConfig({})", self.name())
+    }
+}
+
+/// Preset names and what they stand for.
+pub const PRESETS: &[(&str, &str)] = &[
+    ("default", "trial-deletion/threshold:700/system"),
+    ("trial-deletion", "trial-deletion/threshold:700/system"),
+    ("rc", "none/manual/system"),
+];
+
+impl HeapConfig {
+    /// Replaces the cycle detector.
+    pub fn detector(mut self, detector: impl CycleDetector + 'static) -> Self {
+        self.detector = Box::new(detector);
+        self
+    }
+
+    /// Replaces the scheduler.
+    pub fn scheduler(mut self, scheduler: impl Scheduler + 'static) -> Self {
+        self.scheduler = Box::new(scheduler);
+        self
+    }
+
+    /// Replaces the allocator.
+    pub fn allocator(mut self, allocator: impl Into<AllocatorChoice>) -> Self {
+        self.allocator = allocator.into();
+        self
+    }
+
+    /// The configuration's full name, `DETECTOR/SCHEDULER/ALLOCATOR`.
+    pub fn name(&self) -> String {
+        format!(
+            "{}/{}/{}",
+            self.detector.name(),
+            self.scheduler.name(),
+            self.allocator.name()
+        )
+    }
+
+    /// Parses a preset or a `DETECTOR/SCHEDULER/ALLOCATOR` name (see the [module docs](self)).
+    pub fn from_name(name: &str) -> Result<Self, ConfigError> {
+        let full = PRESETS
+            .iter()
+            .find(|(preset, _)| *preset == name)
+            .map_or(name, |(_, full)| full);
+        let parts: Vec<&str> = full.split('/').collect();
+        let [detector, scheduler, allocator] = parts[..] else {
+            return Err(ConfigError::BadName(name.to_owned()));
+        };
+        let detector: Box<dyn CycleDetector> = match detector {
+            "none" => Box::new(NoCycles),
+            "trial-deletion" => Box::new(TrialDeletion),
+            other => return Err(ConfigError::UnknownPart("detector", other.to_owned())),
+        };
+        let scheduler: Box<dyn Scheduler> = match scheduler.split_once(':') {
+            None if scheduler == "manual" => Box::new(Manual),
+            None if scheduler == "threshold" => Box::new(Threshold::default()),
+            Some(("threshold", n)) => match n.parse::<usize>() {
+                Ok(n) => Box::new(Threshold::new(n)),
+                Err(_) => return Err(ConfigError::UnknownPart("threshold", n.to_owned())),
+            },
+            _ => return Err(ConfigError::UnknownPart("scheduler", scheduler.to_owned())),
+        };
+        let allocator = match allocator {
+            "system" => AllocatorChoice::default(),
+            other => return Err(ConfigError::UnknownPart("allocator", other.to_owned())),
+        };
+        Ok(HeapConfig {
+            detector,
+            scheduler,
+            allocator,
+        })
+    }
+}
+
+/// Why a configuration could not be parsed or applied.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ConfigError {
+    /// Not a preset and not of the form `DETECTOR/SCHEDULER/ALLOCATOR`.
+    BadName(String),
+    /// One part of a name is unknown: (which axis, the text given).
+    UnknownPart(&'static str, String),
+    /// The heap still holds objects: its allocator and lists cannot change under them.
+    HeapInUse {
+        /// Objects allocated and not yet freed on this thread.
+        live_objects: u64,
+    },
+    /// A collection or a refcount free is running (configure was called from a `Drop`).
+    Busy,
+    /// The scheduler asks for more generations than a heap has.
+    TooManyGenerations(usize),
+}
+
+impl fmt::Display for ConfigError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            ConfigError::BadName(name) => {
+                let presets: Vec<&str> = PRESETS.iter().map(|(p, _)| *p).collect();
+                write!(
+                    f,
+                    "unknown configuration {name:?}: use a preset ({}) or DETECTOR/SCHEDULER/ALLOCATOR",
+                    presets.join(", ")
+                )
+            }
+            ConfigError::UnknownPart(axis, text) => write!(
+                f,
+                "unknown {axis} {text:?}: detectors are none, trial-deletion; schedulers manual, \
+                 threshold:N; allocators system"
+            ),
+            ConfigError::HeapInUse { live_objects } => write!(
+                f,
+                "this thread's heap still holds {live_objects} objects: configure it before the \
+                 first allocation, or once every object is freed"
+            ),
+            ConfigError::Busy => {
+                f.write_str("cannot configure the heap while it is collecting or freeing objects")
+            }
+            ConfigError::TooManyGenerations(n) => write!(
+                f,
+                "the scheduler wants {n} generations; a heap has at most {}",
+                gc_core::MAX_GENERATIONS
+            ),
+        }
+    }
+}
+
+impl std::error::Error for ConfigError {}

@@ -1,0 +1,15 @@
+//! Cycle detectors: implementations of [`gc_core::CycleDetector`].
+//!
+//! - [`NoCycles`] — plain reference counting: finds nothing; cycles leak by design.
+//! - [`TrialDeletion`] — CPython's algorithm (`Modules/gcmodule.c`).
+//!
+//! [`gc_refs`] holds the first half of trial deletion — which examined objects are referenced
+//! from outside the examined set — as a reusable pass: those objects are the roots for every
+//! tracing detector.
+
+pub mod gc_refs;
+mod no_cycles;
+mod trial_deletion;
+
+pub use no_cycles::NoCycles;
+pub use trial_deletion::TrialDeletion;

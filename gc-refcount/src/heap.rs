@@ -1,0 +1,496 @@
+//! The thread's heap: its configuration, its generations, its counters, and the refcount free path.
+//!
+//! Every thread that creates a `Gc` gets one heap, in a thread-local, configured by
+//! [`HeapConfig::default`] unless [`gc::configure`](crate::gc::configure) chose another before the
+//! first allocation. The hot paths — allocation and freeing at zero — read plain `Cell`s and match
+//! on the allocator enum; the detector and the scheduler are trait objects consulted only when a
+//! collection runs (and the scheduler once per `threshold` allocations).
+
+use std::any::Any;
+use std::cell::{Cell, RefCell, UnsafeCell};
+use std::panic::{catch_unwind, resume_unwind, AssertUnwindSafe};
+use std::ptr::NonNull;
+use std::time::Instant;
+
+use gc_core::header::flags;
+use gc_core::{
+    CollectionRecord, CycleDetector, GenerationStats, Header, ObjectBox, ObjectList, Scheduler,
+    Trace, MAX_GENERATIONS,
+};
+
+use crate::config::{AllocatorChoice, ConfigError, HeapConfig};
+use crate::stats::HeapStats;
+use crate::teardown;
+
+thread_local! {
+    static HEAP: Heap = Heap::new(HeapConfig::default());
+}
+
+/// One thread's heap.
+pub(crate) struct Heap {
+    // --- read on every tracked allocation --------------------------------------------------
+    /// `count[0]` .. `count[MAX-1]` (see `gc_core::scheduler`).
+    counts: [Cell<usize>; MAX_GENERATIONS],
+    /// The count[0] above which an allocation asks the scheduler; `usize::MAX` while automatic
+    /// collection is off (disabled, threshold 0, or a collection running).
+    trigger: Cell<usize>,
+    generations: [ObjectList; MAX_GENERATIONS],
+    /// Replaced only by `configure`, when no object of this heap is alive and no allocator call
+    /// is in progress (allocator code never calls back into the heap).
+    allocator: UnsafeCell<AllocatorChoice>,
+
+    // --- the refcount free path ------------------------------------------------------------
+    releasing: Cell<bool>,
+    pending: Cell<Option<NonNull<Header>>>,
+
+    // --- policy, consulted on the slow path -------------------------------------------------
+    detector: RefCell<Box<dyn CycleDetector>>,
+    scheduler: RefCell<Box<dyn Scheduler>>,
+    generation_count: Cell<usize>,
+    enabled: Cell<bool>,
+    collecting: Cell<bool>,
+
+    // --- statistics --------------------------------------------------------------------------
+    objects_allocated: Cell<u64>,
+    objects_freed: Cell<u64>,
+    bytes_allocated: Cell<u64>,
+    bytes_freed: Cell<u64>,
+    peak_live_bytes: Cell<u64>,
+    tracked: Cell<usize>,
+    generation_stats: RefCell<[GenerationStats; MAX_GENERATIONS]>,
+    records: RefCell<Option<Vec<CollectionRecord>>>,
+}
+
+impl Heap {
+    fn new(config: HeapConfig) -> Self {
+        let heap = Heap {
+            counts: Default::default(),
+            trigger: Cell::new(usize::MAX),
+            generations: Default::default(),
+            allocator: UnsafeCell::new(AllocatorChoice::default()),
+            releasing: Cell::new(false),
+            pending: Cell::new(None),
+            detector: RefCell::new(Box::new(crate::detect::NoCycles)),
+            scheduler: RefCell::new(Box::new(gc_core::Manual)),
+            generation_count: Cell::new(1),
+            enabled: Cell::new(true),
+            collecting: Cell::new(false),
+            objects_allocated: Cell::new(0),
+            objects_freed: Cell::new(0),
+            bytes_allocated: Cell::new(0),
+            bytes_freed: Cell::new(0),
+            peak_live_bytes: Cell::new(0),
+            tracked: Cell::new(0),
+            generation_stats: RefCell::new(Default::default()),
+            records: RefCell::new(None),
+        };
+        heap.install(config);
+        heap
+    }
+
+    /// Runs `f` with this thread's heap.
+    ///
+    /// # Panics
+    ///
+    /// If the thread's heap has already been destroyed (during thread exit).
+    #[inline(always)]
+    pub(crate) fn with<R>(f: impl FnOnce(&Heap) -> R) -> R {
+        HEAP.with(f)
+    }
+
+    /// Runs `f` with this thread's heap, or returns `None` if it has been destroyed.
+    #[inline]
+    pub(crate) fn try_with<R>(f: impl FnOnce(&Heap) -> R) -> Option<R> {
+        HEAP.try_with(f).ok()
+    }
+
+    #[inline(always)]
+    fn allocator(&self) -> &AllocatorChoice {
+        // SAFETY: `allocator` is only replaced by `install`, which runs when no object is live
+        // and never while a reference from this method is in use (see the field's docs).
+        unsafe { &*self.allocator.get() }
+    }
+
+    // --- configuration ------------------------------------------------------------------------
+
+    /// Replaces the heap's policies; only possible while no object of this heap is alive.
+    pub(crate) fn configure(&self, config: HeapConfig) -> Result<(), ConfigError> {
+        if self.collecting.get() || self.releasing.get() {
+            return Err(ConfigError::Busy);
+        }
+        let generations = config.scheduler.generations();
+        if generations == 0 || generations > MAX_GENERATIONS {
+            return Err(ConfigError::TooManyGenerations(generations));
+        }
+        let live = self.live_objects();
+        if live > 0 {
+            return Err(ConfigError::HeapInUse { live_objects: live });
+        }
+        self.install(config);
+        Ok(())
+    }
+
+    fn install(&self, config: HeapConfig) {
+        let HeapConfig {
+            detector,
+            scheduler,
+            allocator,
+        } = config;
+        self.generation_count.set(scheduler.generations());
+        *self.detector.borrow_mut() = detector;
+        *self.scheduler.borrow_mut() = scheduler;
+        // SAFETY: no object is live (checked by `configure`, or the heap is new), so no block of
+        // the old allocator is outstanding and no reference from `allocator()` is in use.
+        unsafe { *self.allocator.get() = allocator };
+        for count in &self.counts {
+            count.set(0);
+        }
+        *self.generation_stats.borrow_mut() = Default::default();
+        self.update_trigger();
+    }
+
+    /// A name for the current configuration (`"trial-deletion/threshold:700/system"`).
+    pub(crate) fn config_name(&self) -> String {
+        format!(
+            "{}/{}/{}",
+            self.detector.borrow().name(),
+            self.scheduler.borrow().name(),
+            self.allocator().name()
+        )
+    }
+
+    fn update_trigger(&self) {
+        let threshold = self.scheduler.borrow().threshold();
+        let on = self.enabled.get() && !self.collecting.get() && threshold > 0;
+        self.trigger.set(if on { threshold } else { usize::MAX });
+    }
+
+    pub(crate) fn set_enabled(&self, enabled: bool) {
+        self.enabled.set(enabled);
+        self.update_trigger();
+    }
+
+    pub(crate) fn is_enabled(&self) -> bool {
+        self.enabled.get()
+    }
+
+    // --- allocation ---------------------------------------------------------------------------
+
+    /// Allocates an object holding `value`, strong count 1; tracks it if `T` is a container.
+    #[inline(always)]
+    pub(crate) fn allocate<T: Trace + 'static>(&self, value: T) -> NonNull<Header> {
+        if T::MAY_CONTAIN_GC {
+            let count = self.counts[0].get() + 1;
+            self.counts[0].set(count);
+            if count > self.trigger.get() {
+                self.collect_scheduled();
+            }
+        }
+        let layout = ObjectBox::<T>::TYPE_INFO.layout;
+        let block = match self.allocator().allocate(layout) {
+            Some(block) => block.cast::<ObjectBox<T>>(),
+            None => std::alloc::handle_alloc_error(layout),
+        };
+        // SAFETY: the allocator returned a block valid for `layout`, the layout of
+        // `ObjectBox<T>`; it is uninitialised and ours.
+        unsafe { block.as_ptr().write(ObjectBox::new(value)) };
+        let object = block.cast::<Header>();
+        if T::MAY_CONTAIN_GC {
+            // SAFETY: the object was just initialised and is in no list.
+            let header = unsafe { Header::from_ptr(object) };
+            header.set(flags::TRACKED);
+            // SAFETY: the object is live and unlinked; it is unlinked before it is freed.
+            unsafe { self.generations[0].push_back(object) };
+            self.tracked.set(self.tracked.get() + 1);
+        }
+        self.objects_allocated.set(self.objects_allocated.get() + 1);
+        let bytes = self.bytes_allocated.get() + layout.size() as u64;
+        self.bytes_allocated.set(bytes);
+        let live = bytes - self.bytes_freed.get();
+        if live > self.peak_live_bytes.get() {
+            self.peak_live_bytes.set(live);
+        }
+        object
+    }
+
+    /// Returns an object's memory to the allocator.
+    ///
+    /// # Safety
+    ///
+    /// The object is of this heap, its value has been dropped, and no strong or weak reference to
+    /// it remains; it is in no list.
+    pub(crate) unsafe fn free_memory(&self, object: NonNull<Header>) {
+        // SAFETY: the caller guarantees the memory is still live here.
+        let layout = unsafe { Header::from_ptr(object) }.type_info().layout;
+        self.objects_freed.set(self.objects_freed.get() + 1);
+        self.bytes_freed
+            .set(self.bytes_freed.get() + layout.size() as u64);
+        // SAFETY: the block came from this heap's allocator with the type's layout (the allocator
+        // cannot have changed while the object was live) and nothing references it any more.
+        unsafe { self.allocator().deallocate(object.cast(), layout) }
+    }
+
+    /// Stops tracking a live object (it is about to be freed or torn down).
+    ///
+    /// # Safety
+    ///
+    /// `header` belongs to `object`, which is live.
+    pub(crate) unsafe fn untrack(&self, object: NonNull<Header>, header: &Header) {
+        if header.has(flags::TRACKED) {
+            header.clear(flags::TRACKED);
+            self.tracked.set(self.tracked.get() - 1);
+            if header.is_linked() {
+                // SAFETY: a linked object of this heap is in one of its lists, whose members and
+                // sentinels are live.
+                unsafe { ObjectList::unlink(object) };
+            }
+        }
+    }
+
+    // --- freeing at zero ------------------------------------------------------------------------
+
+    /// Drops and frees an object whose strong count reached zero (see `object.rs` on the trashcan).
+    ///
+    /// # Safety
+    ///
+    /// `object` is of this heap, live, and its strong count is zero.
+    pub(crate) unsafe fn release(&self, object: NonNull<Header>) {
+        // SAFETY: the object is live.
+        let header = unsafe { Header::from_ptr(object) };
+        header.set(flags::DEAD);
+        if header.has(flags::TRACKED) {
+            // CPython: a tracked deallocation lowers count[0].
+            let count = self.counts[0].get();
+            self.counts[0].set(count.saturating_sub(1));
+            // SAFETY: the object is live and belongs to `header`.
+            unsafe { self.untrack(object, header) };
+        }
+        if self.releasing.get() {
+            // SAFETY: the object is in no list now; `pending` holds objects in the same state.
+            unsafe { header.set_pending_next(self.pending.get()) };
+            self.pending.set(Some(object));
+            return;
+        }
+        self.releasing.set(true);
+        let mut first_panic: Option<Box<dyn Any + Send>> = None;
+        let mut next = Some(object);
+        while let Some(object) = next {
+            // SAFETY: `object` reached zero and was unlinked; its value is dropped once here.
+            if let Err(payload) = unsafe { self.drop_released(object) } {
+                first_panic.get_or_insert(payload);
+            }
+            next = self.pending.get();
+            if let Some(pending) = next {
+                // SAFETY: pending objects are live (their memory is freed only in this loop).
+                let pending_header = unsafe { Header::from_ptr(pending) };
+                self.pending.set(pending_header.pending_next());
+                // SAFETY: taking it off the stack: its links become unused again.
+                unsafe { pending_header.set_pending_next(None) };
+            }
+        }
+        self.releasing.set(false);
+        if let Some(payload) = first_panic {
+            resume_unwind(payload);
+        }
+    }
+
+    /// Drops the value of a released object (catching a panic) and frees its memory unless weak
+    /// handles remain.
+    ///
+    /// # Safety
+    ///
+    /// `object` is live, unlinked, strong count zero, and this is its only release.
+    unsafe fn drop_released(&self, object: NonNull<Header>) -> Result<(), Box<dyn Any + Send>> {
+        // SAFETY: the object is live.
+        let header = unsafe { Header::from_ptr(object) };
+        let mut result = Ok(());
+        if !header.has(flags::DROPPED) {
+            header.set(flags::DROPPING);
+            // SAFETY: the value is initialised (not DROPPED) and dropped exactly once, here.
+            result = catch_unwind(AssertUnwindSafe(|| unsafe {
+                (header.type_info().drop_value)(object)
+            }));
+            header.clear(flags::DROPPING);
+            header.set(flags::DROPPED);
+        }
+        if header.weak() == 0 {
+            // SAFETY: value dropped, no strong (zero) and no weak reference, in no list.
+            unsafe { self.free_memory(object) };
+        }
+        result
+    }
+
+    // --- collection -----------------------------------------------------------------------------
+
+    #[cold]
+    #[inline(never)]
+    fn collect_scheduled(&self) {
+        let counts = self.count_snapshot();
+        let generation = self.scheduler.borrow_mut().choose(&counts);
+        if let Some(generation) = generation {
+            let generation = generation.min(self.generation_count.get() - 1);
+            self.collect(generation);
+        }
+    }
+
+    fn count_snapshot(&self) -> [usize; MAX_GENERATIONS] {
+        std::array::from_fn(|g| self.counts[g].get())
+    }
+
+    /// The current counts, one per generation the scheduler uses.
+    pub(crate) fn counts(&self) -> Vec<usize> {
+        self.count_snapshot()[..self.generation_count.get()].to_vec()
+    }
+
+    /// The number of generations of the current schedule.
+    pub(crate) fn generation_count(&self) -> usize {
+        self.generation_count.get()
+    }
+
+    /// Collects `generation` and every younger one; returns the number of unreachable objects
+    /// found. Returns 0 without collecting if a collection is already running (a `Drop` or a
+    /// callback asked for one), as CPython does.
+    pub(crate) fn collect(&self, generation: usize) -> usize {
+        if self.collecting.get() {
+            return 0;
+        }
+        assert!(
+            generation < self.generation_count.get(),
+            "generation {generation} does not exist"
+        );
+        let start = Instant::now();
+        self.collecting.set(true);
+        self.update_trigger();
+        let _running = CollectingGuard(self);
+
+        let examined = ObjectList::new();
+        for list in &self.generations[..=generation] {
+            examined.append(list);
+        }
+        let garbage = ObjectList::new();
+        let detection = {
+            let restore = RestoreOnUnwind {
+                heap: self,
+                generation,
+                lists: [&examined, &garbage],
+            };
+            // SAFETY: `examined` holds live tracked objects of this heap; no handle changes while
+            // the detector runs (it runs no user code but `Trace`, which may not touch handles).
+            let detection = unsafe { self.detector.borrow_mut().find_garbage(&examined, &garbage) };
+            std::mem::forget(restore);
+            detection
+        };
+        let destination = self.scheduler.borrow().survivors_to(generation);
+        self.generations[destination].append(&examined);
+
+        // SAFETY: the detector moved only unreachable objects of this heap into `garbage`.
+        let teardown = unsafe { teardown::tear_down(self, &garbage) };
+
+        let survivors = detection.examined - detection.garbage;
+        let mut counts = self.count_snapshot();
+        self.scheduler
+            .borrow_mut()
+            .collected(generation, survivors, &mut counts);
+        for (cell, value) in self.counts.iter().zip(counts) {
+            cell.set(value);
+        }
+        let record = CollectionRecord {
+            generation,
+            examined: detection.examined,
+            unreachable: detection.garbage,
+            freed: teardown.freed,
+            resurrected: teardown.resurrected,
+            pause: start.elapsed(),
+        };
+        self.generation_stats.borrow_mut()[generation].add(&record);
+        if let Some(records) = self.records.borrow_mut().as_mut() {
+            records.push(record);
+        }
+        if let Some(payload) = teardown.panic {
+            resume_unwind(payload);
+        }
+        detection.garbage
+    }
+
+    // --- statistics -----------------------------------------------------------------------------
+
+    fn live_objects(&self) -> u64 {
+        self.objects_allocated.get() - self.objects_freed.get()
+    }
+
+    pub(crate) fn tracked(&self) -> usize {
+        self.tracked.get()
+    }
+
+    pub(crate) fn stats(&self) -> HeapStats {
+        let allocator = self.allocator().stats();
+        HeapStats {
+            config: self.config_name(),
+            objects_allocated: self.objects_allocated.get(),
+            objects_freed: self.objects_freed.get(),
+            bytes_allocated: self.bytes_allocated.get(),
+            bytes_freed: self.bytes_freed.get(),
+            peak_live_bytes: self.peak_live_bytes.get(),
+            tracked_objects: self.tracked.get(),
+            generations: self.generation_stats.borrow()[..self.generation_count.get()].to_vec(),
+            allocator,
+        }
+    }
+
+    pub(crate) fn reset_peak(&self) {
+        self.peak_live_bytes
+            .set(self.bytes_allocated.get() - self.bytes_freed.get());
+    }
+
+    pub(crate) fn record_collections(&self, on: bool) {
+        let mut records = self.records.borrow_mut();
+        match (on, records.is_some()) {
+            (true, false) => *records = Some(Vec::new()),
+            (false, true) => *records = None,
+            _ => {}
+        }
+    }
+
+    pub(crate) fn take_records(&self) -> Vec<CollectionRecord> {
+        self.records
+            .borrow_mut()
+            .as_mut()
+            .map(std::mem::take)
+            .unwrap_or_default()
+    }
+}
+
+/// Clears the `collecting` state when a collection ends, normally or by a panic.
+struct CollectingGuard<'a>(&'a Heap);
+
+impl Drop for CollectingGuard<'_> {
+    fn drop(&mut self) {
+        self.0.collecting.set(false);
+        self.0.update_trigger();
+    }
+}
+
+/// If a detector panics (a faulty `Trace` impl can make it), puts every object back into the
+/// generation being collected, with its collection marks cleared, so the heap stays consistent.
+struct RestoreOnUnwind<'a> {
+    heap: &'a Heap,
+    generation: usize,
+    lists: [&'a ObjectList; 2],
+}
+
+impl Drop for RestoreOnUnwind<'_> {
+    fn drop(&mut self) {
+        let target = &self.heap.generations[self.generation];
+        for list in self.lists {
+            // SAFETY: both lists hold live tracked objects of this heap.
+            unsafe {
+                list.for_each(|object| {
+                    let header = Header::from_ptr(object);
+                    header.clear(flags::COLLECTION_MARKS);
+                    header.set_scratch(0);
+                })
+            };
+            target.append(list);
+        }
+    }
+}

@@ -1,0 +1,102 @@
+//! Tearing down garbage: what happens to the objects a detector found unreachable.
+//!
+//! ## Dropping garbage cycles: the rule gclab follows
+//!
+//! In a garbage cycle every member is referenced by another member, so whichever `Drop` runs
+//! first, the others still hold handles to it. CPython answers with `tp_clear` (break the
+//! references first) and PEP 442 (run finalizers on intact objects, then clear). Rust's `Drop` is
+//! finalizer and destructor in one, and a handle cannot be cleared from outside the value, so
+//! gclab keeps *memory* valid and makes *values* checked:
+//!
+//! 1. **Weak references are cleared.** Every garbage object is flagged dead first: from here on
+//!    `Weak::upgrade` returns `None` for all of them, before any `Drop` runs.
+//! 2. **The collector holds every member.** Each garbage object gets one extra strong count, so
+//!    no member's memory can be freed while any member's `Drop` runs, whatever the order.
+//! 3. **Values are dropped, one by one.** (This is the finalization step; gclab has no separate
+//!    finalizer.) A `Drop` that dereferences a handle to a member whose value is being or has
+//!    been dropped gets a panic naming the problem — never freed memory. Reading a member that
+//!    has not been dropped yet works; which members come first is unspecified.
+//! 4. **The holds are released and memory is freed.** A member whose count falls to zero is
+//!    freed (its memory waits for the last `Weak`, if any). A member that a `Drop` *resurrected*
+//!    — stored a new handle to it somewhere live — keeps its memory but not its value: that handle
+//!    panics on dereference. gclab does not support resurrection (PEP 442 does); it keeps it safe.
+//!
+//! A panic in a `Drop` is caught, the remaining garbage is still torn down, and the first panic is
+//! resumed once the heap is consistent, so it reaches the caller of `collect`.
+
+use std::any::Any;
+use std::panic::{catch_unwind, AssertUnwindSafe};
+
+use gc_core::header::flags;
+use gc_core::{Header, ObjectList};
+
+use crate::heap::Heap;
+
+/// What a tear-down did.
+pub(crate) struct Teardown {
+    /// Garbage objects left with no strong reference (memory freed, or waiting for weak handles).
+    pub(crate) freed: usize,
+    /// Garbage objects a `Drop` resurrected.
+    pub(crate) resurrected: usize,
+    /// The first panic raised by a `Drop`, to resume once the heap is consistent.
+    pub(crate) panic: Option<Box<dyn Any + Send>>,
+}
+
+/// Tears down every object of `garbage` (see the module docs); `garbage` ends empty.
+///
+/// # Safety
+///
+/// `garbage` holds only live, tracked objects of `heap` that are unreachable from any handle and
+/// any object outside `garbage`.
+pub(crate) unsafe fn tear_down(heap: &Heap, garbage: &ObjectList) -> Teardown {
+    // 1 and 2: clear weak references, hold every member.
+    // SAFETY: the members are live (the caller's promise).
+    unsafe {
+        garbage.for_each(|object| {
+            let header = Header::from_ptr(object);
+            header.clear(flags::COLLECTION_MARKS);
+            header.set_scratch(0);
+            header.set(flags::DEAD);
+            header.inc_strong();
+        })
+    };
+
+    // 3: drop the values. Members stay linked in `garbage` (no `Drop` can free one: each is held).
+    let mut panic = None;
+    // SAFETY: the members are live and held; each value is dropped once, flagged first.
+    unsafe {
+        garbage.for_each(|object| {
+            let header = Header::from_ptr(object);
+            header.set(flags::DROPPING);
+            let result = catch_unwind(AssertUnwindSafe(|| (header.type_info().drop_value)(object)));
+            header.clear(flags::DROPPING);
+            header.set(flags::DROPPED);
+            if let Err(payload) = result {
+                panic.get_or_insert(payload);
+            }
+        })
+    };
+
+    // 4: release the holds.
+    let mut outcome = Teardown {
+        freed: 0,
+        resurrected: 0,
+        panic,
+    };
+    while let Some(object) = garbage.pop_front() {
+        // SAFETY: held until now, so live.
+        let header = unsafe { Header::from_ptr(object) };
+        // SAFETY: `object` is live and `header` is its header; it is already unlinked.
+        unsafe { heap.untrack(object, header) };
+        if header.dec_strong() == 0 {
+            outcome.freed += 1;
+            if header.weak() == 0 {
+                // SAFETY: value dropped, no strong or weak reference, in no list.
+                unsafe { heap.free_memory(object) };
+            }
+        } else {
+            outcome.resurrected += 1;
+        }
+    }
+    outcome
+}
