@@ -53,8 +53,6 @@ pub mod flags {
     pub const DROPPING: u32 = 1 << 2;
     /// The value has been dropped; the memory lives on only for handles that still point to it.
     pub const DROPPED: u32 = 1 << 3;
-    /// The object has been frozen into the permanent generation (`gc.freeze`).
-    pub const FROZEN: u32 = 1 << 4;
     /// Either bit means the value may not be read any more.
     pub const VALUE_GONE: u32 = DROPPING | DROPPED;
 

@@ -45,7 +45,7 @@ pub use alloc::{Allocator, AllocatorStats, SystemAllocator};
 pub use detector::{CycleDetector, Detection};
 pub use header::Header;
 pub use list::ObjectList;
-pub use scheduler::{Manual, Scheduler, Threshold, MAX_GENERATIONS};
+pub use scheduler::{Scheduler, ThresholdError, MAX_GENERATIONS};
 pub use stats::{CollectionRecord, GenerationStats};
 pub use trace::{Edge, Trace, Visitor};
 pub use type_info::{ObjectBox, TypeInfo};

@@ -11,6 +11,8 @@ pub struct CollectionRecord {
     pub examined: usize,
     /// Objects found unreachable: what `gc.collect()` returns.
     pub unreachable: usize,
+    /// Of those, objects kept alive in `gc.garbage` (`DEBUG_SAVEALL`) instead of freed.
+    pub uncollectable: usize,
     /// Of those, objects whose memory went back to the allocator during the collection.
     pub freed: usize,
     /// Unreachable objects that a `Drop` resurrected: their values are dropped, their memory waits
@@ -27,6 +29,8 @@ pub struct GenerationStats {
     pub collections: usize,
     /// Unreachable objects found by them.
     pub collected: usize,
+    /// Unreachable objects they kept in `gc.garbage` instead of freeing (`DEBUG_SAVEALL`).
+    pub uncollectable: usize,
     /// Objects examined by them.
     pub examined: usize,
     /// Total pause time.
@@ -38,6 +42,7 @@ impl GenerationStats {
     pub fn add(&mut self, record: &CollectionRecord) {
         self.collections += 1;
         self.collected += record.unreachable;
+        self.uncollectable += record.uncollectable;
         self.examined += record.examined;
         self.pause += record.pause;
     }

@@ -119,7 +119,9 @@ fn expand(mut input: DeriveInput) -> syn::Result<TokenStream2> {
             const MAY_CONTAIN_GC: bool = false #(|| #may_contain)*;
 
             #[inline]
-            #[allow(unused_variables)]
+            // The bindings are named after the fields: `_marker` binds `__field__marker`, which
+            // the snake-case lint would flag in the user's crate.
+            #[allow(unused_variables, non_snake_case)]
             fn trace(&self, visitor: &mut dyn ::gc_refcount::Visitor) {
                 #body
             }

@@ -38,6 +38,19 @@ impl GcAny {
         self.header().type_info().name()
     }
 
+    /// The object's address: an identity, like Python's `id()`.
+    pub fn id(&self) -> usize {
+        self.object.as_ptr() as usize
+    }
+
+    /// The objects this one references directly, with multiplicity (`gc.get_referents`).
+    pub fn referents(&self) -> Vec<GcAny> {
+        let mut referents = Referents(Vec::new());
+        // SAFETY: this handle keeps the object live; `Header::trace` checks the value is there.
+        unsafe { Header::trace(self.object, &mut referents) };
+        referents.0
+    }
+
     /// Whether the object is tracked by the cycle collector.
     pub fn is_tracked(&self) -> bool {
         self.header().has(flags::TRACKED)
@@ -64,6 +77,17 @@ impl GcAny {
         } else {
             Err(self)
         }
+    }
+}
+
+/// Collects edges as handles.
+pub(crate) struct Referents(pub(crate) Vec<GcAny>);
+
+impl Visitor for Referents {
+    fn visit(&mut self, edge: gc_core::Edge) {
+        // SAFETY: an edge is backed by a strong count held by the traced value, which the caller
+        // keeps alive for the whole trace.
+        self.0.push(unsafe { GcAny::retain(edge) });
     }
 }
 

@@ -4,16 +4,21 @@
 //!
 //! | preset | means | what it is |
 //! |---|---|---|
-//! | `default` | `trial-deletion/threshold:700/system` | what a thread gets if it configures nothing |
+//! | `default` | `trial-deletion/cpython312/system` | what a thread gets if it configures nothing |
+//! | `cpython312` | `trial-deletion/cpython312/system` | CPython 3.12: trial deletion, `(700, 10, 10)` |
+//! | `cpython313` | `trial-deletion/cpython313/system` | CPython 3.13: trial deletion, `(2000, 10, 10)` |
+//! | `free-threaded` | `trial-deletion/single-gen:2000/system` | free-threaded CPython's schedule |
 //! | `trial-deletion` | `trial-deletion/threshold:700/system` | CPython's detector, one young threshold |
 //! | `rc` | `none/manual/system` | plain reference counting: cycles leak |
 //!
 //! Parts: detectors `none`, `trial-deletion`; schedulers `manual`, `threshold:N` (`threshold`
-//! alone is `threshold:700`); allocators `system`.
+//! alone is `threshold:700`), `cpython312`, `cpython313`, `cpython:T0,T1,T2`, `single-gen:N`
+//! (`single-gen` alone is `single-gen:2000`); allocators `system`.
 
 use std::fmt;
 
-use gc_core::{Allocator, CycleDetector, Manual, Scheduler, SystemAllocator, Threshold};
+use gc_core::{Allocator, CycleDetector, Scheduler, SystemAllocator};
+use gc_generational::{CpythonGenerations, Manual, SingleGeneration, Threshold};
 
 use crate::detect::{NoCycles, TrialDeletion};
 
@@ -106,11 +111,11 @@ pub struct HeapConfig {
 }
 
 impl Default for HeapConfig {
-    /// `TrialDeletion`, `Threshold::new(700)`, the system allocator.
+    /// `TrialDeletion`, `CpythonGenerations::cpython312()`, the system allocator.
     fn default() -> Self {
         HeapConfig {
             detector: Box::new(TrialDeletion),
-            scheduler: Box::new(Threshold::default()),
+            scheduler: Box::new(CpythonGenerations::cpython312()),
             allocator: AllocatorChoice::default(),
         }
     }
@@ -124,7 +129,10 @@ impl fmt::Debug for HeapConfig {
 
 /// Preset names and what they stand for.
 pub const PRESETS: &[(&str, &str)] = &[
-    ("default", "trial-deletion/threshold:700/system"),
+    ("default", "trial-deletion/cpython312/system"),
+    ("cpython312", "trial-deletion/cpython312/system"),
+    ("cpython313", "trial-deletion/cpython313/system"),
+    ("free-threaded", "trial-deletion/single-gen:2000/system"),
     ("trial-deletion", "trial-deletion/threshold:700/system"),
     ("rc", "none/manual/system"),
 ];
@@ -173,15 +181,7 @@ impl HeapConfig {
             "trial-deletion" => Box::new(TrialDeletion),
             other => return Err(ConfigError::UnknownPart("detector", other.to_owned())),
         };
-        let scheduler: Box<dyn Scheduler> = match scheduler.split_once(':') {
-            None if scheduler == "manual" => Box::new(Manual),
-            None if scheduler == "threshold" => Box::new(Threshold::default()),
-            Some(("threshold", n)) => match n.parse::<usize>() {
-                Ok(n) => Box::new(Threshold::new(n)),
-                Err(_) => return Err(ConfigError::UnknownPart("threshold", n.to_owned())),
-            },
-            _ => return Err(ConfigError::UnknownPart("scheduler", scheduler.to_owned())),
-        };
+        let scheduler = parse_scheduler(scheduler)?;
         let allocator = match allocator {
             "system" => AllocatorChoice::default(),
             other => return Err(ConfigError::UnknownPart("allocator", other.to_owned())),
@@ -192,6 +192,32 @@ impl HeapConfig {
             allocator,
         })
     }
+}
+
+/// Parses the scheduler part of a configuration name.
+fn parse_scheduler(text: &str) -> Result<Box<dyn Scheduler>, ConfigError> {
+    let bad = || ConfigError::UnknownPart("scheduler", text.to_owned());
+    let number = |n: &str| n.parse::<usize>().map_err(|_| bad());
+    Ok(match text.split_once(':') {
+        None => match text {
+            "manual" => Box::new(Manual),
+            "threshold" => Box::new(Threshold::default()),
+            "cpython312" => Box::new(CpythonGenerations::cpython312()),
+            "cpython313" => Box::new(CpythonGenerations::cpython313()),
+            "single-gen" => Box::new(SingleGeneration::default()),
+            _ => return Err(bad()),
+        },
+        Some(("threshold", n)) => Box::new(Threshold::new(number(n)?)),
+        Some(("single-gen", n)) => Box::new(SingleGeneration::new(number(n)?)),
+        Some(("cpython", list)) => {
+            let parts = list.split(',').map(number).collect::<Result<Vec<_>, _>>()?;
+            let [t0, t1, t2] = parts[..] else {
+                return Err(bad());
+            };
+            Box::new(CpythonGenerations::new([t0, t1, t2]))
+        }
+        Some(_) => return Err(bad()),
+    })
 }
 
 /// Why a configuration could not be parsed or applied.
@@ -226,7 +252,8 @@ impl fmt::Display for ConfigError {
             ConfigError::UnknownPart(axis, text) => write!(
                 f,
                 "unknown {axis} {text:?}: detectors are none, trial-deletion; schedulers manual, \
-                 threshold:N; allocators system"
+                 threshold:N, cpython312, cpython313, cpython:T0,T1,T2, single-gen:N; allocators \
+                 system"
             ),
             ConfigError::HeapInUse { live_objects } => write!(
                 f,

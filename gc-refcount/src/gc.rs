@@ -14,11 +14,17 @@
 //! assert_eq!(gc::collect(), 1);
 //! ```
 
-use gc_core::header::flags;
-use gc_core::{CollectionRecord, Edge, Trace, Visitor};
+use std::fmt;
 
-use crate::any::GcAny;
+use gc_core::header::flags;
+use gc_core::{CollectionRecord, GenerationStats, ThresholdError, Trace};
+
+use crate::any::{GcAny, Referents};
+pub use crate::callbacks::{CallbackId, CallbackInfo, Phase};
 use crate::config::{ConfigError, HeapConfig};
+pub use crate::debug::{
+    DEBUG_COLLECTABLE, DEBUG_LEAK, DEBUG_SAVEALL, DEBUG_STATS, DEBUG_UNCOLLECTABLE,
+};
 use crate::handle::Gc;
 use crate::heap::Heap;
 use crate::stats::HeapStats;
@@ -38,9 +44,134 @@ pub fn collect() -> usize {
     Heap::with(|heap| heap.collect(heap.generation_count() - 1))
 }
 
-/// Collects `generation` and the younger ones. `None` if the schedule has no such generation.
-pub fn collect_generation(generation: usize) -> Option<usize> {
-    Heap::with(|heap| (generation < heap.generation_count()).then(|| heap.collect(generation)))
+/// Collects `generation` and the younger ones; returns the number of unreachable objects found.
+pub fn collect_generation(generation: usize) -> Result<usize, GenerationError> {
+    Heap::with(|heap| {
+        check_generation(heap, generation)?;
+        Ok(heap.collect(generation))
+    })
+}
+
+fn check_generation(heap: &Heap, generation: usize) -> Result<(), GenerationError> {
+    let generations = heap.generation_count();
+    if generation < generations {
+        Ok(())
+    } else {
+        Err(GenerationError {
+            generation,
+            generations,
+        })
+    }
+}
+
+/// A generation number the current schedule does not have.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct GenerationError {
+    /// The generation asked for.
+    pub generation: usize,
+    /// How many generations the schedule has.
+    pub generations: usize,
+}
+
+impl fmt::Display for GenerationError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "invalid generation {}: this heap's schedule has generations 0 to {}",
+            self.generation,
+            self.generations - 1
+        )
+    }
+}
+
+impl std::error::Error for GenerationError {}
+
+/// The collection thresholds, one per generation, as `gc.get_threshold()`. Empty for the manual
+/// schedule.
+pub fn get_threshold() -> Vec<usize> {
+    Heap::with(|heap| heap.thresholds())
+}
+
+/// Sets the first `thresholds.len()` thresholds, as `gc.set_threshold(t0[, t1[, t2]])`; a
+/// threshold of 0 for generation 0 turns automatic collection off.
+pub fn set_threshold(thresholds: &[usize]) -> Result<(), ThresholdError> {
+    Heap::with(|heap| heap.set_thresholds(thresholds))
+}
+
+/// Per-generation totals since the heap was configured, as `gc.get_stats()`: `collections`,
+/// `collected`, `uncollectable` (and gclab's `examined` and `pause`).
+pub fn get_stats() -> Vec<GenerationStats> {
+    Heap::with(|heap| heap.stats().generations)
+}
+
+/// Moves every tracked object into the permanent generation, which collections never examine
+/// (`gc.freeze()`, for fork-heavy servers in CPython; here to keep a large static heap out of
+/// every full collection).
+pub fn freeze() {
+    Heap::with(|heap| heap.freeze())
+}
+
+/// Moves the permanent generation back into the oldest generation.
+pub fn unfreeze() {
+    Heap::with(|heap| heap.unfreeze())
+}
+
+/// The number of objects in the permanent generation.
+pub fn get_freeze_count() -> usize {
+    Heap::with(|heap| heap.freeze_count())
+}
+
+/// Handles to the objects the collector tracks: in `generation`, or in every generation (the
+/// permanent one excluded) for `None`. Each handle keeps its object alive while it is held.
+pub fn get_objects(generation: Option<usize>) -> Result<Vec<GcAny>, GenerationError> {
+    Heap::with(|heap| {
+        if let Some(g) = generation {
+            check_generation(heap, g)?;
+        }
+        Ok(heap.objects(generation))
+    })
+}
+
+/// The tracked objects that reference `object` directly, each once (`gc.get_referrers`). Walks
+/// the whole heap: a debugging tool, not for production paths. Objects whose `GcCell` is mutably
+/// borrowed at the time cannot be read and are not reported.
+pub fn get_referrers<T: Trace + 'static>(object: &Gc<T>) -> Vec<GcAny> {
+    Heap::with(|heap| heap.referrers(Gc::object(object)))
+}
+
+/// Sets the debugging flags ([`DEBUG_STATS`], [`DEBUG_COLLECTABLE`], [`DEBUG_UNCOLLECTABLE`],
+/// [`DEBUG_SAVEALL`], [`DEBUG_LEAK`]); unknown bits are refused (returned as the error).
+pub fn set_debug(flags: u32) -> Result<(), u32> {
+    Heap::with(|heap| heap.set_debug(flags))
+}
+
+/// The debugging flags.
+pub fn get_debug() -> u32 {
+    Heap::with(|heap| heap.debug())
+}
+
+/// Registers a function called at the start and the stop of every collection (`gc.callbacks`).
+/// A callback that panics does not stop the others or the collection; the panic reaches the
+/// caller of the collection once the heap is consistent. Calling `collect` from a callback
+/// returns 0 (no recursion).
+pub fn add_callback(callback: impl FnMut(Phase, &CallbackInfo) + 'static) -> CallbackId {
+    Heap::with(|heap| heap.callbacks().add(Box::new(callback)))
+}
+
+/// Unregisters a callback; `false` if it was not registered.
+pub fn remove_callback(id: CallbackId) -> bool {
+    Heap::with(|heap| heap.callbacks().remove(id))
+}
+
+/// `gc.garbage`: the unreachable objects that [`DEBUG_SAVEALL`] kept instead of freeing.
+pub fn garbage() -> Vec<GcAny> {
+    Heap::with(|heap| heap.garbage())
+}
+
+/// Empties `gc.garbage` (Python's `gc.garbage.clear()`), returning its handles; drop them and run
+/// a collection (without `DEBUG_SAVEALL`) to free the objects.
+pub fn take_garbage() -> Vec<GcAny> {
+    Heap::with(|heap| heap.take_garbage())
 }
 
 /// Turns automatic collection on.
@@ -73,15 +204,7 @@ pub fn is_tracked<T: Trace + 'static>(object: &Gc<T>) -> bool {
 
 /// The objects `object` references directly, with multiplicity, in trace order. Empty for leaves.
 pub fn get_referents<T: Trace + 'static>(object: &Gc<T>) -> Vec<GcAny> {
-    struct Collect(Vec<GcAny>);
-    impl Visitor for Collect {
-        fn visit(&mut self, edge: Edge) {
-            // SAFETY: an edge is backed by a strong count held by the traced value, which the
-            // argument keeps alive for the whole call.
-            self.0.push(unsafe { GcAny::retain(edge) });
-        }
-    }
-    let mut referents = Collect(Vec::new());
+    let mut referents = Referents(Vec::new());
     object.trace_value(&mut referents);
     referents.0
 }

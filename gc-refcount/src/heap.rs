@@ -14,11 +14,14 @@ use std::time::Instant;
 
 use gc_core::header::flags;
 use gc_core::{
-    CollectionRecord, CycleDetector, GenerationStats, Header, ObjectBox, ObjectList, Scheduler,
-    Trace, MAX_GENERATIONS,
+    CollectionRecord, CycleDetector, Edge, GenerationStats, Header, ObjectBox, ObjectList,
+    Scheduler, ThresholdError, Trace, Visitor, MAX_GENERATIONS,
 };
 
+use crate::any::GcAny;
+use crate::callbacks::{CallbackInfo, Callbacks, Phase};
 use crate::config::{AllocatorChoice, ConfigError, HeapConfig};
+use crate::debug;
 use crate::stats::HeapStats;
 use crate::teardown;
 
@@ -35,6 +38,8 @@ pub(crate) struct Heap {
     /// collection is off (disabled, threshold 0, or a collection running).
     trigger: Cell<usize>,
     generations: [ObjectList; MAX_GENERATIONS],
+    /// The permanent generation of `gc.freeze`: tracked, never examined.
+    permanent: ObjectList,
     /// Replaced only by `configure`, when no object of this heap is alive and no allocator call
     /// is in progress (allocator code never calls back into the heap).
     allocator: UnsafeCell<AllocatorChoice>,
@@ -49,6 +54,10 @@ pub(crate) struct Heap {
     generation_count: Cell<usize>,
     enabled: Cell<bool>,
     collecting: Cell<bool>,
+    debug: Cell<u32>,
+    callbacks: Callbacks,
+    /// `gc.garbage`: what `DEBUG_SAVEALL` kept.
+    garbage: RefCell<Vec<GcAny>>,
 
     // --- statistics --------------------------------------------------------------------------
     objects_allocated: Cell<u64>,
@@ -67,14 +76,18 @@ impl Heap {
             counts: Default::default(),
             trigger: Cell::new(usize::MAX),
             generations: Default::default(),
+            permanent: ObjectList::new(),
             allocator: UnsafeCell::new(AllocatorChoice::default()),
             releasing: Cell::new(false),
             pending: Cell::new(None),
             detector: RefCell::new(Box::new(crate::detect::NoCycles)),
-            scheduler: RefCell::new(Box::new(gc_core::Manual)),
+            scheduler: RefCell::new(Box::new(gc_generational::Manual)),
             generation_count: Cell::new(1),
             enabled: Cell::new(true),
             collecting: Cell::new(false),
+            debug: Cell::new(0),
+            callbacks: Callbacks::default(),
+            garbage: RefCell::new(Vec::new()),
             objects_allocated: Cell::new(0),
             objects_freed: Cell::new(0),
             bytes_allocated: Cell::new(0),
@@ -362,6 +375,23 @@ impl Heap {
         self.collecting.set(true);
         self.update_trigger();
         let _running = CollectingGuard(self);
+        let debug = self.debug.get();
+        let mut first_panic = None;
+
+        if !self.callbacks.is_empty() {
+            let info = CallbackInfo {
+                generation,
+                ..CallbackInfo::default()
+            };
+            first_panic = self.callbacks.run(Phase::Start, &info);
+        }
+        if debug & debug::DEBUG_STATS != 0 {
+            debug::report_start(
+                generation,
+                &self.generations[..self.generation_count.get()],
+                &self.permanent,
+            );
+        }
 
         let examined = ObjectList::new();
         for list in &self.generations[..=generation] {
@@ -383,10 +413,38 @@ impl Heap {
         let destination = self.scheduler.borrow().survivors_to(generation);
         self.generations[destination].append(&examined);
 
-        // SAFETY: the detector moved only unreachable objects of this heap into `garbage`.
-        let teardown = unsafe { teardown::tear_down(self, &garbage) };
+        if debug & debug::DEBUG_COLLECTABLE != 0 {
+            // SAFETY: the garbage is live until torn down below.
+            unsafe { debug::report_objects("collectable", &garbage) };
+        }
+        let mut saved = 0;
+        let teardown = if debug & debug::DEBUG_SAVEALL != 0 {
+            // Keep the garbage alive in `gc.garbage`; it moves on with the survivors.
+            // SAFETY: the garbage is live; each object gets a strong reference from its GcAny.
+            unsafe {
+                garbage.for_each(|object| {
+                    let header = Header::from_ptr(object);
+                    header.clear(flags::COLLECTION_MARKS);
+                    header.set_scratch(0);
+                    self.garbage.borrow_mut().push(GcAny::retain(object));
+                    saved += 1;
+                });
+            }
+            if debug & debug::DEBUG_UNCOLLECTABLE != 0 {
+                // SAFETY: as above.
+                unsafe { debug::report_objects("uncollectable", &garbage) };
+            }
+            self.generations[destination].append(&garbage);
+            teardown::Teardown::default()
+        } else {
+            // SAFETY: the detector moved only unreachable objects of this heap into `garbage`.
+            unsafe { teardown::tear_down(self, &garbage) }
+        };
+        if let Some(payload) = teardown.panic {
+            first_panic.get_or_insert(payload);
+        }
 
-        let survivors = detection.examined - detection.garbage;
+        let survivors = detection.examined - detection.garbage + saved;
         let mut counts = self.count_snapshot();
         self.scheduler
             .borrow_mut()
@@ -398,6 +456,7 @@ impl Heap {
             generation,
             examined: detection.examined,
             unreachable: detection.garbage,
+            uncollectable: saved,
             freed: teardown.freed,
             resurrected: teardown.resurrected,
             pause: start.elapsed(),
@@ -406,10 +465,127 @@ impl Heap {
         if let Some(records) = self.records.borrow_mut().as_mut() {
             records.push(record);
         }
-        if let Some(payload) = teardown.panic {
+        if debug & debug::DEBUG_STATS != 0 {
+            debug::report_done(record.unreachable, saved, record.pause);
+        }
+        if !self.callbacks.is_empty() {
+            let info = CallbackInfo {
+                generation,
+                collected: detection.garbage,
+                uncollectable: saved,
+            };
+            if let Some(payload) = self.callbacks.run(Phase::Stop, &info) {
+                first_panic.get_or_insert(payload);
+            }
+        }
+        if let Some(payload) = first_panic {
             resume_unwind(payload);
         }
         detection.garbage
+    }
+
+    // --- the rest of the gc module ----------------------------------------------------------------
+
+    pub(crate) fn thresholds(&self) -> Vec<usize> {
+        self.scheduler.borrow().thresholds()
+    }
+
+    pub(crate) fn set_thresholds(&self, thresholds: &[usize]) -> Result<(), ThresholdError> {
+        self.scheduler.borrow_mut().set_thresholds(thresholds)?;
+        self.update_trigger();
+        Ok(())
+    }
+
+    /// `gc.freeze()`: moves every tracked object into the permanent generation.
+    pub(crate) fn freeze(&self) {
+        for list in &self.generations {
+            self.permanent.append(list);
+        }
+        for count in &self.counts {
+            count.set(0);
+        }
+    }
+
+    /// `gc.unfreeze()`: moves the permanent generation back into the oldest one.
+    pub(crate) fn unfreeze(&self) {
+        self.generations[self.generation_count.get() - 1].append(&self.permanent);
+    }
+
+    pub(crate) fn freeze_count(&self) -> usize {
+        self.permanent.len()
+    }
+
+    /// Strong handles to the tracked objects of `generation` (all generations if `None`, the
+    /// permanent one excluded).
+    pub(crate) fn objects(&self, generation: Option<usize>) -> Vec<GcAny> {
+        let lists = match generation {
+            Some(g) => &self.generations[g..=g],
+            None => &self.generations[..self.generation_count.get()],
+        };
+        let mut objects = Vec::new();
+        for list in lists {
+            // SAFETY: members of a generation are live; each handle takes its own reference.
+            unsafe { list.for_each(|object| objects.push(GcAny::retain(object))) };
+        }
+        objects
+    }
+
+    /// Every tracked object (permanent generation included) that holds an edge to `target`.
+    pub(crate) fn referrers(&self, target: Edge) -> Vec<GcAny> {
+        struct Finds {
+            target: Edge,
+            found: bool,
+        }
+        impl Visitor for Finds {
+            fn visit(&mut self, edge: Edge) {
+                self.found |= edge == self.target;
+            }
+        }
+        let mut referrers = Vec::new();
+        let lists = self.generations[..self.generation_count.get()]
+            .iter()
+            .chain(std::iter::once(&self.permanent));
+        for list in lists {
+            // SAFETY: members of a generation are live; `Header::trace` checks the value.
+            unsafe {
+                list.for_each(|object| {
+                    let mut finds = Finds {
+                        target,
+                        found: false,
+                    };
+                    Header::trace(object, &mut finds);
+                    if finds.found {
+                        referrers.push(GcAny::retain(object));
+                    }
+                })
+            };
+        }
+        referrers
+    }
+
+    pub(crate) fn set_debug(&self, flags: u32) -> Result<(), u32> {
+        let unknown = flags & !debug::ALL;
+        if unknown != 0 {
+            return Err(unknown);
+        }
+        self.debug.set(flags);
+        Ok(())
+    }
+
+    pub(crate) fn debug(&self) -> u32 {
+        self.debug.get()
+    }
+
+    pub(crate) fn callbacks(&self) -> &Callbacks {
+        &self.callbacks
+    }
+
+    pub(crate) fn garbage(&self) -> Vec<GcAny> {
+        self.garbage.borrow().clone()
+    }
+
+    pub(crate) fn take_garbage(&self) -> Vec<GcAny> {
+        std::mem::take(&mut *self.garbage.borrow_mut())
     }
 
     // --- statistics -----------------------------------------------------------------------------

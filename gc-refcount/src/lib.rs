@@ -2,8 +2,9 @@
 //!
 //! Objects live in `Gc<T>` handles, counted like `Rc<T>` and freed the moment their count
 //! reaches zero. Cycles never reach zero; a cycle detector finds them — by default CPython's
-//! trial deletion ([`TrialDeletion`]), run automatically after 700 net allocations of container
-//! objects and on demand by [`gc::collect`]. The [`gc`] module mirrors Python's.
+//! trial deletion ([`TrialDeletion`]), run automatically on CPython's generational schedule
+//! ([`CpythonGenerations::cpython312`], thresholds `(700, 10, 10)`) and on demand by
+//! [`gc::collect`]. The [`gc`] module mirrors Python's.
 //!
 //! ```
 //! use gc_refcount::{gc, Gc, GcCell, Trace, Weak};
@@ -24,7 +25,7 @@
 //! Each thread has its own heap (`Gc` is `!Send`), configured once with [`gc::configure`]: a
 //! [cycle detector](gc_core::CycleDetector), a [scheduler](gc_core::Scheduler) and an
 //! [allocator](gc_core::Allocator). Without configuration a thread gets `TrialDeletion`,
-//! `Threshold::new(700)` and the system allocator. Configuration is refused once the heap holds
+//! `CpythonGenerations::cpython312()` and the system allocator. Configuration is refused once the heap holds
 //! objects (until they are all freed).
 //!
 //! ## Dropping garbage cycles
@@ -44,8 +45,10 @@
 extern crate self as gc_refcount;
 
 mod any;
+mod callbacks;
 mod cell;
 pub mod config;
+mod debug;
 pub mod detect;
 pub mod gc;
 mod handle;
@@ -60,13 +63,21 @@ pub use cell::GcCell;
 pub use config::{AllocatorChoice, ConfigError, HeapConfig, PRESETS};
 pub use detect::{NoCycles, TrialDeletion};
 pub use gc_core::{
-    Allocator, CollectionRecord, CycleDetector, Edge, GenerationStats, Manual, Scheduler,
-    SystemAllocator, Threshold, Trace, Visitor,
+    Allocator, CollectionRecord, CycleDetector, Edge, GenerationStats, Scheduler, SystemAllocator,
+    Trace, Visitor,
 };
 pub use gc_derive::Trace;
+pub use gc_generational::{CpythonGenerations, Manual, SingleGeneration, Threshold};
 pub use handle::Gc;
 pub use stats::HeapStats;
 pub use weak::Weak;
 
 /// Re-export of the object model, for implementing detectors, schedulers and allocators.
 pub use gc_core;
+/// Re-export of the schedulers.
+pub use gc_generational;
+
+/// The README's examples, compiled and run as doctests so that the README stays true.
+#[cfg(doctest)]
+#[doc = include_str!("../../README.md")]
+mod readme_examples {}

@@ -33,6 +33,7 @@ use gc_core::{Header, ObjectList};
 use crate::heap::Heap;
 
 /// What a tear-down did.
+#[derive(Default)]
 pub(crate) struct Teardown {
     /// Garbage objects left with no strong reference (memory freed, or waiting for weak handles).
     pub(crate) freed: usize,

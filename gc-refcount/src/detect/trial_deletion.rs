@@ -46,11 +46,17 @@ unsafe impl CycleDetector for TrialDeletion {
 /// marks cleared, and unreachable ones, moved to `unreachable` and flagged. Returns how many are
 /// unreachable.
 ///
+/// A reachable object leaves the examined set (its marks are cleared) as soon as it has been
+/// scanned; a later edge to it is then ignored, which is right: it is already known reachable.
+///
 /// # Safety
 ///
 /// Every member of `young` is live; `unreachable` is empty.
 unsafe fn move_unreachable(young: &ObjectList, unreachable: &ObjectList) -> usize {
-    let mut visitor = MarkReachable { young };
+    let mut visitor = MarkReachable {
+        young,
+        unreachable: 0,
+    };
     let mut cursor = young.first();
     while let Some(object) = cursor {
         // SAFETY: members are live.
@@ -58,6 +64,10 @@ unsafe fn move_unreachable(young: &ObjectList, unreachable: &ObjectList) -> usiz
         if header.scratch() > 0 {
             // SAFETY: live, tracked, value present.
             unsafe { Header::trace(object, &mut visitor) };
+            // Scanned and known reachable: it leaves the examined set now (as CPython clears
+            // its collecting flag here), so later visits skip it and no final pass is needed.
+            header.clear(flags::COLLECTION_MARKS);
+            header.set_scratch(0);
             // SAFETY: `object` is still in `young`: the visitor only appends to it.
             cursor = unsafe { young.next(object) };
         } else {
@@ -68,24 +78,17 @@ unsafe fn move_unreachable(young: &ObjectList, unreachable: &ObjectList) -> usiz
             header.set(flags::UNREACHABLE);
             // SAFETY: `object` is live and now in no list.
             unsafe { unreachable.push_back(object) };
+            visitor.unreachable += 1;
         }
     }
-    let mut count = 0;
-    // SAFETY: members are live.
-    unsafe {
-        young.for_each(|object| {
-            let header = Header::from_ptr(object);
-            header.clear(flags::COLLECTION_MARKS);
-            header.set_scratch(0);
-        });
-        unreachable.for_each(|_| count += 1);
-    }
-    count
+    visitor.unreachable
 }
 
 /// CPython's `visit_reachable`.
 struct MarkReachable<'a> {
     young: &'a ObjectList,
+    /// Objects currently in the unreachable list.
+    unreachable: usize,
 }
 
 impl Visitor for MarkReachable<'_> {
@@ -106,6 +109,7 @@ impl Visitor for MarkReachable<'_> {
                 ObjectList::unlink(object);
                 self.young.push_back(object);
             }
+            self.unreachable -= 1;
         }
     }
 }

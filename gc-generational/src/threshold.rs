@@ -1,6 +1,6 @@
 //! [`Threshold`]: collect the young objects after every N net tracked allocations.
 
-use super::Scheduler;
+use gc_core::scheduler::{replace_thresholds, Scheduler, ThresholdError};
 
 /// A young generation and an old one. After `threshold` net tracked allocations the young
 /// generation is examined and its survivors become old; the old generation is examined only by a
@@ -49,5 +49,16 @@ impl Scheduler for Threshold {
 
     fn collected(&mut self, _generation: usize, _survivors: usize, counts: &mut [usize]) {
         counts[0] = 0;
+    }
+
+    fn thresholds(&self) -> Vec<usize> {
+        vec![self.threshold]
+    }
+
+    fn set_thresholds(&mut self, thresholds: &[usize]) -> Result<(), ThresholdError> {
+        let mut current = [self.threshold];
+        replace_thresholds(&mut current, thresholds)?;
+        self.threshold = current[0];
+        Ok(())
     }
 }

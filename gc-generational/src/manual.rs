@@ -1,6 +1,6 @@
 //! [`Manual`]: collect only when asked.
 
-use super::Scheduler;
+use gc_core::scheduler::{Scheduler, ThresholdError};
 
 /// One generation, never collected automatically: only `gc::collect()` examines it.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -29,5 +29,17 @@ impl Scheduler for Manual {
 
     fn collected(&mut self, _generation: usize, _survivors: usize, counts: &mut [usize]) {
         counts[0] = 0;
+    }
+
+    fn thresholds(&self) -> Vec<usize> {
+        Vec::new()
+    }
+
+    /// Always refused: a manual schedule has no threshold to set.
+    fn set_thresholds(&mut self, thresholds: &[usize]) -> Result<(), ThresholdError> {
+        Err(ThresholdError {
+            given: thresholds.len(),
+            expected: 0,
+        })
     }
 }
