@@ -28,6 +28,9 @@
 //!   strong `Gc` (a `Weak`, a `Cell<u64>`, a handle to foreign data): a skipped `Gc` is a missed
 //!   edge, and a cycle through it leaks.
 //! - Unions are rejected: the derive cannot know which field is live.
+//! - Known limitation: a type that contains itself other than through a `Gc` (for example
+//!   `struct L { next: Option<Box<L>> }`) fails to compile with error E0391, because its
+//!   `MAY_CONTAIN_GC` would be defined in terms of itself. Implement `Trace` by hand for such a type.
 #![warn(missing_docs, unsafe_op_in_unsafe_fn)]
 
 use proc_macro::TokenStream;
