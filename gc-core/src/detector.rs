@@ -5,7 +5,22 @@
 //! nothing outside the set keeps alive into a garbage list. The heap then tears the garbage down;
 //! a detector never frees anything itself.
 
+use crate::discipline::Discipline;
 use crate::list::ObjectList;
+use crate::trace::Edge;
+
+/// What a detector is given to examine.
+#[derive(Debug)]
+pub struct Examined<'a> {
+    /// The tracked objects of the generations being collected, spliced into one list. Objects
+    /// that survive stay in it.
+    pub objects: &'a ObjectList,
+    /// Cycle candidates recorded by the buffered discipline since the last collection: live,
+    /// tracked objects flagged [`BUFFERED`](crate::header::flags::BUFFERED), each once. Empty
+    /// under other disciplines. A detector that uses them clears the flag of each one it takes
+    /// out; whatever it leaves stays buffered for the next collection.
+    pub candidates: &'a mut Vec<Edge>,
+}
 
 /// What one detection pass saw.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -30,12 +45,22 @@ pub unsafe trait CycleDetector {
     /// A short name for reports (`"trial-deletion"`).
     fn name(&self) -> &'static str;
 
-    /// Moves the garbage among `examined` into `garbage` (which starts empty).
+    /// The refcount disciplines this detector works with (a heap configuration pairing it with
+    /// another is refused). By default the immediate and the deferred ones: a detector that
+    /// examines generations finds zero-count objects as garbage like any other.
+    fn disciplines(&self) -> &'static [Discipline] {
+        &[Discipline::Immediate, Discipline::Deferred]
+    }
+
+    /// Moves garbage into `garbage` (which starts empty): objects of `examined.objects`, or — for a
+    /// detector that works from candidates — objects anywhere in the heap, unlinked from whatever
+    /// list they are in.
     ///
     /// # Safety
     ///
-    /// Every object in `examined` is live, tracked, of this thread's heap, with a valid `Trace`;
-    /// the strong counts of all objects are exact (no handle is being created or dropped while the
-    /// detector runs); both lists stay alive for the call.
-    unsafe fn find_garbage(&mut self, examined: &ObjectList, garbage: &ObjectList) -> Detection;
+    /// Every object in `examined.objects` and `examined.candidates`, and every tracked object
+    /// reachable from them, is live, of this thread's heap, linked into one of its lists, with a
+    /// valid `Trace`; the strong counts of all objects are exact (no handle is being created or
+    /// dropped while the detector runs); both lists stay alive for the call.
+    unsafe fn find_garbage(&mut self, examined: Examined<'_>, garbage: &ObjectList) -> Detection;
 }

@@ -55,13 +55,22 @@ pub mod flags {
     pub const DROPPED: u32 = 1 << 3;
     /// Either bit means the value may not be read any more.
     pub const VALUE_GONE: u32 = DROPPING | DROPPED;
+    /// The object's heap uses the buffered discipline (Bacon–Rajan): a decrement that leaves the
+    /// count above zero records the object as a cycle candidate. Set at allocation, so the
+    /// decrement path tests a bit of the header it has just written instead of asking the heap.
+    pub const BUFFER_ON_DECREMENT: u32 = 1 << 4;
+    /// The object is in its heap's candidate buffer (Bacon–Rajan's "purple"); its memory is not
+    /// freed while it is there, even if its count reaches zero.
+    pub const BUFFERED: u32 = 1 << 5;
 
     /// Collection mark: the object is in the set being examined.
     pub const EXAMINED: u32 = 1 << 16;
     /// Collection mark: the object is tentatively (or finally) unreachable.
     pub const UNREACHABLE: u32 = 1 << 17;
-    /// Collection mark: the object has been reached by a tracing pass.
+    /// Collection mark: the object has been reached by a tracing pass (Bacon–Rajan: grey).
     pub const MARKED: u32 = 1 << 18;
+    /// Collection mark: Bacon–Rajan's white, found unreachable by `Scan`.
+    pub const WHITE: u32 = 1 << 19;
     /// Mask of every collection mark.
     pub const COLLECTION_MARKS: u32 = 0xffff_0000;
 }

@@ -8,7 +8,8 @@
 //!   answer to "can this type hold one at all?" ([`Trace::MAY_CONTAIN_GC`]);
 //! - [`Header`], [`TypeInfo`], [`ObjectBox`] — the layout of a managed object;
 //! - [`ObjectList`] — intrusive tracked-object lists, the generations;
-//! - the policy traits: [`CycleDetector`], [`Scheduler`], [`Allocator`];
+//! - the policy traits: [`CycleDetector`], [`Scheduler`], [`Allocator`], and the refcount
+//!   [`Discipline`];
 //! - [`CollectionRecord`] and friends — statistics.
 //!
 //! Handles (`Gc<T>`), the heap and the detectors live in `gc-refcount`; this crate has no notion
@@ -34,6 +35,7 @@
 
 pub mod alloc;
 pub mod detector;
+pub mod discipline;
 pub mod header;
 pub mod list;
 pub mod scheduler;
@@ -42,7 +44,8 @@ pub mod trace;
 pub mod type_info;
 
 pub use alloc::{Allocator, AllocatorStats, SystemAllocator};
-pub use detector::{CycleDetector, Detection};
+pub use detector::{CycleDetector, Detection, Examined};
+pub use discipline::Discipline;
 pub use header::Header;
 pub use list::ObjectList;
 pub use scheduler::{Scheduler, ThresholdError, MAX_GENERATIONS};

@@ -1,6 +1,6 @@
 //! Heap configurations: a detector, a scheduler and an allocator, chosen by type or by name.
 //!
-//! Names have the form `DETECTOR/SCHEDULER/ALLOCATOR`, or a preset:
+//! Names have the form `[DISCIPLINE/]DETECTOR/SCHEDULER/ALLOCATOR`, or a preset:
 //!
 //! | preset | means | what it is |
 //! |---|---|---|
@@ -10,17 +10,20 @@
 //! | `free-threaded` | `trial-deletion/single-gen:2000/system` | free-threaded CPython's schedule |
 //! | `trial-deletion` | `trial-deletion/threshold:700/system` | CPython's detector, one young threshold |
 //! | `rc` | `none/manual/system` | plain reference counting: cycles leak |
+//! | `bacon-rajan` | `buffered/bacon-rajan/threshold:700/system` | Bacon–Rajan: collect from the candidates only |
+//! | `deferred` | `deferred/trial-deletion/threshold:700/system` | no freeing at zero: every object freed by a collection |
 //!
-//! Parts: detectors `none`, `trial-deletion`; schedulers `manual`, `threshold:N` (`threshold`
+//! Parts: disciplines `immediate` (the default when the part is left out), `buffered`,
+//! `deferred`; detectors `none`, `trial-deletion`, `bacon-rajan` (which implies `buffered`); schedulers `manual`, `threshold:N` (`threshold`
 //! alone is `threshold:700`), `cpython312`, `cpython313`, `cpython:T0,T1,T2`, `single-gen:N`
 //! (`single-gen` alone is `single-gen:2000`); allocators `system`.
 
 use std::fmt;
 
-use gc_core::{Allocator, CycleDetector, Scheduler, SystemAllocator};
+use gc_core::{Allocator, CycleDetector, Discipline, Scheduler, SystemAllocator};
 use gc_generational::{CpythonGenerations, Manual, SingleGeneration, Threshold};
 
-use crate::detect::{NoCycles, TrialDeletion};
+use crate::detect::{BaconRajan, NoCycles, TrialDeletion};
 
 /// The allocator a heap uses. Built-in allocators are matched statically on the allocation path;
 /// any other goes through a trait object.
@@ -105,6 +108,7 @@ impl AllocatorChoice {
 /// gc::configure(by_name).unwrap(); // before this thread's first allocation
 /// ```
 pub struct HeapConfig {
+    pub(crate) discipline: Discipline,
     pub(crate) detector: Box<dyn CycleDetector>,
     pub(crate) scheduler: Box<dyn Scheduler>,
     pub(crate) allocator: AllocatorChoice,
@@ -114,6 +118,7 @@ impl Default for HeapConfig {
     /// `TrialDeletion`, `CpythonGenerations::cpython312()`, the system allocator.
     fn default() -> Self {
         HeapConfig {
+            discipline: Discipline::Immediate,
             detector: Box::new(TrialDeletion),
             scheduler: Box::new(CpythonGenerations::cpython312()),
             allocator: AllocatorChoice::default(),
@@ -135,11 +140,52 @@ pub const PRESETS: &[(&str, &str)] = &[
     ("free-threaded", "trial-deletion/single-gen:2000/system"),
     ("trial-deletion", "trial-deletion/threshold:700/system"),
     ("rc", "none/manual/system"),
+    ("bacon-rajan", "buffered/bacon-rajan/threshold:700/system"),
+    ("deferred", "deferred/trial-deletion/threshold:700/system"),
 ];
 
+/// The full name of a configuration: `DETECTOR/SCHEDULER/ALLOCATOR`, with the discipline in front
+/// unless it is the detector's natural one (immediate, or buffered for Bacon–Rajan).
+pub(crate) fn full_name(
+    discipline: Discipline,
+    detector: &dyn CycleDetector,
+    scheduler: &dyn Scheduler,
+    allocator: &AllocatorChoice,
+) -> String {
+    let parts = format!(
+        "{}/{}/{}",
+        detector.name(),
+        scheduler.name(),
+        allocator.name()
+    );
+    if discipline == natural_discipline(detector) {
+        parts
+    } else {
+        format!("{}/{parts}", discipline.name())
+    }
+}
+
+/// The discipline a detector gets when a name or a builder does not say.
+fn natural_discipline(detector: &dyn CycleDetector) -> Discipline {
+    detector
+        .disciplines()
+        .first()
+        .copied()
+        .unwrap_or(Discipline::Immediate)
+}
+
 impl HeapConfig {
-    /// Replaces the cycle detector.
+    /// Replaces the refcount discipline.
+    pub fn discipline(mut self, discipline: Discipline) -> Self {
+        self.discipline = discipline;
+        self
+    }
+
+    /// Replaces the cycle detector, and the discipline with the detector's natural one (the
+    /// buffered discipline for Bacon–Rajan, the immediate one otherwise); call
+    /// [`HeapConfig::discipline`] after it to choose another.
     pub fn detector(mut self, detector: impl CycleDetector + 'static) -> Self {
+        self.discipline = natural_discipline(&detector);
         self.detector = Box::new(detector);
         self
     }
@@ -156,14 +202,31 @@ impl HeapConfig {
         self
     }
 
-    /// The configuration's full name, `DETECTOR/SCHEDULER/ALLOCATOR`.
+    /// The configuration's full name, `[DISCIPLINE/]DETECTOR/SCHEDULER/ALLOCATOR` (the discipline
+    /// is written only when it is not the detector's natural one).
     pub fn name(&self) -> String {
-        format!(
-            "{}/{}/{}",
-            self.detector.name(),
-            self.scheduler.name(),
-            self.allocator.name()
+        full_name(
+            self.discipline,
+            &*self.detector,
+            &*self.scheduler,
+            &self.allocator,
         )
+    }
+
+    /// Checks that the parts fit together: the detector works with the discipline, and the
+    /// scheduler's generations fit in a heap.
+    pub fn validate(&self) -> Result<(), ConfigError> {
+        if !self.detector.disciplines().contains(&self.discipline) {
+            return Err(ConfigError::Incompatible {
+                detector: self.detector.name(),
+                discipline: self.discipline.name(),
+            });
+        }
+        let generations = self.scheduler.generations();
+        if generations == 0 || generations > gc_core::MAX_GENERATIONS {
+            return Err(ConfigError::TooManyGenerations(generations));
+        }
+        Ok(())
     }
 
     /// Parses a preset or a `DETECTOR/SCHEDULER/ALLOCATOR` name (see the [module docs](self)).
@@ -173,12 +236,19 @@ impl HeapConfig {
             .find(|(preset, _)| *preset == name)
             .map_or(name, |(_, full)| full);
         let parts: Vec<&str> = full.split('/').collect();
-        let [detector, scheduler, allocator] = parts[..] else {
-            return Err(ConfigError::BadName(name.to_owned()));
+        let (discipline, detector, scheduler, allocator) = match parts[..] {
+            [detector, scheduler, allocator] => (None, detector, scheduler, allocator),
+            [discipline, detector, scheduler, allocator] => {
+                let parsed = Discipline::from_name(discipline)
+                    .ok_or_else(|| ConfigError::UnknownPart("discipline", discipline.to_owned()))?;
+                (Some(parsed), detector, scheduler, allocator)
+            }
+            _ => return Err(ConfigError::BadName(name.to_owned())),
         };
         let detector: Box<dyn CycleDetector> = match detector {
             "none" => Box::new(NoCycles),
             "trial-deletion" => Box::new(TrialDeletion),
+            "bacon-rajan" => Box::new(BaconRajan::default()),
             other => return Err(ConfigError::UnknownPart("detector", other.to_owned())),
         };
         let scheduler = parse_scheduler(scheduler)?;
@@ -186,11 +256,14 @@ impl HeapConfig {
             "system" => AllocatorChoice::default(),
             other => return Err(ConfigError::UnknownPart("allocator", other.to_owned())),
         };
-        Ok(HeapConfig {
+        let config = HeapConfig {
+            discipline: discipline.unwrap_or_else(|| natural_discipline(&*detector)),
             detector,
             scheduler,
             allocator,
-        })
+        };
+        config.validate()?;
+        Ok(config)
     }
 }
 
@@ -236,6 +309,13 @@ pub enum ConfigError {
     Busy,
     /// The scheduler asks for more generations than a heap has.
     TooManyGenerations(usize),
+    /// The detector does not work with the discipline.
+    Incompatible {
+        /// The detector's name.
+        detector: &'static str,
+        /// The discipline's name.
+        discipline: &'static str,
+    },
 }
 
 impl fmt::Display for ConfigError {
@@ -245,13 +325,15 @@ impl fmt::Display for ConfigError {
                 let presets: Vec<&str> = PRESETS.iter().map(|(p, _)| *p).collect();
                 write!(
                     f,
-                    "unknown configuration {name:?}: use a preset ({}) or DETECTOR/SCHEDULER/ALLOCATOR",
+                    "unknown configuration {name:?}: use a preset ({}) or \
+                     [DISCIPLINE/]DETECTOR/SCHEDULER/ALLOCATOR",
                     presets.join(", ")
                 )
             }
             ConfigError::UnknownPart(axis, text) => write!(
                 f,
-                "unknown {axis} {text:?}: detectors are none, trial-deletion; schedulers manual, \
+                "unknown {axis} {text:?}: disciplines are immediate, buffered, deferred; \
+                 detectors none, trial-deletion, bacon-rajan; schedulers manual, \
                  threshold:N, cpython312, cpython313, cpython:T0,T1,T2, single-gen:N; allocators \
                  system"
             ),
@@ -263,6 +345,14 @@ impl fmt::Display for ConfigError {
             ConfigError::Busy => {
                 f.write_str("cannot configure the heap while it is collecting or freeing objects")
             }
+            ConfigError::Incompatible {
+                detector,
+                discipline,
+            } => write!(
+                f,
+                "the {detector} detector does not work with the {discipline} discipline \
+                 (bacon-rajan needs buffered; none cannot be deferred, nothing would ever be freed)"
+            ),
             ConfigError::TooManyGenerations(n) => write!(
                 f,
                 "the scheduler wants {n} generations; a heap has at most {}",

@@ -14,14 +14,15 @@ use std::time::Instant;
 
 use gc_core::header::flags;
 use gc_core::{
-    CollectionRecord, CycleDetector, Edge, GenerationStats, Header, ObjectBox, ObjectList,
-    Scheduler, ThresholdError, Trace, Visitor, MAX_GENERATIONS,
+    CollectionRecord, CycleDetector, Discipline, Edge, Examined, GenerationStats, Header,
+    ObjectBox, ObjectList, Scheduler, ThresholdError, Trace, Visitor, MAX_GENERATIONS,
 };
 
 use crate::any::GcAny;
 use crate::callbacks::{CallbackInfo, Callbacks, Phase};
 use crate::config::{AllocatorChoice, ConfigError, HeapConfig};
 use crate::debug;
+use crate::object::memory_releasable;
 use crate::stats::HeapStats;
 use crate::teardown;
 
@@ -44,9 +45,19 @@ pub(crate) struct Heap {
     /// is in progress (allocator code never calls back into the heap).
     allocator: UnsafeCell<AllocatorChoice>,
 
+    /// Header flags set on every tracked allocation: `TRACKED`, plus `BUFFER_ON_DECREMENT` under
+    /// the buffered discipline.
+    tracked_flags: Cell<u32>,
+
     // --- the refcount free path ------------------------------------------------------------
+    discipline: Cell<Discipline>,
     releasing: Cell<bool>,
     pending: Cell<Option<NonNull<Header>>>,
+    /// Buffered discipline: the cycle candidates (each flagged `BUFFERED`, memory kept).
+    candidates: RefCell<Vec<Edge>>,
+    /// Deferred discipline: untracked objects whose count reached zero, threaded through their
+    /// `next` links (Deutsch–Bobrow's zero count table), freed by the next collection.
+    zero_count: Cell<Option<NonNull<Header>>>,
 
     // --- policy, consulted on the slow path -------------------------------------------------
     detector: RefCell<Box<dyn CycleDetector>>,
@@ -78,8 +89,12 @@ impl Heap {
             generations: Default::default(),
             permanent: ObjectList::new(),
             allocator: UnsafeCell::new(AllocatorChoice::default()),
+            tracked_flags: Cell::new(flags::TRACKED),
+            discipline: Cell::new(Discipline::Immediate),
             releasing: Cell::new(false),
             pending: Cell::new(None),
+            candidates: RefCell::new(Vec::new()),
+            zero_count: Cell::new(None),
             detector: RefCell::new(Box::new(crate::detect::NoCycles)),
             scheduler: RefCell::new(Box::new(gc_generational::Manual)),
             generation_count: Cell::new(1),
@@ -131,10 +146,8 @@ impl Heap {
         if self.collecting.get() || self.releasing.get() {
             return Err(ConfigError::Busy);
         }
-        let generations = config.scheduler.generations();
-        if generations == 0 || generations > MAX_GENERATIONS {
-            return Err(ConfigError::TooManyGenerations(generations));
-        }
+        config.validate()?;
+        self.sweep_candidates();
         let live = self.live_objects();
         if live > 0 {
             return Err(ConfigError::HeapInUse { live_objects: live });
@@ -145,10 +158,16 @@ impl Heap {
 
     fn install(&self, config: HeapConfig) {
         let HeapConfig {
+            discipline,
             detector,
             scheduler,
             allocator,
         } = config;
+        self.discipline.set(discipline);
+        self.tracked_flags.set(match discipline {
+            Discipline::Buffered => flags::TRACKED | flags::BUFFER_ON_DECREMENT,
+            Discipline::Immediate | Discipline::Deferred => flags::TRACKED,
+        });
         self.generation_count.set(scheduler.generations());
         *self.detector.borrow_mut() = detector;
         *self.scheduler.borrow_mut() = scheduler;
@@ -164,11 +183,11 @@ impl Heap {
 
     /// A name for the current configuration (`"trial-deletion/threshold:700/system"`).
     pub(crate) fn config_name(&self) -> String {
-        format!(
-            "{}/{}/{}",
-            self.detector.borrow().name(),
-            self.scheduler.borrow().name(),
-            self.allocator().name()
+        crate::config::full_name(
+            self.discipline.get(),
+            &**self.detector.borrow(),
+            &**self.scheduler.borrow(),
+            self.allocator(),
         )
     }
 
@@ -211,7 +230,7 @@ impl Heap {
         if T::MAY_CONTAIN_GC {
             // SAFETY: the object was just initialised and is in no list.
             let header = unsafe { Header::from_ptr(object) };
-            header.set(flags::TRACKED);
+            header.set(self.tracked_flags.get());
             // SAFETY: the object is live and unlinked; it is unlinked before it is freed.
             unsafe { self.generations[0].push_back(object) };
             self.tracked.set(self.tracked.get() + 1);
@@ -271,6 +290,17 @@ impl Heap {
         // SAFETY: the object is live.
         let header = unsafe { Header::from_ptr(object) };
         header.set(flags::DEAD);
+        if self.discipline.get() == Discipline::Deferred {
+            // Nothing is freed at zero. A tracked object stays in its generation, where the next
+            // collection that examines it finds it unreachable; an untracked one waits in the
+            // zero count table.
+            if !header.has(flags::TRACKED) {
+                // SAFETY: an untracked object is in no list; the table holds objects like it.
+                unsafe { header.set_pending_next(self.zero_count.get()) };
+                self.zero_count.set(Some(object));
+            }
+            return;
+        }
         if header.has(flags::TRACKED) {
             // CPython: a tracked deallocation lowers count[0].
             let count = self.counts[0].get();
@@ -326,11 +356,62 @@ impl Heap {
             header.clear(flags::DROPPING);
             header.set(flags::DROPPED);
         }
-        if header.weak() == 0 {
-            // SAFETY: value dropped, no strong (zero) and no weak reference, in no list.
+        if memory_releasable(header) {
+            // SAFETY: value dropped, no strong (zero) and no weak reference, not buffered, in no
+            // list.
             unsafe { self.free_memory(object) };
         }
         result
+    }
+
+    /// Records a cycle candidate (buffered discipline).
+    ///
+    /// # Safety
+    ///
+    /// `object` is a live, tracked object of this heap, not buffered.
+    pub(crate) unsafe fn buffer_candidate(&self, object: NonNull<Header>) {
+        // SAFETY: the caller guarantees the object is live.
+        unsafe { Header::from_ptr(object) }.set(flags::BUFFERED);
+        self.candidates.borrow_mut().push(object);
+    }
+
+    /// Takes out of the candidate buffer the objects whose count reached zero while buffered
+    /// (their values are dropped; their memory was kept for the buffer) and frees them.
+    fn sweep_candidates(&self) {
+        let mut candidates = self.candidates.borrow_mut();
+        candidates.retain(|&object| {
+            // SAFETY: a buffered object's memory is kept until it leaves the buffer.
+            let header = unsafe { Header::from_ptr(object) };
+            if header.strong() > 0 {
+                return true;
+            }
+            header.clear(flags::BUFFERED);
+            if memory_releasable(header) {
+                // SAFETY: releasable and now referenced by nothing.
+                unsafe { self.free_memory(object) };
+            }
+            false
+        });
+    }
+
+    /// Deferred discipline: drops and frees the untracked objects whose count reached zero.
+    fn drain_zero_count_table(&self) -> Option<Box<dyn Any + Send>> {
+        let mut first_panic = None;
+        while let Some(object) = self.zero_count.get() {
+            // SAFETY: objects in the table are live (freed only here).
+            let header = unsafe { Header::from_ptr(object) };
+            self.zero_count.set(header.pending_next());
+            // SAFETY: off the table, its links are unused again.
+            unsafe { header.set_pending_next(None) };
+            if header.strong() > 0 {
+                continue; // cannot happen without a handle, but never free a counted object
+            }
+            // SAFETY: count zero, in no list, value not dropped yet (it is dropped only here).
+            if let Err(payload) = unsafe { self.drop_released(object) } {
+                first_panic.get_or_insert(payload);
+            }
+        }
+        first_panic
     }
 
     // --- collection -----------------------------------------------------------------------------
@@ -393,11 +474,13 @@ impl Heap {
             );
         }
 
+        self.sweep_candidates();
         let examined = ObjectList::new();
         for list in &self.generations[..=generation] {
             examined.append(list);
         }
         let garbage = ObjectList::new();
+        let mut candidates = std::mem::take(&mut *self.candidates.borrow_mut());
         let detection = {
             let restore = RestoreOnUnwind {
                 heap: self,
@@ -406,10 +489,24 @@ impl Heap {
             };
             // SAFETY: `examined` holds live tracked objects of this heap; no handle changes while
             // the detector runs (it runs no user code but `Trace`, which may not touch handles).
-            let detection = unsafe { self.detector.borrow_mut().find_garbage(&examined, &garbage) };
+            let detection = unsafe {
+                self.detector.borrow_mut().find_garbage(
+                    Examined {
+                        objects: &examined,
+                        candidates: &mut candidates,
+                    },
+                    &garbage,
+                )
+            };
             std::mem::forget(restore);
             detection
         };
+        // Candidates the detector left stay buffered, ahead of any recorded during tear-down.
+        {
+            let mut buffer = self.candidates.borrow_mut();
+            candidates.append(&mut buffer);
+            *buffer = candidates;
+        }
         let destination = self.scheduler.borrow().survivors_to(generation);
         self.generations[destination].append(&examined);
 
@@ -441,6 +538,9 @@ impl Heap {
             unsafe { teardown::tear_down(self, &garbage) }
         };
         if let Some(payload) = teardown.panic {
+            first_panic.get_or_insert(payload);
+        }
+        if let Some(payload) = self.drain_zero_count_table() {
             first_panic.get_or_insert(payload);
         }
 

@@ -61,10 +61,10 @@ mod weak;
 pub use any::GcAny;
 pub use cell::GcCell;
 pub use config::{AllocatorChoice, ConfigError, HeapConfig, PRESETS};
-pub use detect::{NoCycles, TrialDeletion};
+pub use detect::{BaconRajan, NoCycles, TrialDeletion};
 pub use gc_core::{
-    Allocator, CollectionRecord, CycleDetector, Edge, GenerationStats, Scheduler, SystemAllocator,
-    Trace, Visitor,
+    Allocator, CollectionRecord, CycleDetector, Discipline, Edge, GenerationStats, Scheduler,
+    SystemAllocator, Trace, Visitor,
 };
 pub use gc_derive::Trace;
 pub use gc_generational::{CpythonGenerations, Manual, SingleGeneration, Threshold};

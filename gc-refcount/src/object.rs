@@ -40,7 +40,37 @@ pub(crate) unsafe fn release(object: NonNull<Header>) {
     if header.dec_strong() == 0 {
         // SAFETY: the count just reached zero: no handle and no object references it any more.
         unsafe { release_at_zero(object) }
+    } else if header.flags() & (flags::BUFFER_ON_DECREMENT | flags::BUFFERED)
+        == flags::BUFFER_ON_DECREMENT
+    {
+        // The buffered discipline, and not yet a candidate.
+        // SAFETY: the object is live (its count is above zero).
+        unsafe { buffer_candidate(object) }
     }
+}
+
+/// Records a cycle candidate (buffered discipline).
+///
+/// # Safety
+///
+/// `object` is live, tracked, of this thread's heap, and not buffered.
+#[cold]
+#[inline(never)]
+unsafe fn buffer_candidate(object: NonNull<Header>) {
+    let _ = Heap::try_with(|heap| {
+        // SAFETY: as the caller guarantees.
+        unsafe { heap.buffer_candidate(object) }
+    });
+}
+
+/// Whether an object's memory may go back to the allocator: no strong or weak reference left,
+/// the value dropped, and not referenced by the candidate buffer.
+#[inline]
+pub(crate) fn memory_releasable(header: &Header) -> bool {
+    header.strong() == 0
+        && header.weak() == 0
+        && header.has(flags::DROPPED)
+        && !header.has(flags::BUFFERED)
 }
 
 /// The cold half of [`release`].
@@ -68,7 +98,8 @@ unsafe fn release_at_zero(object: NonNull<Header>) {
 pub(crate) unsafe fn release_weak(object: NonNull<Header>) {
     // SAFETY: the caller owns a weak reference, so the memory is live.
     let header = unsafe { Header::from_ptr(object) };
-    if header.dec_weak() == 0 && header.strong() == 0 && header.has(flags::DROPPED) {
+    header.dec_weak();
+    if memory_releasable(header) {
         let _ = Heap::try_with(|heap| {
             // SAFETY: no strong or weak reference is left and the value is dropped.
             unsafe { heap.free_memory(object) }

@@ -31,6 +31,7 @@ use gc_core::header::flags;
 use gc_core::{Header, ObjectList};
 
 use crate::heap::Heap;
+use crate::object::memory_releasable;
 
 /// What a tear-down did.
 #[derive(Default)]
@@ -58,6 +59,8 @@ pub(crate) unsafe fn tear_down(heap: &Heap, garbage: &ObjectList) -> Teardown {
             header.clear(flags::COLLECTION_MARKS);
             header.set_scratch(0);
             header.set(flags::DEAD);
+            // Decrements by the dying values must not buffer members that are about to be freed.
+            header.clear(flags::BUFFER_ON_DECREMENT);
             header.inc_strong();
         })
     };
@@ -91,7 +94,7 @@ pub(crate) unsafe fn tear_down(heap: &Heap, garbage: &ObjectList) -> Teardown {
         unsafe { heap.untrack(object, header) };
         if header.dec_strong() == 0 {
             outcome.freed += 1;
-            if header.weak() == 0 {
+            if memory_releasable(header) {
                 // SAFETY: value dropped, no strong or weak reference, in no list.
                 unsafe { heap.free_memory(object) };
             }

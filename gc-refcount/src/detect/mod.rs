@@ -2,14 +2,18 @@
 //!
 //! - [`NoCycles`] — plain reference counting: finds nothing; cycles leak by design.
 //! - [`TrialDeletion`] — CPython's algorithm (`Modules/gcmodule.c`).
+//! - [`BaconRajan`] — Bacon & Rajan's synchronous algorithm over the candidate buffer (needs the
+//!   buffered discipline).
 //!
 //! [`gc_refs`] holds the first half of trial deletion — which examined objects are referenced
 //! from outside the examined set — as a reusable pass: those objects are the roots for every
 //! tracing detector.
 
+mod bacon_rajan;
 pub mod gc_refs;
 mod no_cycles;
 mod trial_deletion;
 
+pub use bacon_rajan::BaconRajan;
 pub use no_cycles::NoCycles;
 pub use trial_deletion::TrialDeletion;

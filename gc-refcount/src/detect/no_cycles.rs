@@ -1,6 +1,6 @@
 //! [`NoCycles`]: plain reference counting.
 
-use gc_core::{CycleDetector, Detection, ObjectList};
+use gc_core::{CycleDetector, Detection, Discipline, Examined, ObjectList};
 
 /// Finds no garbage: objects are freed only when their count reaches zero, and cycles leak. The
 /// baseline every other detector is compared with. `gc::collect()` returns 0 under it.
@@ -13,9 +13,14 @@ unsafe impl CycleDetector for NoCycles {
         "none"
     }
 
-    unsafe fn find_garbage(&mut self, examined: &ObjectList, _garbage: &ObjectList) -> Detection {
+    /// Only the immediate discipline: under the deferred one nothing would ever be freed.
+    fn disciplines(&self) -> &'static [Discipline] {
+        &[Discipline::Immediate]
+    }
+
+    unsafe fn find_garbage(&mut self, examined: Examined<'_>, _garbage: &ObjectList) -> Detection {
         Detection {
-            examined: examined.len(),
+            examined: examined.objects.len(),
             garbage: 0,
         }
     }

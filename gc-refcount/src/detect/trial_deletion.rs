@@ -14,7 +14,7 @@
 use std::ptr::NonNull;
 
 use gc_core::header::flags;
-use gc_core::{CycleDetector, Detection, Edge, Header, ObjectList, Visitor};
+use gc_core::{CycleDetector, Detection, Edge, Examined, Header, ObjectList, Visitor};
 
 use super::gc_refs;
 
@@ -30,11 +30,11 @@ unsafe impl CycleDetector for TrialDeletion {
         "trial-deletion"
     }
 
-    unsafe fn find_garbage(&mut self, examined: &ObjectList, garbage: &ObjectList) -> Detection {
+    unsafe fn find_garbage(&mut self, examined: Examined<'_>, garbage: &ObjectList) -> Detection {
         // SAFETY: the caller's promise covers `compute`'s.
-        let members = unsafe { gc_refs::compute(examined) };
+        let members = unsafe { gc_refs::compute(examined.objects) };
         // SAFETY: as above.
-        let unreachable = unsafe { move_unreachable(examined, garbage) };
+        let unreachable = unsafe { move_unreachable(examined.objects, garbage) };
         Detection {
             examined: members,
             garbage: unreachable,

@@ -1,3 +1,9 @@
 //! Integration tests of gc-refcount, in one binary (one link, shared helpers).
 
 mod cpython_ports;
+mod deep;
+mod disciplines;
+mod drop_safety;
+mod generational;
+mod heap_api;
+mod oracle;

@@ -1,0 +1,600 @@
+//! A property test with a reachability oracle.
+//!
+//! Random programs run over a small graph of `Gc<Node>` objects: allocate, link, unlink, drop a
+//! handle (or all handles to a node), clone a handle, upgrade a weak handle, collect. An abstract model of the same graph
+//! (edges with multiplicity, live handles, which values have been dropped) predicts, after every
+//! step, exactly which values the heap has dropped:
+//!
+//! - reference counting drops a value the moment nothing references it — no handle and no edge
+//!   from a value that is still alive (a fixpoint over the model);
+//! - a full collection by `TrialDeletion` drops every value unreachable from the handles, and
+//!   `gc::collect()` returns how many that was (after refcount frees, every such value is on a
+//!   cycle or reachable only from one);
+//! - under `NoCycles`, `gc::collect()` returns 0 and values on or hanging off a cycle leak.
+//!
+//! Every `Node::drop` logs its id in a thread-local log, so a value dropped twice, or dropped while
+//! reachable, or left alive when it should have gone, fails the case. The model also predicts every
+//! strong count, the weak handles' answers, the heap's live and tracked object counts.
+//!
+//! With `Threshold::new(3)`, automatic young collections run inside allocations at points the model
+//! does not predict; there each step checks the safety half of the oracle (nothing reachable
+//! dropped, nothing dropped twice, the dropped set closed under refcount frees, counts exact) and a
+//! final `gc::collect()` gets the full check.
+//!
+//! Each case runs in a fresh thread, so it gets a fresh heap that it may configure.
+
+use std::cell::RefCell;
+use std::collections::VecDeque;
+
+use gc_refcount::{gc, Gc, GcCell, HeapConfig, NoCycles, Threshold, Trace, TrialDeletion, Weak};
+use proptest::prelude::*;
+use proptest::test_runner::{Config as ProptestConfig, TestCaseError};
+
+thread_local! {
+    /// Ids of the nodes whose value has been dropped, in drop order.
+    static DROPPED: RefCell<Vec<usize>> = const { RefCell::new(Vec::new()) };
+}
+
+#[derive(Trace)]
+struct Node {
+    id: usize,
+    edges: GcCell<Vec<Gc<Node>>>,
+}
+
+impl Drop for Node {
+    fn drop(&mut self) {
+        DROPPED.with(|log| log.borrow_mut().push(self.id));
+    }
+}
+
+/// One step of a program. Numbers select a handle, an edge or a node (see [`pick`]).
+#[derive(Debug, Clone)]
+enum Op {
+    Alloc,
+    /// Push a `Gc` of the second handle's node into the first handle's node.
+    Link(u8, u8),
+    /// Remove an edge of the handle's node.
+    Unlink(u8, u8),
+    DropHandle(u8),
+    /// Drop every handle to the handle's node.
+    Forget(u8),
+    CloneHandle(u8),
+    /// Upgrade the weak handle of a node (only in programs that keep weak handles).
+    Upgrade(u8),
+    Collect,
+}
+
+#[derive(Debug, Clone)]
+struct Program {
+    /// Keep a `Weak` to every node (then memory outlives values until the end of the case).
+    with_weaks: bool,
+    ops: Vec<Op>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Mode {
+    /// The default configuration (its automatic threshold is never reached here).
+    TrialDeletion,
+    /// `NoCycles`: plain reference counting.
+    NoCycles,
+    /// `TrialDeletion` with `Threshold::new(3)`: automatic young collections during the program.
+    Threshold3,
+}
+
+impl Mode {
+    /// The most nodes a program allocates (the young-collection programs need more material).
+    fn max_nodes(self) -> usize {
+        match self {
+            Mode::TrialDeletion | Mode::NoCycles => 12,
+            Mode::Threshold3 if cfg!(miri) => 16,
+            Mode::Threshold3 => 24,
+        }
+    }
+
+    /// The most operations in a program.
+    fn max_ops(self) -> usize {
+        match self {
+            Mode::TrialDeletion | Mode::NoCycles => 64,
+            Mode::Threshold3 if cfg!(miri) => 64,
+            Mode::Threshold3 => 128,
+        }
+    }
+
+    /// Weights of the operations, in the order of [`decode`]'s table. The young-collection
+    /// programs allocate and abandon more, so that young garbage exists when a collection runs
+    /// (in about a third of the cases).
+    fn weights(self) -> [u8; 8] {
+        match self {
+            Mode::TrialDeletion | Mode::NoCycles => [3, 5, 2, 3, 1, 2, 1, 1],
+            // A rare `Collect`: a full collection empties the young generation.
+            Mode::Threshold3 => [8, 10, 2, 6, 6, 2, 2, 1],
+        }
+    }
+}
+
+/// Decodes one operation from three random bytes: the first picks the kind (by the mode's weights),
+/// the others its operands. (Plain bytes: `prop_oneof!` is very slow to generate under Miri.)
+fn decode((kind, a, b): (u8, u8, u8), mode: Mode) -> Op {
+    let weights = mode.weights();
+    let total: u32 = weights.iter().map(|&w| u32::from(w)).sum();
+    let mut roll = u32::from(kind) % total;
+    let mut index = 0;
+    while roll >= u32::from(weights[index]) {
+        roll -= u32::from(weights[index]);
+        index += 1;
+    }
+    match index {
+        0 => Op::Alloc,
+        1 => Op::Link(a, b),
+        2 => Op::Unlink(a, b),
+        3 => Op::DropHandle(a),
+        4 => Op::Forget(a),
+        5 => Op::CloneHandle(a),
+        6 => Op::Upgrade(a),
+        _ => Op::Collect,
+    }
+}
+
+fn program(mode: Mode) -> impl Strategy<Value = Program> {
+    let ops = proptest::collection::vec(any::<(u8, u8, u8)>(), 0..mode.max_ops());
+    (any::<bool>(), ops).prop_map(move |(with_weaks, bytes)| {
+        let mut ops: Vec<Op> = bytes.into_iter().map(|b| decode(b, mode)).collect();
+        if mode == Mode::Threshold3 {
+            // Four allocations in a row push count[0] past 3: at least one automatic young
+            // collection happens in every case.
+            ops.splice(0..0, std::iter::repeat_n(Op::Alloc, 4));
+        }
+        Program {
+            // NoCycles leaks cycles by design; the weak handles let the case break them at the
+            // end, so that it leaves no memory behind (Miri checks for leaks).
+            with_weaks: with_weaks || mode == Mode::NoCycles,
+            ops,
+        }
+    })
+}
+
+/// The abstract heap.
+#[derive(Default)]
+struct Model {
+    /// Outgoing edges of every node, in the order of the node's `edges` vector.
+    edges: Vec<Vec<usize>>,
+    /// Whether the node's value has been dropped.
+    dropped: Vec<bool>,
+    /// The node of every handle, parallel to the real handles.
+    handles: Vec<usize>,
+}
+
+impl Model {
+    fn nodes(&self) -> usize {
+        self.edges.len()
+    }
+
+    /// Every node's strong count: handles plus edges from values that are still alive.
+    fn counts(&self) -> Vec<usize> {
+        let mut counts = vec![0; self.nodes()];
+        for &n in &self.handles {
+            counts[n] += 1;
+        }
+        for source in (0..self.nodes()).filter(|&m| !self.dropped[m]) {
+            for &target in &self.edges[source] {
+                counts[target] += 1;
+            }
+        }
+        counts
+    }
+
+    /// Drops, as reference counting does, every value nothing references, until none is left.
+    fn refcount_fixpoint(&mut self) {
+        let mut counts = self.counts();
+        let mut zero: Vec<usize> = (0..self.nodes())
+            .filter(|&n| !self.dropped[n] && counts[n] == 0)
+            .collect();
+        while let Some(n) = zero.pop() {
+            self.dropped[n] = true;
+            for &target in &self.edges[n] {
+                counts[target] -= 1;
+                if counts[target] == 0 && !self.dropped[target] {
+                    zero.push(target);
+                }
+            }
+        }
+    }
+
+    /// The nodes reachable from the handles.
+    fn reachable(&self) -> Vec<bool> {
+        let mut seen = vec![false; self.nodes()];
+        let mut queue: VecDeque<usize> = self.handles.iter().copied().collect();
+        while let Some(n) = queue.pop_front() {
+            if !std::mem::replace(&mut seen[n], true) {
+                queue.extend(self.edges[n].iter().copied());
+            }
+        }
+        seen
+    }
+
+    fn alive(&self) -> usize {
+        self.dropped.iter().filter(|&&d| !d).count()
+    }
+}
+
+/// The real heap's side: handles parallel to the model's, a weak handle per node (optionally).
+struct Case {
+    mode: Mode,
+    model: Model,
+    handles: Vec<Gc<Node>>,
+    weaks: Option<Vec<Weak<Node>>>,
+}
+
+/// Fails the case with a message (the check runs in the case's thread).
+macro_rules! ensure {
+    ($cond:expr, $($fmt:tt)+) => {
+        if !$cond {
+            return Err(format!($($fmt)+));
+        }
+    };
+}
+
+/// The drop log as a per-node flag; fails on a double drop or an unknown id.
+fn dropped_flags(nodes: usize) -> Result<Vec<bool>, String> {
+    DROPPED.with(|log| {
+        let log = log.borrow();
+        let mut flags = vec![false; nodes];
+        for &id in log.iter() {
+            ensure!(id < nodes, "dropped unknown node {id} (log {log:?})");
+            ensure!(!flags[id], "node {id} dropped twice (log {log:?})");
+            flags[id] = true;
+        }
+        Ok(flags)
+    })
+}
+
+/// Selects one of `len` items: half the selectors pick uniformly, the other half one of the three
+/// most recent (so that fresh nodes get linked and abandoned before the next young collection).
+fn pick(selector: u8, len: usize) -> Option<usize> {
+    (len > 0).then(|| {
+        if selector < 128 {
+            selector as usize % len
+        } else {
+            len - 1 - (selector as usize % 3).min(len - 1)
+        }
+    })
+}
+
+impl Case {
+    fn new(mode: Mode, with_weaks: bool) -> Result<Case, String> {
+        let config = match mode {
+            Mode::TrialDeletion => HeapConfig::default(),
+            Mode::NoCycles => HeapConfig::default().detector(NoCycles),
+            Mode::Threshold3 => HeapConfig::default()
+                .detector(TrialDeletion)
+                .scheduler(Threshold::new(3)),
+        };
+        gc::configure(config).map_err(|e| format!("configure failed on a fresh heap: {e}"))?;
+        Ok(Case {
+            mode,
+            model: Model::default(),
+            handles: Vec::new(),
+            weaks: with_weaks.then(Vec::new),
+        })
+    }
+
+    fn run(&mut self, op: &Op) -> Result<(), String> {
+        match *op {
+            Op::Alloc => {
+                let id = self.model.nodes();
+                if id < self.mode.max_nodes() {
+                    let node = Gc::new(Node {
+                        id,
+                        edges: GcCell::new(Vec::new()),
+                    });
+                    if let Some(weaks) = &mut self.weaks {
+                        weaks.push(Gc::downgrade(&node));
+                    }
+                    self.handles.push(node);
+                    self.model.edges.push(Vec::new());
+                    self.model.dropped.push(false);
+                    self.model.handles.push(id);
+                }
+            }
+            Op::Link(a, b) => {
+                if let (Some(a), Some(b)) =
+                    (pick(a, self.handles.len()), pick(b, self.handles.len()))
+                {
+                    let target = self.handles[b].clone();
+                    self.handles[a].edges.borrow_mut().push(target);
+                    let (source, target) = (self.model.handles[a], self.model.handles[b]);
+                    self.model.edges[source].push(target);
+                }
+            }
+            Op::Unlink(a, i) => {
+                if let Some(a) = pick(a, self.handles.len()) {
+                    let source = self.model.handles[a];
+                    if let Some(i) = pick(i, self.model.edges[source].len()) {
+                        // Dropped after the borrow ends: the release may cascade.
+                        let removed = self.handles[a].edges.borrow_mut().remove(i);
+                        self.model.edges[source].remove(i);
+                        drop(removed);
+                    }
+                }
+            }
+            Op::DropHandle(h) => {
+                if let Some(h) = pick(h, self.handles.len()) {
+                    drop(self.handles.remove(h));
+                    self.model.handles.remove(h);
+                }
+            }
+            Op::Forget(h) => {
+                if let Some(h) = pick(h, self.handles.len()) {
+                    let node = self.model.handles[h];
+                    let mut kept = Vec::new();
+                    for (handle, n) in self.handles.drain(..).zip(&self.model.handles) {
+                        if *n == node {
+                            drop(handle);
+                        } else {
+                            kept.push(handle);
+                        }
+                    }
+                    self.handles = kept;
+                    self.model.handles.retain(|&n| n != node);
+                }
+            }
+            Op::CloneHandle(h) => {
+                if let Some(h) = pick(h, self.handles.len()) {
+                    self.handles.push(self.handles[h].clone());
+                    self.model.handles.push(self.model.handles[h]);
+                }
+            }
+            Op::Upgrade(n) => {
+                if let (Some(weaks), Some(n)) = (&self.weaks, pick(n, self.model.nodes())) {
+                    let upgraded = weaks[n].upgrade();
+                    ensure!(
+                        upgraded.is_some() != self.model.dropped[n],
+                        "upgrade of node {n}: got {}, but its value is {}",
+                        if upgraded.is_some() { "Some" } else { "None" },
+                        if self.model.dropped[n] {
+                            "dropped"
+                        } else {
+                            "alive"
+                        }
+                    );
+                    if let Some(handle) = upgraded {
+                        ensure!(handle.id == n, "weak {n} upgraded to node {}", handle.id);
+                        self.handles.push(handle);
+                        self.model.handles.push(n);
+                    }
+                }
+            }
+            Op::Collect => return self.collect(),
+        }
+        self.after_step()
+    }
+
+    /// A full collection, checked exactly in every mode.
+    fn collect(&mut self) -> Result<(), String> {
+        let reachable = self.model.reachable();
+        let unreachable: Vec<usize> = (0..self.model.nodes())
+            .filter(|&n| !self.model.dropped[n] && !reachable[n])
+            .collect();
+        let found = gc::collect();
+        match self.mode {
+            Mode::NoCycles => {
+                ensure!(
+                    found == 0,
+                    "NoCycles: gc::collect() returned {found}, expected 0"
+                );
+            }
+            Mode::TrialDeletion | Mode::Threshold3 => {
+                ensure!(
+                    found == unreachable.len(),
+                    "gc::collect() returned {found}, expected {} (unreachable: {unreachable:?})",
+                    unreachable.len()
+                );
+                for &n in &unreachable {
+                    self.model.dropped[n] = true;
+                }
+            }
+        }
+        self.check_exact()
+    }
+
+    /// After a step other than a collection: refcount frees happened at once.
+    fn after_step(&mut self) -> Result<(), String> {
+        self.model.refcount_fixpoint();
+        if self.mode != Mode::Threshold3 {
+            return self.check_exact();
+        }
+        // Automatic young collections may have dropped some unreachable cycles too.
+        let actual = dropped_flags(self.model.nodes())?;
+        let reachable = self.model.reachable();
+        for n in 0..self.model.nodes() {
+            ensure!(
+                actual[n] || !self.model.dropped[n],
+                "node {n}: nothing references it, but its value was not dropped"
+            );
+            ensure!(
+                !(actual[n] && reachable[n]),
+                "node {n} is reachable from a handle, but its value was dropped"
+            );
+        }
+        self.model.dropped = actual;
+        // What a collection tore down released its edges: the dropped set must be closed under
+        // refcount frees again.
+        let before = self.model.dropped.clone();
+        self.model.refcount_fixpoint();
+        ensure!(
+            before == self.model.dropped,
+            "values left alive with nothing referencing them: dropped {before:?}, expected {:?}",
+            self.model.dropped
+        );
+        self.check_exact()
+    }
+
+    /// The heap agrees with the model on every observable.
+    fn check_exact(&self) -> Result<(), String> {
+        let model = &self.model;
+        let counts = model.counts();
+        let actual = dropped_flags(model.nodes())?;
+        ensure!(
+            actual == model.dropped,
+            "dropped values {:?}, expected {:?}",
+            ids(&actual),
+            ids(&model.dropped)
+        );
+        for (handle, &n) in self.handles.iter().zip(&model.handles) {
+            ensure!(handle.id == n, "handle to node {n} reads id {}", handle.id);
+            ensure!(Gc::is_alive(handle), "handle to node {n} is not alive");
+            let count = Gc::strong_count(handle);
+            ensure!(
+                count == counts[n],
+                "node {n}: strong count {count}, expected {}",
+                counts[n]
+            );
+            let edges: Vec<usize> = handle.edges.borrow().iter().map(|t| t.id).collect();
+            ensure!(
+                edges == model.edges[n],
+                "node {n}: edges {edges:?}, expected {:?}",
+                model.edges[n]
+            );
+        }
+        let mut memory_held = model.alive() as u64;
+        if let Some(weaks) = &self.weaks {
+            for (n, weak) in weaks.iter().enumerate() {
+                let expected = if model.dropped[n] { 0 } else { counts[n] };
+                ensure!(
+                    weak.strong_count() == expected,
+                    "weak of node {n}: strong_count {}, expected {expected}",
+                    weak.strong_count()
+                );
+            }
+            // A weak handle keeps the memory of a dropped value.
+            memory_held = model.nodes() as u64;
+        }
+        let stats = gc::stats();
+        ensure!(
+            stats.live_objects() == memory_held,
+            "live objects {}, expected {memory_held}",
+            stats.live_objects()
+        );
+        ensure!(
+            gc::tracked_count() == model.alive(),
+            "tracked objects {}, expected {}",
+            gc::tracked_count(),
+            model.alive()
+        );
+        Ok(())
+    }
+
+    /// The final checks, and a clean heap at the end.
+    fn finish(mut self) -> Result<(), String> {
+        self.collect()?;
+        if self.mode == Mode::Threshold3 {
+            let young = gc::stats().generations[0].collections;
+            ensure!(
+                young >= 1,
+                "Threshold(3): no automatic young collection happened"
+            );
+        }
+        // Drop every handle: refcount frees what is acyclic...
+        while let Some(handle) = self.handles.pop() {
+            drop(handle);
+            self.model.handles.pop();
+            self.model.refcount_fixpoint();
+            self.check_exact()?;
+        }
+        // ... and a collection the rest (nothing under NoCycles).
+        self.collect()?;
+        if let Some(weaks) = self.weaks.take() {
+            if self.mode == Mode::NoCycles {
+                // Break the leaked cycles by hand.
+                for weak in &weaks {
+                    if let Some(node) = weak.upgrade() {
+                        let edges = node.edges.replace(Vec::new());
+                        drop(edges);
+                    }
+                }
+            }
+            for weak in &weaks {
+                ensure!(weak.upgrade().is_none(), "a weak handle still upgrades");
+            }
+            drop(weaks);
+        }
+        let dropped = dropped_flags(self.model.nodes())?;
+        ensure!(
+            dropped.iter().all(|&d| d),
+            "values never dropped: {:?}",
+            (0..dropped.len())
+                .filter(|&n| !dropped[n])
+                .collect::<Vec<_>>()
+        );
+        let stats = gc::stats();
+        ensure!(
+            stats.live_objects() == 0,
+            "{} objects left",
+            stats.live_objects()
+        );
+        ensure!(gc::tracked_count() == 0, "tracked objects left");
+        Ok(())
+    }
+}
+
+fn ids(flags: &[bool]) -> Vec<usize> {
+    (0..flags.len()).filter(|&n| flags[n]).collect()
+}
+
+fn run_case(mode: Mode, program: &Program) -> Result<(), String> {
+    let mut case = Case::new(mode, program.with_weaks)?;
+    for (step, op) in program.ops.iter().enumerate() {
+        case.run(op)
+            .map_err(|e| format!("step {step} ({op:?}): {e}"))?;
+    }
+    case.finish().map_err(|e| format!("at the end: {e}"))
+}
+
+/// Runs one case in a fresh thread: a fresh heap, a fresh drop log.
+fn run_isolated(mode: Mode, program: Program) -> Result<(), TestCaseError> {
+    let outcome = std::thread::spawn(move || run_case(mode, &program)).join();
+    match outcome {
+        Ok(Ok(())) => Ok(()),
+        Ok(Err(message)) => Err(TestCaseError::fail(message)),
+        Err(panic) => {
+            let message = panic
+                .downcast_ref::<String>()
+                .map(String::as_str)
+                .or_else(|| panic.downcast_ref::<&str>().copied())
+                .unwrap_or("(non-string panic)");
+            Err(TestCaseError::fail(format!("panicked: {message}")))
+        }
+    }
+}
+
+/// 256 cases by default, `PROPTEST_CASES` overrides; Miri gets 4 unless it sees the variable.
+fn config() -> ProptestConfig {
+    let mut config = ProptestConfig::default();
+    if cfg!(miri) {
+        if std::env::var_os("PROPTEST_CASES").is_none() {
+            config.cases = 4;
+        }
+        // No failure files under Miri's isolation.
+        config.failure_persistence = None;
+    }
+    config
+}
+
+proptest! {
+    #![proptest_config(config())]
+
+    #[test]
+    fn trial_deletion_matches_the_oracle(program in program(Mode::TrialDeletion)) {
+        run_isolated(Mode::TrialDeletion, program)?;
+    }
+
+    #[test]
+    fn no_cycles_matches_the_oracle(program in program(Mode::NoCycles)) {
+        run_isolated(Mode::NoCycles, program)?;
+    }
+
+    #[test]
+    fn automatic_young_collections_are_safe(program in program(Mode::Threshold3)) {
+        run_isolated(Mode::Threshold3, program)?;
+    }
+}
