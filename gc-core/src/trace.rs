@@ -32,6 +32,10 @@ pub trait Visitor {
 /// Write it with `#[derive(Trace)]`; implement it by hand only for a container the derive cannot
 /// see through.
 ///
+/// There is deliberately no impl for `Rc`, `Arc`, `Cell` or `RefCell`: a `Gc` inside an `Rc`
+/// shared by two objects would be reported by both while it holds one count (a false edge), and a
+/// `RefCell` can be mutably borrowed while the collector reads it. Use `Gc` and `GcCell` instead.
+///
 /// # Safety
 ///
 /// The collector frees memory on the strength of what [`Trace::trace`] reports, so an implementer

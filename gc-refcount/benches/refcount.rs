@@ -7,14 +7,17 @@
 //!   `gc::collect()`. `total` times build + drop + collect, `collect` times the collect call alone;
 //!   `rc-hand-broken` builds the same rings with `Rc` and breaks each by hand before dropping it.
 //! - `clone_drop`: cloning and dropping a handle, no allocation: the hot path.
+//! - `generational`: with 1 000 000 live objects in generation 2 (`cpython312`), a young
+//!   collection of 700 new objects, and a full collection that finds nothing to free.
 //!
-//! The gclab variants of `trees` and `rings` are three heaps, all with trial deletion and the
-//! system allocator:
+//! The gclab variants of `trees` and `rings` are these heaps, all with the system allocator:
 //!
 //! - `gclab-default`: the heap a user gets without configuring (the `default` preset);
 //! - `gclab-threshold700`: one young threshold of 700 (`threshold:700`), the schedule the
 //!   performance targets were first stated for;
-//! - `gclab-manual`: no automatic collection; in `rings` the collect call then does all the work.
+//! - `gclab-manual`: no automatic collection; in `rings` the collect call then does all the work;
+//! - `gclab-bacon-rajan`, `gclab-bacon-rajan-manual`: Bacon–Rajan over the candidate buffer, with
+//!   collections every 700 allocations or only when asked.
 //!
 //! Every group reports throughput in nodes (elements): divide the time by the node count for
 //! ns/node. Run with `cargo bench -p gc-refcount --bench refcount`.
@@ -32,13 +35,17 @@ use criterion::{BenchmarkId, Criterion, SamplingMode, Throughput};
 use gc_refcount::{gc, Gc, GcCell, HeapConfig, Trace};
 
 /// The gclab heaps measured: (benchmark id, configuration name).
-const HEAPS: [(&str, &str); 3] = [
+const HEAPS: [(&str, &str); 5] = [
     // The preset for what a thread gets if it configures nothing.
     ("gclab-default", "default"),
     // A young collection after every 700 net tracked allocations.
     ("gclab-threshold700", "trial-deletion/threshold:700/system"),
     // Collects only when `gc::collect()` is called.
     ("gclab-manual", "trial-deletion/manual/system"),
+    // Bacon–Rajan from the candidate buffer, collections every 700 allocations.
+    ("gclab-bacon-rajan", "bacon-rajan"),
+    // Bacon–Rajan, collecting only when asked.
+    ("gclab-bacon-rajan-manual", "buffered/bacon-rajan/manual/system"),
 ];
 
 /// Configures this thread's heap by name, or panics saying why it could not.
@@ -309,6 +316,68 @@ fn clone_drop(c: &mut Criterion) {
     group.finish();
 }
 
+// --- generational ---------------------------------------------------------------------------------
+
+/// Live objects kept in the oldest generation for the `generational` group.
+const OLD_OBJECTS: usize = 1_000_000;
+/// New objects per young collection, as CPython's first threshold.
+const YOUNG_OBJECTS: usize = 700;
+
+/// A heap of `OLD_OBJECTS` live nodes, all in generation 2, on the `cpython312` schedule with
+/// automatic collection off so that only the measured collections run.
+fn old_heap() -> Vec<Gc<GcRing>> {
+    configure("cpython312");
+    gc::disable();
+    let old: Vec<Gc<GcRing>> = (0..OLD_OBJECTS)
+        .map(|_| {
+            Gc::new(GcRing {
+                next: GcCell::new(None),
+            })
+        })
+        .collect();
+    gc::collect_generation(2).expect("generation 2 exists");
+    old
+}
+
+/// CPython's young collection and full collection, with a large old generation.
+fn generational(c: &mut Criterion) {
+    let mut group = c.benchmark_group("generational");
+    group
+        .sample_size(20)
+        .warm_up_time(Duration::from_millis(500))
+        .measurement_time(Duration::from_secs(3));
+
+    let old = old_heap();
+    group.throughput(Throughput::Elements(YOUNG_OBJECTS as u64));
+    group.bench_function("young-collection-700-with-1M-old", |b| {
+        b.iter_custom(|iterations| {
+            let mut total = Duration::ZERO;
+            for _ in 0..iterations {
+                let young: Vec<Gc<GcRing>> = (0..YOUNG_OBJECTS)
+                    .map(|_| {
+                        Gc::new(GcRing {
+                            next: GcCell::new(None),
+                        })
+                    })
+                    .collect();
+                let start = Instant::now();
+                black_box(gc::collect_generation(0).expect("generation 0 exists"));
+                total += start.elapsed();
+                drop(young);
+            }
+            total
+        });
+    });
+    group.throughput(Throughput::Elements(OLD_OBJECTS as u64));
+    group.bench_function("full-collection-1M-live", |b| {
+        b.iter(|| black_box(gc::collect_generation(2).expect("generation 2 exists")));
+    });
+    group.finish();
+    drop(old);
+    gc::enable();
+    assert_heap_empty("generational");
+}
+
 /// What `criterion_group!` and `criterion_main!` would generate, written out so that no
 /// undocumented public function is left for the `missing_docs` lint.
 fn main() {
@@ -316,5 +385,6 @@ fn main() {
     trees(&mut criterion);
     rings(&mut criterion);
     clone_drop(&mut criterion);
+    generational(&mut criterion);
     criterion.final_summary();
 }

@@ -30,6 +30,11 @@ thread_local! {
     static HEAP: Heap = Heap::new(HeapConfig::default());
 }
 
+/// How deep releases may nest (a value's `Drop` releasing another value) before further ones are
+/// queued for the outermost release: CPython's trashcan limit. Nesting is cheaper than queueing;
+/// the limit keeps the stack bounded on a 10 000 000-node chain.
+const TRASHCAN_DEPTH: u32 = 50;
+
 /// One thread's heap.
 pub(crate) struct Heap {
     // --- read on every tracked allocation --------------------------------------------------
@@ -51,8 +56,12 @@ pub(crate) struct Heap {
 
     // --- the refcount free path ------------------------------------------------------------
     discipline: Cell<Discipline>,
-    releasing: Cell<bool>,
+    /// How many releases are running inside each other (values dropping values).
+    release_depth: Cell<u32>,
+    /// Objects released deeper than [`TRASHCAN_DEPTH`], waiting for the outermost release.
     pending: Cell<Option<NonNull<Header>>>,
+    /// The first panic of a `Drop` during a release, resumed by the outermost release.
+    release_panic: Cell<Option<Box<dyn Any + Send>>>,
     /// Buffered discipline: the cycle candidates (each flagged `BUFFERED`, memory kept).
     candidates: RefCell<Vec<Edge>>,
     /// Deferred discipline: untracked objects whose count reached zero, threaded through their
@@ -91,8 +100,9 @@ impl Heap {
             allocator: UnsafeCell::new(AllocatorChoice::default()),
             tracked_flags: Cell::new(flags::TRACKED),
             discipline: Cell::new(Discipline::Immediate),
-            releasing: Cell::new(false),
+            release_depth: Cell::new(0),
             pending: Cell::new(None),
+            release_panic: Cell::new(None),
             candidates: RefCell::new(Vec::new()),
             zero_count: Cell::new(None),
             detector: RefCell::new(Box::new(crate::detect::NoCycles)),
@@ -143,7 +153,7 @@ impl Heap {
 
     /// Replaces the heap's policies; only possible while no object of this heap is alive.
     pub(crate) fn configure(&self, config: HeapConfig) -> Result<(), ConfigError> {
-        if self.collecting.get() || self.releasing.get() {
+        if self.collecting.get() || self.release_depth.get() > 0 {
             return Err(ConfigError::Busy);
         }
         config.validate()?;
@@ -308,33 +318,45 @@ impl Heap {
             // SAFETY: the object is live and belongs to `header`.
             unsafe { self.untrack(object, header) };
         }
-        if self.releasing.get() {
+        let depth = self.release_depth.get();
+        if depth >= TRASHCAN_DEPTH {
             // SAFETY: the object is in no list now; `pending` holds objects in the same state.
             unsafe { header.set_pending_next(self.pending.get()) };
             self.pending.set(Some(object));
             return;
         }
-        self.releasing.set(true);
-        let mut first_panic: Option<Box<dyn Any + Send>> = None;
-        let mut next = Some(object);
-        while let Some(object) = next {
-            // SAFETY: `object` reached zero and was unlinked; its value is dropped once here.
-            if let Err(payload) = unsafe { self.drop_released(object) } {
-                first_panic.get_or_insert(payload);
-            }
-            next = self.pending.get();
-            if let Some(pending) = next {
-                // SAFETY: pending objects are live (their memory is freed only in this loop).
+        self.release_depth.set(depth + 1);
+        // SAFETY: `object` reached zero and was unlinked; its value is dropped once here.
+        if let Err(payload) = unsafe { self.drop_released(object) } {
+            self.stash_panic(payload);
+        }
+        if depth == 0 {
+            while let Some(pending) = self.pending.get() {
+                // SAFETY: pending objects are live (their memory is freed only by this loop).
                 let pending_header = unsafe { Header::from_ptr(pending) };
                 self.pending.set(pending_header.pending_next());
                 // SAFETY: taking it off the stack: its links become unused again.
                 unsafe { pending_header.set_pending_next(None) };
+                // SAFETY: a pending object reached zero and was unlinked; dropped once, here.
+                if let Err(payload) = unsafe { self.drop_released(pending) } {
+                    self.stash_panic(payload);
+                }
             }
         }
-        self.releasing.set(false);
-        if let Some(payload) = first_panic {
-            resume_unwind(payload);
+        self.release_depth.set(depth);
+        if depth == 0 {
+            if let Some(payload) = self.release_panic.take() {
+                resume_unwind(payload);
+            }
         }
+    }
+
+    /// Keeps the first panic raised by a `Drop` during a release, for the outermost release to
+    /// resume once every pending object has been freed.
+    fn stash_panic(&self, payload: Box<dyn Any + Send>) {
+        let mut stashed = self.release_panic.take();
+        stashed.get_or_insert(payload);
+        self.release_panic.set(stashed);
     }
 
     /// Drops the value of a released object (catching a panic) and frees its memory unless weak
@@ -346,6 +368,17 @@ impl Heap {
     unsafe fn drop_released(&self, object: NonNull<Header>) -> Result<(), Box<dyn Any + Send>> {
         // SAFETY: the object is live.
         let header = unsafe { Header::from_ptr(object) };
+        // With no strong handle, no weak one and no buffer entry, nothing can look at this
+        // object's flags again (no handle can be made from nothing): skip their upkeep.
+        if header.weak() == 0 && !header.has_any(flags::BUFFERED | flags::DROPPED) {
+            // SAFETY: the value is initialised (not DROPPED) and dropped exactly once, here.
+            let result = catch_unwind(AssertUnwindSafe(|| unsafe {
+                (header.type_info().drop_value)(object)
+            }));
+            // SAFETY: value dropped, no reference of any kind, in no list.
+            unsafe { self.free_memory(object) };
+            return result;
+        }
         let mut result = Ok(());
         if !header.has(flags::DROPPED) {
             header.set(flags::DROPPING);

@@ -4,11 +4,11 @@
 //! ## Freeing at zero, iteratively (CPython's trashcan)
 //!
 //! When a strong count reaches zero the value is dropped at once, which drops the handles inside
-//! it, which may reach zero in turn. Done by recursion, a 10 000 000-node list would overflow the
-//! stack. Instead the first release on a thread opens a loop; any release that happens while the
-//! loop runs (inside a value's `Drop`) is pushed on a pending stack threaded through the `next`
-//! link of the dead object's header (it is in no list any more, so the link is free) and the loop
-//! drops it afterwards. The stack depth stays constant and no memory is allocated.
+//! it, which may reach zero in turn. Done by recursion alone, a 10 000 000-node list would
+//! overflow the stack. Releases may nest up to a fixed depth (50, CPython's trashcan limit);
+//! deeper ones are pushed on a pending stack threaded through the `next` link of the dead
+//! object's header (it is in no list any more, so the link is free) and the outermost release
+//! drops them afterwards. The stack depth stays bounded and no memory is allocated.
 
 use std::ptr::NonNull;
 

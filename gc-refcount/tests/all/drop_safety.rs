@@ -308,6 +308,23 @@ fn weak_handles_to_garbage_are_cleared_before_any_drop() {
     assert_heap_empty();
 }
 
+#[test]
+fn in_a_refcount_free_only_the_dying_objects_weak_handles_are_cleared() {
+    // a -> b strongly, weak handles both ways, no cycle: freed by counting, a first.
+    let a = watcher(1);
+    let b = watcher(2);
+    *a.partner.borrow_mut() = Some(b.clone());
+    *a.partner_weak.borrow_mut() = Some(Gc::downgrade(&b));
+    *b.partner_weak.borrow_mut() = Some(Gc::downgrade(&a));
+    drop(b);
+    drop(a);
+    let seen = UPGRADES.with(|u| u.take());
+    // a's drop: b is still referenced by a's field (fields drop after `Drop::drop`), so b's weak
+    // upgrades; a's own does not. Then b's drop: neither.
+    assert_eq!(seen, [(1, true, false), (2, false, false)]);
+    assert_heap_empty();
+}
+
 // --- (d) resurrection ---------------------------------------------------------------------------------
 
 thread_local! {
@@ -372,16 +389,16 @@ fn a_resurrected_handle_is_dead_but_safe() {
         0,
         "a dead handle is not garbage to collect again"
     );
-    // Its weak handle never upgrades, and dropping the handle frees the memory.
+    // Its weak handle never upgrades.
     let weak = Gc::downgrade(&zombie);
     assert!(weak.upgrade().is_none());
-    drop(zombie);
-    assert_eq!(
-        gc::stats().live_objects(),
-        1,
-        "the weak handle keeps the memory"
-    );
+    assert_eq!(weak.strong_count(), 0);
     drop(weak);
+    assert_eq!(gc::stats().live_objects(), 1, "the handle keeps the memory");
+    // Dropping the handle frees the memory, without dropping the value again (`Zombie::drop`
+    // would store a new handle).
+    drop(zombie);
+    assert!(RESURRECTED.with(|r| r.borrow().is_none()));
     assert_heap_empty();
 }
 

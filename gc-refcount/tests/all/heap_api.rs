@@ -307,7 +307,12 @@ fn configure_rejects_impossible_generation_counts() {
 fn bad_names_give_helpful_errors() {
     let error = |name: &str| HeapConfig::from_name(name).unwrap_err();
 
-    for name in ["", "fast", "none/manual", "immediate/none/manual/system/extra"] {
+    for name in [
+        "",
+        "fast",
+        "none/manual",
+        "immediate/none/manual/system/extra",
+    ] {
         assert_eq!(error(name), ConfigError::BadName(name.to_owned()));
         let text = error(name).to_string();
         assert!(

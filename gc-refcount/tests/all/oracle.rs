@@ -10,7 +10,11 @@
 //! - a full collection by `TrialDeletion` drops every value unreachable from the handles, and
 //!   `gc::collect()` returns how many that was (after refcount frees, every such value is on a
 //!   cycle or reachable only from one);
-//! - under `NoCycles`, `gc::collect()` returns 0 and values on or hanging off a cycle leak.
+//! - under `NoCycles`, `gc::collect()` returns 0 and values on or hanging off a cycle leak;
+//! - `BaconRajan` (buffered discipline) must agree with trial deletion exactly, except that a
+//!   buffered candidate's memory may outlive its value until a collection;
+//! - under the deferred discipline nothing is freed at zero (and a weak handle no longer upgrades),
+//!   and a collection frees everything unreachable, acyclic or not.
 //!
 //! Every `Node::drop` logs its id in a thread-local log, so a value dropped twice, or dropped while
 //! reachable, or left alive when it should have gone, fails the case. The model also predicts every
@@ -19,14 +23,18 @@
 //! With `Threshold::new(3)`, automatic young collections run inside allocations at points the model
 //! does not predict; there each step checks the safety half of the oracle (nothing reachable
 //! dropped, nothing dropped twice, the dropped set closed under refcount frees, counts exact) and a
-//! final `gc::collect()` gets the full check.
+//! final `gc::collect()` gets the full check. This runs for trial deletion, Bacon–Rajan and the
+//! deferred discipline.
 //!
 //! Each case runs in a fresh thread, so it gets a fresh heap that it may configure.
 
 use std::cell::RefCell;
 use std::collections::VecDeque;
 
-use gc_refcount::{gc, Gc, GcCell, HeapConfig, NoCycles, Threshold, Trace, TrialDeletion, Weak};
+use gc_refcount::{
+    gc, BaconRajan, Discipline, Gc, GcCell, HeapConfig, NoCycles, Threshold, Trace, TrialDeletion,
+    Weak,
+};
 use proptest::prelude::*;
 use proptest::test_runner::{Config as ProptestConfig, TestCaseError};
 
@@ -79,24 +87,73 @@ enum Mode {
     NoCycles,
     /// `TrialDeletion` with `Threshold::new(3)`: automatic young collections during the program.
     Threshold3,
+    /// `BaconRajan` (the buffered discipline): collections start from the candidate buffer.
+    BaconRajan,
+    /// `BaconRajan` with `Threshold::new(3)`.
+    BaconRajanThreshold3,
+    /// `TrialDeletion` under the deferred discipline: nothing is freed at zero, collections free
+    /// everything unreachable.
+    Deferred,
+    /// The deferred discipline with `Threshold::new(3)`.
+    DeferredThreshold3,
 }
 
 impl Mode {
+    fn config(self) -> HeapConfig {
+        let young = HeapConfig::default().scheduler(Threshold::new(3));
+        match self {
+            Mode::TrialDeletion => HeapConfig::default(),
+            Mode::NoCycles => HeapConfig::default().detector(NoCycles),
+            Mode::Threshold3 => young.detector(TrialDeletion),
+            Mode::BaconRajan => HeapConfig::default().detector(BaconRajan::default()),
+            Mode::BaconRajanThreshold3 => young.detector(BaconRajan::default()),
+            Mode::Deferred => HeapConfig::default()
+                .detector(TrialDeletion)
+                .discipline(Discipline::Deferred),
+            Mode::DeferredThreshold3 => young
+                .detector(TrialDeletion)
+                .discipline(Discipline::Deferred),
+        }
+    }
+
+    /// Whether automatic collections run during the program.
+    fn automatic(self) -> bool {
+        matches!(
+            self,
+            Mode::Threshold3 | Mode::BaconRajanThreshold3 | Mode::DeferredThreshold3
+        )
+    }
+
+    /// Whether a value is dropped the moment its count reaches zero.
+    fn frees_at_zero(self) -> bool {
+        !matches!(self, Mode::Deferred | Mode::DeferredThreshold3)
+    }
+
+    /// Whether `gc::collect()` frees unreachable values.
+    fn collects(self) -> bool {
+        self != Mode::NoCycles
+    }
+
+    /// Whether an object's memory is freed when its value is dropped (unless weak handles
+    /// remain). The buffered discipline keeps a candidate's memory until the next collection.
+    fn frees_memory_with_value(self) -> bool {
+        !matches!(self, Mode::BaconRajan | Mode::BaconRajanThreshold3)
+    }
+
     /// The most nodes a program allocates (the young-collection programs need more material).
     fn max_nodes(self) -> usize {
-        match self {
-            Mode::TrialDeletion | Mode::NoCycles => 12,
-            Mode::Threshold3 if cfg!(miri) => 16,
-            Mode::Threshold3 => 24,
+        match (self.automatic(), cfg!(miri)) {
+            (false, _) => 12,
+            (true, true) => 16,
+            (true, false) => 24,
         }
     }
 
     /// The most operations in a program.
     fn max_ops(self) -> usize {
-        match self {
-            Mode::TrialDeletion | Mode::NoCycles => 64,
-            Mode::Threshold3 if cfg!(miri) => 64,
-            Mode::Threshold3 => 128,
+        match (self.automatic(), cfg!(miri)) {
+            (false, _) | (true, true) => 64,
+            (true, false) => 128,
         }
     }
 
@@ -104,10 +161,11 @@ impl Mode {
     /// programs allocate and abandon more, so that young garbage exists when a collection runs
     /// (in about a third of the cases).
     fn weights(self) -> [u8; 8] {
-        match self {
-            Mode::TrialDeletion | Mode::NoCycles => [3, 5, 2, 3, 1, 2, 1, 1],
+        if self.automatic() {
             // A rare `Collect`: a full collection empties the young generation.
-            Mode::Threshold3 => [8, 10, 2, 6, 6, 2, 2, 1],
+            [8, 10, 2, 6, 6, 2, 2, 1]
+        } else {
+            [3, 5, 2, 3, 1, 2, 1, 1]
         }
     }
 }
@@ -139,7 +197,7 @@ fn program(mode: Mode) -> impl Strategy<Value = Program> {
     let ops = proptest::collection::vec(any::<(u8, u8, u8)>(), 0..mode.max_ops());
     (any::<bool>(), ops).prop_map(move |(with_weaks, bytes)| {
         let mut ops: Vec<Op> = bytes.into_iter().map(|b| decode(b, mode)).collect();
-        if mode == Mode::Threshold3 {
+        if mode.automatic() {
             // Four allocations in a row push count[0] past 3: at least one automatic young
             // collection happens in every case.
             ops.splice(0..0, std::iter::repeat_n(Op::Alloc, 4));
@@ -262,14 +320,8 @@ fn pick(selector: u8, len: usize) -> Option<usize> {
 
 impl Case {
     fn new(mode: Mode, with_weaks: bool) -> Result<Case, String> {
-        let config = match mode {
-            Mode::TrialDeletion => HeapConfig::default(),
-            Mode::NoCycles => HeapConfig::default().detector(NoCycles),
-            Mode::Threshold3 => HeapConfig::default()
-                .detector(TrialDeletion)
-                .scheduler(Threshold::new(3)),
-        };
-        gc::configure(config).map_err(|e| format!("configure failed on a fresh heap: {e}"))?;
+        gc::configure(mode.config())
+            .map_err(|e| format!("configure failed on a fresh heap: {e}"))?;
         Ok(Case {
             mode,
             model: Model::default(),
@@ -346,10 +398,14 @@ impl Case {
             }
             Op::Upgrade(n) => {
                 if let (Some(weaks), Some(n)) = (&self.weaks, pick(n, self.model.nodes())) {
+                    // A value whose count reached zero cannot be upgraded, even when the deferred
+                    // discipline has not dropped it yet.
+                    let count = self.model.counts()[n];
+                    let expected = !self.model.dropped[n] && count > 0;
                     let upgraded = weaks[n].upgrade();
                     ensure!(
-                        upgraded.is_some() != self.model.dropped[n],
-                        "upgrade of node {n}: got {}, but its value is {}",
+                        upgraded.is_some() == expected,
+                        "upgrade of node {n}: got {}, but its value is {} with count {count}",
                         if upgraded.is_some() { "Some" } else { "None" },
                         if self.model.dropped[n] {
                             "dropped"
@@ -376,31 +432,30 @@ impl Case {
             .filter(|&n| !self.model.dropped[n] && !reachable[n])
             .collect();
         let found = gc::collect();
-        match self.mode {
-            Mode::NoCycles => {
-                ensure!(
-                    found == 0,
-                    "NoCycles: gc::collect() returned {found}, expected 0"
-                );
+        if self.mode.collects() {
+            ensure!(
+                found == unreachable.len(),
+                "gc::collect() returned {found}, expected {} (unreachable: {unreachable:?})",
+                unreachable.len()
+            );
+            for &n in &unreachable {
+                self.model.dropped[n] = true;
             }
-            Mode::TrialDeletion | Mode::Threshold3 => {
-                ensure!(
-                    found == unreachable.len(),
-                    "gc::collect() returned {found}, expected {} (unreachable: {unreachable:?})",
-                    unreachable.len()
-                );
-                for &n in &unreachable {
-                    self.model.dropped[n] = true;
-                }
-            }
+        } else {
+            ensure!(
+                found == 0,
+                "NoCycles: gc::collect() returned {found}, expected 0"
+            );
         }
         self.check_exact()
     }
 
     /// After a step other than a collection: refcount frees happened at once.
     fn after_step(&mut self) -> Result<(), String> {
-        self.model.refcount_fixpoint();
-        if self.mode != Mode::Threshold3 {
+        if self.mode.frees_at_zero() {
+            self.model.refcount_fixpoint();
+        }
+        if !self.mode.automatic() {
             return self.check_exact();
         }
         // Automatic young collections may have dropped some unreachable cycles too.
@@ -417,6 +472,9 @@ impl Case {
             );
         }
         self.model.dropped = actual;
+        if !self.mode.frees_at_zero() {
+            return self.check_exact();
+        }
         // What a collection tore down released its edges: the dropped set must be closed under
         // refcount frees again.
         let before = self.model.dropped.clone();
@@ -470,11 +528,21 @@ impl Case {
             memory_held = model.nodes() as u64;
         }
         let stats = gc::stats();
-        ensure!(
-            stats.live_objects() == memory_held,
-            "live objects {}, expected {memory_held}",
-            stats.live_objects()
-        );
+        if self.mode.frees_memory_with_value() {
+            ensure!(
+                stats.live_objects() == memory_held,
+                "live objects {}, expected {memory_held}",
+                stats.live_objects()
+            );
+        } else {
+            // Buffered candidates keep their memory a while.
+            ensure!(
+                stats.live_objects() >= memory_held && stats.live_objects() <= model.nodes() as u64,
+                "live objects {}, expected {memory_held} to {}",
+                stats.live_objects(),
+                model.nodes()
+            );
+        }
         ensure!(
             gc::tracked_count() == model.alive(),
             "tracked objects {}, expected {}",
@@ -487,7 +555,7 @@ impl Case {
     /// The final checks, and a clean heap at the end.
     fn finish(mut self) -> Result<(), String> {
         self.collect()?;
-        if self.mode == Mode::Threshold3 {
+        if self.mode.automatic() {
             let young = gc::stats().generations[0].collections;
             ensure!(
                 young >= 1,
@@ -498,7 +566,9 @@ impl Case {
         while let Some(handle) = self.handles.pop() {
             drop(handle);
             self.model.handles.pop();
-            self.model.refcount_fixpoint();
+            if self.mode.frees_at_zero() {
+                self.model.refcount_fixpoint();
+            }
             self.check_exact()?;
         }
         // ... and a collection the rest (nothing under NoCycles).
@@ -596,5 +666,27 @@ proptest! {
     #[test]
     fn automatic_young_collections_are_safe(program in program(Mode::Threshold3)) {
         run_isolated(Mode::Threshold3, program)?;
+    }
+
+    #[test]
+    fn bacon_rajan_matches_the_oracle(program in program(Mode::BaconRajan)) {
+        run_isolated(Mode::BaconRajan, program)?;
+    }
+
+    #[test]
+    fn bacon_rajan_automatic_collections_are_safe(
+        program in program(Mode::BaconRajanThreshold3)
+    ) {
+        run_isolated(Mode::BaconRajanThreshold3, program)?;
+    }
+
+    #[test]
+    fn deferred_matches_the_oracle(program in program(Mode::Deferred)) {
+        run_isolated(Mode::Deferred, program)?;
+    }
+
+    #[test]
+    fn deferred_automatic_collections_are_safe(program in program(Mode::DeferredThreshold3)) {
+        run_isolated(Mode::DeferredThreshold3, program)?;
     }
 }
