@@ -17,6 +17,7 @@
 
 use std::cell::Cell;
 use std::ptr::{self, NonNull};
+use std::sync::atomic::AtomicUsize;
 
 use crate::type_info::TypeInfo;
 
@@ -214,6 +215,40 @@ impl Header {
     #[inline(always)]
     pub fn set_scratch(&self, value: usize) {
         self.scratch.set(value);
+    }
+
+    /// The scratch word seen as an `AtomicUsize`, for collection work that several threads share
+    /// (the parallel marker's test-and-set mark, [`crate::mark`]).
+    ///
+    /// Every other accessor of the header is single-threaded: its fields are `Cell`s and `Header`
+    /// is not `Sync`. This view is the one way for several threads to update a header at once,
+    /// and it covers exactly one word: `Cell<usize>` has the layout of `usize`, and
+    /// `AtomicUsize` has the size and (checked at compile time below) the alignment of `usize`.
+    ///
+    /// # Safety
+    ///
+    /// For as long as the view (or another atomic view of the same word) is in use, no
+    /// non-atomic access to the scratch word ([`Header::scratch`], [`Header::set_scratch`], on any
+    /// thread) may be concurrent with an atomic one: each must be ordered with all atomic accesses
+    /// by happens-before. This is `AtomicUsize::from_ptr`'s rule against mixing atomic and
+    /// non-atomic accesses.
+    ///
+    /// The parallel marker keeps it so: the heap's thread writes `gc_refs` with plain stores
+    /// *before* it starts the workers (starting a thread happens-before everything the thread
+    /// does); while they run, that thread is blocked in the collection and the workers touch the
+    /// word only through this view; it reads the marks with plain loads *after* joining them
+    /// (everything a thread did happens-before the join returns).
+    #[inline(always)]
+    pub unsafe fn scratch_atomic(&self) -> &AtomicUsize {
+        const {
+            assert!(std::mem::align_of::<AtomicUsize>() == std::mem::align_of::<usize>());
+        }
+        // SAFETY: `AtomicUsize::from_ptr`'s requirements hold because:
+        //  [1] `Cell::as_ptr` gives a pointer valid for reads and writes of the `usize` for as long
+        //      as `self` is borrowed (a `Cell` may be written through a shared reference);
+        //  [2] the word is aligned for `AtomicUsize`, whose alignment is `usize`'s (asserted above);
+        //  [3] no non-atomic access races with the atomic ones: the caller's promise.
+        unsafe { AtomicUsize::from_ptr(self.scratch.as_ptr()) }
     }
 
     /// Whether the object is linked into a list.

@@ -38,8 +38,10 @@ pub mod detector;
 pub mod discipline;
 pub mod header;
 pub mod list;
+pub mod mark;
 pub mod scheduler;
 pub mod stats;
+pub mod sync;
 pub mod trace;
 pub mod type_info;
 

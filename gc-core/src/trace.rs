@@ -55,6 +55,9 @@ pub trait Visitor {
 /// 2. **Deterministic and side-effect free.** During one collection `trace` may be called several
 ///    times on the same value and must report the same edges each time. It must not create, clone
 ///    or drop a managed handle, allocate managed objects, borrow a `GcCell` mutably, or panic.
+///    It may run on a marking thread while the owning thread is blocked in the collection, so it
+///    must not write any memory (not even a `RefCell` borrow flag) nor depend on which thread
+///    runs it (no thread-locals).
 /// 3. **`MAY_CONTAIN_GC` is truthful.** It is `false` only if no value of the type can ever hold a
 ///    managed handle. A type that says `false` is never tracked, so a cycle through it is never
 ///    found (a leak), and containers skip tracing its elements (missed edges).

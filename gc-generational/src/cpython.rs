@@ -18,7 +18,7 @@ use gc_core::scheduler::{replace_thresholds, Scheduler, ThresholdError};
 
 const GENERATIONS: usize = 3;
 
-/// CPython's three-generation schedule with the long-lived 25% rule. See the [module docs](self).
+/// CPython's three-generation schedule with the long-lived 25% rule (see the crate docs).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct CpythonGenerations {
     thresholds: [usize; GENERATIONS],

@@ -45,7 +45,10 @@ const HEAPS: [(&str, &str); 5] = [
     // Bacon–Rajan from the candidate buffer, collections every 700 allocations.
     ("gclab-bacon-rajan", "bacon-rajan"),
     // Bacon–Rajan, collecting only when asked.
-    ("gclab-bacon-rajan-manual", "buffered/bacon-rajan/manual/system"),
+    (
+        "gclab-bacon-rajan-manual",
+        "buffered/bacon-rajan/manual/system",
+    ),
 ];
 
 /// Configures this thread's heap by name, or panics saying why it could not.

@@ -12,24 +12,34 @@
 //! | `rc` | `none/manual/system` | plain reference counting: cycles leak |
 //! | `bacon-rajan` | `buffered/bacon-rajan/threshold:700/system` | Bacon–Rajan: collect from the candidates only |
 //! | `deferred` | `deferred/trial-deletion/threshold:700/system` | no freeing at zero: every object freed by a collection |
+//! | `mark-sweep` | `mark-sweep:1/cpython312/system` | tracing from the externally referenced objects, one marker |
+//! | `mark-sweep-par` | `mark-sweep:2/cpython312/system` | the same with two parallel markers |
+//! | `cpython312-pool` | `trial-deletion/cpython312/pool` | CPython 3.12 with the pool allocator |
 //!
 //! Parts: disciplines `immediate` (the default when the part is left out), `buffered`,
-//! `deferred`; detectors `none`, `trial-deletion`, `bacon-rajan` (which implies `buffered`); schedulers `manual`, `threshold:N` (`threshold`
+//! `deferred`; detectors `none`, `trial-deletion`, `bacon-rajan` (which implies `buffered`),
+//! `mark-sweep` (one worker per processor), `mark-sweep:N`; schedulers `manual`, `threshold:N` (`threshold`
 //! alone is `threshold:700`), `cpython312`, `cpython313`, `cpython:T0,T1,T2`, `single-gen:N`
-//! (`single-gen` alone is `single-gen:2000`); allocators `system`.
+//! (`single-gen` alone is `single-gen:2000`); allocators `system`, `pool`.
 
 use std::fmt;
 
+use gc_core::alloc::PoolAllocator;
 use gc_core::{Allocator, CycleDetector, Discipline, Scheduler, SystemAllocator};
 use gc_generational::{CpythonGenerations, Manual, SingleGeneration, Threshold};
 
-use crate::detect::{BaconRajan, NoCycles, TrialDeletion};
+use crate::detect::{BaconRajan, MarkSweep, NoCycles, TrialDeletion};
 
 /// The allocator a heap uses. Built-in allocators are matched statically on the allocation path;
 /// any other goes through a trait object.
+// One per heap, in a thread-local: the pool variant's size costs nothing, a box would cost a
+// pointer load on every allocation.
+#[allow(clippy::large_enum_variant)]
 pub enum AllocatorChoice {
     /// Rust's global allocator.
     System(SystemAllocator),
+    /// CPython's obmalloc design: size classes, pools, arenas (see [`PoolAllocator`]).
+    Pool(PoolAllocator),
     /// Any other implementation (one dynamic call per allocation and per free).
     Custom(Box<dyn Allocator>),
 }
@@ -43,6 +53,12 @@ impl Default for AllocatorChoice {
 impl From<SystemAllocator> for AllocatorChoice {
     fn from(allocator: SystemAllocator) -> Self {
         AllocatorChoice::System(allocator)
+    }
+}
+
+impl From<PoolAllocator> for AllocatorChoice {
+    fn from(allocator: PoolAllocator) -> Self {
+        AllocatorChoice::Pool(allocator)
     }
 }
 
@@ -62,6 +78,7 @@ impl AllocatorChoice {
     pub(crate) fn allocate(&self, layout: std::alloc::Layout) -> Option<std::ptr::NonNull<u8>> {
         match self {
             AllocatorChoice::System(system) => system.allocate(layout),
+            AllocatorChoice::Pool(pool) => pool.allocate(layout),
             AllocatorChoice::Custom(custom) => custom.allocate(layout),
         }
     }
@@ -78,6 +95,8 @@ impl AllocatorChoice {
             // SAFETY: forwarded contract.
             AllocatorChoice::System(system) => unsafe { system.deallocate(block, layout) },
             // SAFETY: forwarded contract.
+            AllocatorChoice::Pool(pool) => unsafe { pool.deallocate(block, layout) },
+            // SAFETY: forwarded contract.
             AllocatorChoice::Custom(custom) => unsafe { custom.deallocate(block, layout) },
         }
     }
@@ -85,6 +104,7 @@ impl AllocatorChoice {
     pub(crate) fn name(&self) -> &'static str {
         match self {
             AllocatorChoice::System(system) => system.name(),
+            AllocatorChoice::Pool(pool) => pool.name(),
             AllocatorChoice::Custom(custom) => custom.name(),
         }
     }
@@ -92,7 +112,24 @@ impl AllocatorChoice {
     pub(crate) fn stats(&self) -> gc_core::AllocatorStats {
         match self {
             AllocatorChoice::System(system) => system.stats(),
+            AllocatorChoice::Pool(pool) => pool.stats(),
             AllocatorChoice::Custom(custom) => custom.stats(),
+        }
+    }
+
+    /// A report of the allocator's memory, like `sys._debugmallocstats()`.
+    pub(crate) fn report(&self) -> String {
+        match self {
+            AllocatorChoice::Pool(pool) => pool.report(),
+            other => {
+                let stats = other.stats();
+                format!(
+                    "{} allocator: {} blocks, {} bytes in use (no pools to report)\n",
+                    other.name(),
+                    stats.blocks_in_use,
+                    stats.bytes_in_use
+                )
+            }
         }
     }
 }
@@ -142,6 +179,9 @@ pub const PRESETS: &[(&str, &str)] = &[
     ("rc", "none/manual/system"),
     ("bacon-rajan", "buffered/bacon-rajan/threshold:700/system"),
     ("deferred", "deferred/trial-deletion/threshold:700/system"),
+    ("mark-sweep", "mark-sweep:1/cpython312/system"),
+    ("mark-sweep-par", "mark-sweep:2/cpython312/system"),
+    ("cpython312-pool", "trial-deletion/cpython312/pool"),
 ];
 
 /// The full name of a configuration: `DETECTOR/SCHEDULER/ALLOCATOR`, with the discipline in front
@@ -249,11 +289,15 @@ impl HeapConfig {
             "none" => Box::new(NoCycles),
             "trial-deletion" => Box::new(TrialDeletion),
             "bacon-rajan" => Box::new(BaconRajan::default()),
-            other => return Err(ConfigError::UnknownPart("detector", other.to_owned())),
+            other => match MarkSweep::from_name(other) {
+                Some(mark_sweep) => Box::new(mark_sweep),
+                None => return Err(ConfigError::UnknownPart("detector", other.to_owned())),
+            },
         };
         let scheduler = parse_scheduler(scheduler)?;
         let allocator = match allocator {
             "system" => AllocatorChoice::default(),
+            "pool" => AllocatorChoice::Pool(PoolAllocator::new()),
             other => return Err(ConfigError::UnknownPart("allocator", other.to_owned())),
         };
         let config = HeapConfig {
@@ -333,9 +377,9 @@ impl fmt::Display for ConfigError {
             ConfigError::UnknownPart(axis, text) => write!(
                 f,
                 "unknown {axis} {text:?}: disciplines are immediate, buffered, deferred; \
-                 detectors none, trial-deletion, bacon-rajan; schedulers manual, \
-                 threshold:N, cpython312, cpython313, cpython:T0,T1,T2, single-gen:N; allocators \
-                 system"
+                 detectors none, trial-deletion, bacon-rajan, mark-sweep, mark-sweep:N; \
+                 schedulers manual, threshold:N, cpython312, cpython313, cpython:T0,T1,T2, \
+                 single-gen:N; allocators system, pool"
             ),
             ConfigError::HeapInUse { live_objects } => write!(
                 f,

@@ -237,6 +237,13 @@ pub fn config_name() -> String {
     Heap::with(|heap| heap.config_name())
 }
 
+/// A report of the heap allocator's memory in the spirit of `sys._debugmallocstats()`: for the
+/// pool allocator, arenas, pools per size class, blocks in use and free, bytes mapped and released
+/// to the OS. `DEBUG_STATS` prints it after every full collection.
+pub fn debug_malloc_stats() -> String {
+    Heap::with(|heap| heap.allocator_report())
+}
+
 /// A snapshot of the heap's counters.
 pub fn stats() -> HeapStats {
     Heap::with(|heap| heap.stats())

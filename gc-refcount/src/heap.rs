@@ -600,6 +600,9 @@ impl Heap {
         }
         if debug & debug::DEBUG_STATS != 0 {
             debug::report_done(record.unreachable, saved, record.pause);
+            if generation + 1 == self.generation_count.get() {
+                eprint!("{}", self.allocator_report());
+            }
         }
         if !self.callbacks.is_empty() {
             let info = CallbackInfo {
@@ -744,6 +747,10 @@ impl Heap {
             generations: self.generation_stats.borrow()[..self.generation_count.get()].to_vec(),
             allocator,
         }
+    }
+
+    pub(crate) fn allocator_report(&self) -> String {
+        self.allocator().report()
     }
 
     pub(crate) fn reset_peak(&self) {

@@ -61,7 +61,8 @@ mod weak;
 pub use any::GcAny;
 pub use cell::GcCell;
 pub use config::{AllocatorChoice, ConfigError, HeapConfig, PRESETS};
-pub use detect::{BaconRajan, NoCycles, TrialDeletion};
+pub use detect::{BaconRajan, MarkSweep, NoCycles, TrialDeletion};
+pub use gc_core::alloc::PoolAllocator;
 pub use gc_core::{
     Allocator, CollectionRecord, CycleDetector, Discipline, Edge, GenerationStats, Scheduler,
     SystemAllocator, Trace, Visitor,

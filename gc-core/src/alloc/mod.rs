@@ -1,11 +1,14 @@
 //! The allocator axis: where object memory comes from.
 //!
 //! A heap asks its allocator for one block per object (header and value together) and gives it
-//! back when the object is freed. [`SystemAllocator`] forwards to Rust's global allocator; the pool
-//! allocator (CPython's obmalloc) is another implementation of the same trait.
+//! back when the object is freed. [`SystemAllocator`] forwards to Rust's global allocator;
+//! [`PoolAllocator`] is CPython's small-object allocator (obmalloc: size classes, pools, arenas),
+//! with pages of empty pools handed back to the operating system.
 
+pub mod pool;
 mod system;
 
+pub use pool::{PoolAllocator, PoolStats};
 pub use system::SystemAllocator;
 
 use std::alloc::Layout;
@@ -20,6 +23,15 @@ pub struct AllocatorStats {
     pub bytes_in_use: usize,
     /// Bytes the allocator holds from the operating system (0 if it does not know).
     pub bytes_mapped: usize,
+    /// Of `bytes_mapped`, bytes handed back to the operating system while staying mapped
+    /// (`madvise(MADV_DONTNEED)`): they cost no resident memory until they are used again.
+    pub bytes_released: usize,
+    /// Arenas (the large regions the allocator maps from the operating system) mapped now.
+    pub arenas_live: usize,
+    /// Arenas mapped since the allocator was created (CPython's "arenas allocated total").
+    pub arenas_allocated: usize,
+    /// Arenas unmapped since the allocator was created (CPython's "arenas reclaimed").
+    pub arenas_freed: usize,
 }
 
 /// A source of memory for managed objects. One allocator serves one heap, on one thread.
@@ -48,4 +60,11 @@ pub unsafe trait Allocator {
 
     /// The allocator's own counters.
     fn stats(&self) -> AllocatorStats;
+
+    /// Gives memory the allocator holds but does not use back to the operating system (like
+    /// glibc's `malloc_trim`), and returns how many bytes it gave back. A heap may call it after a
+    /// full collection. Blocks in use are not affected. The default does nothing.
+    fn trim(&self) -> usize {
+        0
+    }
 }

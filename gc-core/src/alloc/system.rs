@@ -53,7 +53,7 @@ unsafe impl Allocator for SystemAllocator {
         AllocatorStats {
             blocks_in_use: self.blocks.get(),
             bytes_in_use: self.bytes.get(),
-            bytes_mapped: 0,
+            ..AllocatorStats::default()
         }
     }
 }

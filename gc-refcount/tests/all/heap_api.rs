@@ -327,7 +327,7 @@ fn bad_names_give_helpful_errors() {
     }
 
     let cases = [
-        ("mark-sweep/manual/system", "detector", "mark-sweep"),
+        ("copying/manual/system", "detector", "copying"),
         ("none/weekly/system", "scheduler", "weekly"),
         ("none/manual/arena", "allocator", "arena"),
     ];

@@ -6,4 +6,7 @@ mod disciplines;
 mod drop_safety;
 mod generational;
 mod heap_api;
+mod mark_sweep;
 mod oracle;
+mod pool_heap;
+mod presets;

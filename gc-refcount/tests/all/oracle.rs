@@ -24,7 +24,8 @@
 //! does not predict; there each step checks the safety half of the oracle (nothing reachable
 //! dropped, nothing dropped twice, the dropped set closed under refcount frees, counts exact) and a
 //! final `gc::collect()` gets the full check. This runs for trial deletion, Bacon–Rajan and the
-//! deferred discipline.
+//! deferred discipline. `MarkSweep` (one worker, and two workers marking in parallel) must agree
+//! with trial deletion exactly, under the immediate and the deferred discipline.
 //!
 //! Each case runs in a fresh thread, so it gets a fresh heap that it may configure.
 
@@ -32,8 +33,8 @@ use std::cell::RefCell;
 use std::collections::VecDeque;
 
 use gc_refcount::{
-    gc, BaconRajan, Discipline, Gc, GcCell, HeapConfig, NoCycles, Threshold, Trace, TrialDeletion,
-    Weak,
+    gc, BaconRajan, Discipline, Gc, GcCell, HeapConfig, MarkSweep, NoCycles, Threshold, Trace,
+    TrialDeletion, Weak,
 };
 use proptest::prelude::*;
 use proptest::test_runner::{Config as ProptestConfig, TestCaseError};
@@ -96,6 +97,14 @@ enum Mode {
     Deferred,
     /// The deferred discipline with `Threshold::new(3)`.
     DeferredThreshold3,
+    /// `MarkSweep` with one worker: sequential marking.
+    MarkSweep1,
+    /// `MarkSweep` with two workers, every marking parallel (however small the set).
+    MarkSweep2,
+    /// `MarkSweep` with two workers and `Threshold::new(3)`.
+    MarkSweep2Threshold3,
+    /// `MarkSweep` with two workers under the deferred discipline.
+    MarkSweep2Deferred,
 }
 
 impl Mode {
@@ -113,6 +122,12 @@ impl Mode {
             Mode::DeferredThreshold3 => young
                 .detector(TrialDeletion)
                 .discipline(Discipline::Deferred),
+            Mode::MarkSweep1 => HeapConfig::default().detector(MarkSweep::new(1)),
+            Mode::MarkSweep2 => HeapConfig::default().detector(parallel_mark_sweep()),
+            Mode::MarkSweep2Threshold3 => young.detector(parallel_mark_sweep()),
+            Mode::MarkSweep2Deferred => HeapConfig::default()
+                .detector(parallel_mark_sweep())
+                .discipline(Discipline::Deferred),
         }
     }
 
@@ -120,13 +135,19 @@ impl Mode {
     fn automatic(self) -> bool {
         matches!(
             self,
-            Mode::Threshold3 | Mode::BaconRajanThreshold3 | Mode::DeferredThreshold3
+            Mode::Threshold3
+                | Mode::BaconRajanThreshold3
+                | Mode::DeferredThreshold3
+                | Mode::MarkSweep2Threshold3
         )
     }
 
     /// Whether a value is dropped the moment its count reaches zero.
     fn frees_at_zero(self) -> bool {
-        !matches!(self, Mode::Deferred | Mode::DeferredThreshold3)
+        !matches!(
+            self,
+            Mode::Deferred | Mode::DeferredThreshold3 | Mode::MarkSweep2Deferred
+        )
     }
 
     /// Whether `gc::collect()` frees unreachable values.
@@ -168,6 +189,12 @@ impl Mode {
             [3, 5, 2, 3, 1, 2, 1, 1]
         }
     }
+}
+
+/// Mark–sweep with two marking threads, parallel for every examined set (the default threshold
+/// would mark these small graphs sequentially).
+fn parallel_mark_sweep() -> MarkSweep {
+    MarkSweep::new(2).parallel_threshold(0)
 }
 
 /// Decodes one operation from three random bytes: the first picks the kind (by the mode's weights),
@@ -688,5 +715,29 @@ proptest! {
     #[test]
     fn deferred_automatic_collections_are_safe(program in program(Mode::DeferredThreshold3)) {
         run_isolated(Mode::DeferredThreshold3, program)?;
+    }
+
+    #[test]
+    fn mark_sweep_sequential_matches_the_oracle(program in program(Mode::MarkSweep1)) {
+        run_isolated(Mode::MarkSweep1, program)?;
+    }
+
+    #[test]
+    fn mark_sweep_parallel_matches_the_oracle(program in program(Mode::MarkSweep2)) {
+        run_isolated(Mode::MarkSweep2, program)?;
+    }
+
+    #[test]
+    fn mark_sweep_parallel_automatic_collections_are_safe(
+        program in program(Mode::MarkSweep2Threshold3)
+    ) {
+        run_isolated(Mode::MarkSweep2Threshold3, program)?;
+    }
+
+    #[test]
+    fn mark_sweep_parallel_deferred_matches_the_oracle(
+        program in program(Mode::MarkSweep2Deferred)
+    ) {
+        run_isolated(Mode::MarkSweep2Deferred, program)?;
     }
 }

@@ -1,0 +1,82 @@
+//! `gclab list`: what can be run — workloads with their parameters, configurations, peers.
+
+use gc_bench::backends::{default_configurations, preset_names, BackendChoice, Peer};
+use gc_bench::matrix::cannot_run;
+use gc_bench::params::ParamKind;
+use gc_bench::workloads::WorkloadId;
+use gc_bench::Scale;
+use gc_refcount::PRESETS;
+use std::fmt::Write;
+
+/// Prints the lists.
+pub fn execute() {
+    let mut out = String::new();
+    let _ = writeln!(
+        out,
+        "WORKLOADS (parameter defaults: tiny / small / medium / large)"
+    );
+    for workload in WorkloadId::ALL {
+        let _ = writeln!(out, "\n  {:<14} {}", workload.name(), workload.summary());
+        for spec in workload.params() {
+            let defaults: Vec<String> = Scale::ALL
+                .iter()
+                .map(|s| match spec.kind {
+                    ParamKind::Fraction => format!("{}", spec.default_at(*s)),
+                    ParamKind::Count | ParamKind::Flag => format!("{}", spec.default_at(*s) as u64),
+                })
+                .collect();
+            let defaults = if defaults.iter().all(|d| *d == defaults[0]) {
+                defaults[0].clone()
+            } else {
+                defaults.join(" / ")
+            };
+            let _ = writeln!(out, "      {:<15} {:<32} {}", spec.name, defaults, spec.doc);
+        }
+    }
+
+    let _ = writeln!(
+        out,
+        "\nCONFIGURATIONS (gclab presets; the default report runs each once)"
+    );
+    let in_matrix: Vec<String> = default_configurations()
+        .into_iter()
+        .map(|(name, _, _)| name)
+        .collect();
+    for (name, full) in PRESETS {
+        let note = if in_matrix.iter().any(|n| n == name) {
+            ""
+        } else {
+            " (alias: not run separately)"
+        };
+        let _ = writeln!(out, "  {name:<16} {full}{note}");
+    }
+    let _ = writeln!(
+        out,
+        "  any combination: [DISCIPLINE/]DETECTOR/SCHEDULER/ALLOCATOR, e.g. \
+         trial-deletion/cpython:1000,10,10/system (see gc_refcount::config; presets: {})",
+        preset_names().join(", ")
+    );
+
+    let _ = writeln!(out, "\nPEERS");
+    if Peer::ALL.is_empty() {
+        let _ = writeln!(
+            out,
+            "  none: this gclab was built without the `peers` feature"
+        );
+    }
+    for peer in Peer::ALL {
+        let _ = writeln!(out, "  {:<16} {}", peer.name(), peer.describe());
+        let choice = BackendChoice::Peer(*peer);
+        for workload in WorkloadId::ALL {
+            if let Some(reason) = cannot_run(workload, &choice) {
+                let _ = writeln!(
+                    out,
+                    "  {:<16}   cannot run {}: {reason}",
+                    "",
+                    workload.name()
+                );
+            }
+        }
+    }
+    super::emit(&out);
+}

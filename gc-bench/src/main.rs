@@ -1,0 +1,31 @@
+//! `gclab`: the command line of gc-bench.
+//!
+//! - `gclab report [--scale S] [--reps N] [--out DIR] [--only PATTERN]` — the main job: every
+//!   workload on every configuration and peer, each run in a fresh process, written to `DIR`
+//!   (default `target/gclab-report`) as `report.json`, `report.md` and `index.html`;
+//! - `gclab run --workload W --config C [--param key=value]… [--json]` — one run, here;
+//! - `gclab list` — the workloads and their parameters, the configurations, the peers.
+//!
+//! Exit status: 0 on success; 2 for bad input (an unknown name, a bad parameter, an unusable
+//! output directory), with one line naming the valid choices; 1 if runs failed or a drop check
+//! did not pass (the report is still written and says which).
+
+mod cli;
+
+use std::process::ExitCode;
+
+use clap::Parser;
+
+fn main() -> ExitCode {
+    let args = match cli::Cli::try_parse() {
+        Ok(args) => args,
+        Err(error) => return cli::clap_error(error),
+    };
+    match cli::execute(args) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(error) => {
+            eprintln!("gclab: {error}");
+            ExitCode::from(error.exit_status())
+        }
+    }
+}

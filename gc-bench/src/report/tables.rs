@@ -1,0 +1,394 @@
+//! The report's tables, laid out once from a [`Report`] and rendered by both
+//! [`markdown`](super::markdown) and [`html`](super::html).
+//!
+//! Rows are configurations (gclab presets first, then peers), columns mostly workloads. A cell a
+//! configuration cannot run shows `n/a`, a cell whose runs all failed `failed`.
+
+use super::summary::CellSummary;
+use super::Report;
+
+/// One table: a title, a sentence saying how to read it, a header row and rows of text cells.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Table {
+    /// A short identifier (used as the HTML anchor).
+    pub id: &'static str,
+    /// The heading.
+    pub title: String,
+    /// How to read it.
+    pub intro: String,
+    /// Column headings.
+    pub header: Vec<String>,
+    /// Rows of cells, each as long as the header.
+    pub rows: Vec<Vec<String>>,
+}
+
+/// Every table of the report, in reading order. Tables about a workload that did not run are
+/// left out.
+pub fn all(report: &Report) -> Vec<Table> {
+    let mut tables = vec![configurations(report), wall_time(report)];
+    let ran = |w: &str| report.summaries.iter().any(|c| c.workload == w);
+    if ran("steady-burst") {
+        tables.push(steady_burst_pauses(report));
+    }
+    tables.push(longest_pause(report));
+    tables.push(collector_work(report));
+    if ran("rings") {
+        tables.push(rings_collect(report));
+    }
+    if ran("big-drop") {
+        tables.push(big_drop_memory(report));
+    }
+    tables.push(peak_rss(report));
+    tables.push(drop_check(report));
+    tables
+}
+
+/// What each configuration is.
+pub fn configurations(report: &Report) -> Table {
+    Table {
+        id: "configurations",
+        title: "Configurations".into(),
+        intro: "gclab presets (read from gc_refcount::PRESETS at run time) and peer crates \
+                (versions from this build's Cargo.lock)."
+            .into(),
+        header: vec!["name".into(), "kind".into(), "what it is".into()],
+        rows: report
+            .configs
+            .iter()
+            .map(|c| {
+                let mut description = c.description.clone();
+                if !c.aliases.is_empty() {
+                    description.push_str(&format!(" (also: {})", c.aliases.join(", ")));
+                }
+                vec![c.name.clone(), c.kind.clone(), description]
+            })
+            .collect(),
+    }
+}
+
+/// Median wall time per workload, spread and ratio to the baseline.
+pub fn wall_time(report: &Report) -> Table {
+    per_workload(
+        report,
+        "wall-time",
+        "Wall time (ms)",
+        &format!(
+            "Median over {} repetitions, ± half the range in percent, and the ratio to `{}` \
+             (plain reference counting, which leaks cycles) on the same workload. Lower is \
+             better.",
+            report.reps, report.baseline
+        ),
+        |cell| {
+            let mut text = format!(
+                "{} ±{:.0}%",
+                sig(cell.wall_ms.median),
+                cell.wall_ms.relative_half_range()
+            );
+            if let Some(ratio) = cell.relative_to_baseline {
+                text.push_str(&format!(" ({ratio:.2}×)"));
+            }
+            text
+        },
+    )
+}
+
+/// The pauses of `steady-burst`, where they matter.
+pub fn steady_burst_pauses(report: &Report) -> Table {
+    let header = [
+        "configuration",
+        "pauses from",
+        "collections",
+        "p50 ms",
+        "p90 ms",
+        "p99 ms",
+        "max ms",
+        "total ms",
+        "tick p99 ms",
+        "tick max ms",
+    ];
+    let rows = report
+        .configs
+        .iter()
+        .filter_map(|c| report.cell("steady-burst", &c.name))
+        .map(|cell| {
+            let tick = |name: &str| {
+                cell.figures
+                    .get(name)
+                    .map_or("—".to_owned(), |us| sig(us / 1e3))
+            };
+            vec![
+                cell.config.clone(),
+                cell.pauses.source.clone(),
+                count(cell.collections),
+                sig(cell.pauses.p50_us / 1e3),
+                sig(cell.pauses.p90_us / 1e3),
+                sig(cell.pauses.p99_us / 1e3),
+                sig(cell.pauses.max_us / 1e3),
+                sig(cell.pauses.total_ms),
+                tick("tick_p99_us"),
+                tick("tick_max_us"),
+            ]
+        })
+        .collect();
+    Table {
+        id: "steady-burst-pauses",
+        title: "Pauses in steady-burst (a service with bursts of cyclic garbage)".into(),
+        intro: "Collection pauses (medians over repetitions). gclab records every collection; \
+                for peers only the explicit collect calls can be timed (`explicit`), so the \
+                tick latencies — every tick timed, automatic collections included — are the \
+                figures to compare across all of them."
+            .into(),
+        header: header.map(str::to_owned).to_vec(),
+        rows,
+    }
+}
+
+/// The longest pause per workload.
+pub fn longest_pause(report: &Report) -> Table {
+    per_workload(
+        report,
+        "longest-pause",
+        "Longest pause (ms)",
+        "Median over repetitions of each run's longest collection pause, and the number of \
+         pauses. Peers: explicit collect calls only.",
+        |cell| {
+            if cell.pauses.count == 0.0 {
+                "none".to_owned()
+            } else {
+                format!(
+                    "{} ({} pauses)",
+                    sig(cell.pauses.max_us / 1e3),
+                    count(cell.pauses.count)
+                )
+            }
+        },
+    )
+}
+
+/// Objects examined by collections, per workload.
+pub fn collector_work(report: &Report) -> Table {
+    per_workload(
+        report,
+        "collector-work",
+        "Collector work: objects examined (thousands)",
+        "Objects the detector examined over all collections of a run (median), and the \
+         collections. Only gclab counts them; peers show their collection count alone.",
+        |cell| match cell.examined {
+            Some(examined) => format!(
+                "{} ({} coll.)",
+                sig(examined / 1e3),
+                count(cell.collections)
+            ),
+            None => format!("— ({} coll.)", count(cell.collections)),
+        },
+    )
+}
+
+/// The collect call of `rings`.
+pub fn rings_collect(report: &Report) -> Table {
+    let objects = report
+        .workloads
+        .iter()
+        .find(|w| w.name == "rings")
+        .map(|w| {
+            w.params.get("rings").copied().unwrap_or(0.0)
+                * w.params.get("ring_size").copied().unwrap_or(0.0)
+        })
+        .unwrap_or(0.0);
+    let rows = report
+        .configs
+        .iter()
+        .filter_map(|c| report.cell("rings", &c.name))
+        .map(|cell| {
+            let figure = |name: &str| cell.figures.get(name).map_or("—".to_owned(), |v| sig(*v));
+            vec![
+                cell.config.clone(),
+                figure("collect_ms"),
+                figure("collect_ns_per_object"),
+                sig(cell.wall_ms.median),
+                count(cell.collections),
+            ]
+        })
+        .collect();
+    Table {
+        id: "rings-collect",
+        title: format!("rings: the collect call ({} ring objects)", count(objects)),
+        intro: "The explicit full collection after every ring was dropped (median), automatic \
+                collections paused while the rings were built, so the call finds all the \
+                garbage; wall time is build + drop + collect."
+            .into(),
+        header: [
+            "configuration",
+            "collect ms",
+            "ns per object",
+            "wall ms",
+            "collections",
+        ]
+        .map(str::to_owned)
+        .to_vec(),
+        rows,
+    }
+}
+
+/// Resident memory at each step of `big-drop`.
+pub fn big_drop_memory(report: &Report) -> Table {
+    let labels: Vec<String> = report
+        .summaries
+        .iter()
+        .find(|c| c.workload == "big-drop")
+        .map(|c| c.rss_steps_kib.iter().map(|(l, _)| l.clone()).collect())
+        .unwrap_or_default();
+    let mut header = vec!["configuration".to_owned()];
+    header.extend(labels.iter().cloned());
+    header.push("collect ms".into());
+    let rows = report
+        .configs
+        .iter()
+        .filter_map(|c| report.cell("big-drop", &c.name))
+        .map(|cell| {
+            let mut row = vec![cell.config.clone()];
+            for label in &labels {
+                let kib = cell
+                    .rss_steps_kib
+                    .iter()
+                    .find(|(l, _)| l == label)
+                    .map(|(_, kib)| *kib);
+                row.push(kib.map_or("—".to_owned(), mib));
+            }
+            row.push(
+                cell.figures
+                    .get("collect_ms")
+                    .map_or("—".to_owned(), |v| sig(*v)),
+            );
+            row
+        })
+        .collect();
+    Table {
+        id: "big-drop-memory",
+        title: "big-drop: resident memory at each step (MiB)".into(),
+        intro: "The process's RSS (median over repetitions) when the objects are built, after \
+                the drop (one pair in keep_every kept), after a collection, and after the kept \
+                ones are released. A fall from `built` is memory the allocator returned to the \
+                OS."
+        .into(),
+        header,
+        rows,
+    }
+}
+
+/// Peak resident memory per workload.
+pub fn peak_rss(report: &Report) -> Table {
+    per_workload(
+        report,
+        "peak-rss",
+        "Peak resident memory (MiB)",
+        "The child process's high-water mark (VmHWM), median over repetitions: each run has a \
+         process of its own.",
+        |cell| mib(cell.rss_peak_kib),
+    )
+}
+
+/// The drop check and what was left unreclaimed.
+pub fn drop_check(report: &Report) -> Table {
+    per_workload(
+        report,
+        "drop-check",
+        "Drop check: every object dropped exactly once",
+        "`ok`: every node dropped exactly once, in every repetition. `leaked N (by design)`: the \
+         policy does not collect cycles, N nodes were never dropped, none twice. `FAIL`: a \
+         double drop, or nodes left where the policy frees everything.",
+        |cell| match (cell.drop_check_passed, cell.unreclaimed_nodes) {
+            (true, 0) => "ok".to_owned(),
+            (true, left) if cell.leaks_by_design => format!("leaked {left} (by design)"),
+            (true, left) => format!("ok, {left} left"),
+            (false, left) => format!("FAIL ({left} left)"),
+        },
+    )
+}
+
+/// A configurations × workloads table with one formatted cell per pair.
+fn per_workload(
+    report: &Report,
+    id: &'static str,
+    title: &str,
+    intro: &str,
+    format: impl Fn(&CellSummary) -> String,
+) -> Table {
+    let mut header = vec!["configuration".to_owned()];
+    header.extend(report.workloads.iter().map(|w| w.name.clone()));
+    let rows = report
+        .configs
+        .iter()
+        .map(|config| {
+            let mut row = vec![config.name.clone()];
+            for workload in &report.workloads {
+                row.push(match report.cell(&workload.name, &config.name) {
+                    Some(cell) => format(cell),
+                    None if report
+                        .unsupported
+                        .iter()
+                        .any(|u| u.workload == workload.name && u.config == config.name) =>
+                    {
+                        "n/a".to_owned()
+                    }
+                    None => "failed".to_owned(),
+                });
+            }
+            row
+        })
+        .collect();
+    Table {
+        id,
+        title: title.to_owned(),
+        intro: intro.to_owned(),
+        header,
+        rows,
+    }
+}
+
+/// A number with three significant digits (no exponent; thousands written in full).
+pub fn sig(value: f64) -> String {
+    let magnitude = value.abs();
+    if magnitude == 0.0 {
+        "0".to_owned()
+    } else if magnitude >= 100.0 {
+        format!("{value:.0}")
+    } else if magnitude >= 10.0 {
+        format!("{value:.1}")
+    } else if magnitude >= 1.0 {
+        format!("{value:.2}")
+    } else if magnitude >= 0.01 {
+        format!("{value:.3}")
+    } else {
+        format!("{value:.2e}")
+    }
+}
+
+/// A count (a median, so perhaps a half): whole numbers without decimals.
+pub fn count(value: f64) -> String {
+    if value.fract() == 0.0 {
+        format!("{value:.0}")
+    } else {
+        format!("{value:.1}")
+    }
+}
+
+/// KiB as MiB with one decimal.
+pub fn mib(kib: f64) -> String {
+    format!("{:.1}", kib / 1024.0)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::sig;
+
+    #[test]
+    fn three_significant_digits() {
+        assert_eq!(sig(0.0), "0");
+        assert_eq!(sig(1234.5), "1234");
+        assert_eq!(sig(12.345), "12.3");
+        assert_eq!(sig(1.2345), "1.23");
+        assert_eq!(sig(0.12345), "0.123");
+        assert_eq!(sig(0.001234), "1.23e-3");
+    }
+}

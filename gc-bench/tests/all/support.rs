@@ -1,0 +1,36 @@
+//! Helpers shared by the tests: one measured run, and a small report built in-process.
+
+use gc_bench::backends::BackendChoice;
+use gc_bench::matrix::Matrix;
+use gc_bench::measure::{self, RunSpec};
+use gc_bench::params::Params;
+use gc_bench::record::RunRecord;
+use gc_bench::report::Report;
+use gc_bench::workloads::WorkloadId;
+use gc_bench::Scale;
+
+/// Measures `workload` on `config` at the tiny scale, in this process.
+pub fn tiny_run(workload: WorkloadId, config: &str, rep: u32) -> RunRecord {
+    let backend = BackendChoice::parse(config).unwrap_or_else(|e| panic!("{e}"));
+    let params = Params::resolve(workload.name(), workload.params(), Scale::Tiny, &[])
+        .unwrap_or_else(|e| panic!("{e}"));
+    let spec = RunSpec {
+        workload,
+        backend,
+        scale: Scale::Tiny,
+        params,
+        rep,
+    };
+    measure::run(&spec).unwrap_or_else(|e| panic!("{workload} on {config}: {e}"))
+}
+
+/// A report over the whole default matrix at the tiny scale, one repetition, measured in this
+/// process (the CLI test covers the child-process path).
+pub fn tiny_report() -> Report {
+    let matrix = Matrix::default_matrix();
+    let mut runs = Vec::new();
+    for (workload, backend) in matrix.runnable() {
+        runs.push(tiny_run(workload, backend.name(), 0));
+    }
+    Report::new(&matrix, Scale::Tiny, 1, runs, Vec::new(), 0.5)
+}

@@ -1,0 +1,445 @@
+//! The engine: a graph to mark, the workers' loop, and the sequential path.
+//!
+//! A worker repeats: pop a grey object from its own deque and scan it (every child it wins the
+//! mark of is pushed, grey); when its deque is empty, claim the next chunk of roots; when the
+//! roots are used up, steal from another worker; when that fails too, run the termination
+//! protocol ([`Termination::wait_for_work`]), which either hands it a stolen object or ends the
+//! phase. With one worker none of that machinery runs: [`Marker::mark_from`] is a plain loop
+//! over a `Vec` stack with a load and a store per mark, no atomic read-modify-write.
+
+use std::collections::VecDeque;
+use std::mem;
+use std::sync::atomic::Ordering::Relaxed;
+use std::sync::Arc;
+
+use super::queue::{Steal, Stealer, WorkQueue};
+use super::spawn::Spawn;
+use super::termination::{Termination, Wait};
+use crate::sync::{AtomicWord, Platform};
+
+/// The bit of a mark word that the engine owns: set once the node is marked. The other bits
+/// belong to the graph (the heap keeps `gc_refs` there) and are left as they are.
+pub const MARK_BIT: usize = 1 << (usize::BITS - 1);
+
+/// How many nodes ahead of the scan the engine prefetches: a node popped from the stack or deque
+/// waits in a small FIFO, its memory loading ([`Graph::prefetch`]), while the nodes before it are
+/// scanned. Marking a large heap is bound by cache misses on objects visited in graph order;
+/// this overlaps several of them (Boehm's prefetch-on-grey, and Cher, Hosking and Vijaykumar,
+/// "Software Prefetching for Mark-Sweep Garbage Collection", ASPLOS 2004).
+pub const PREFETCH_DISTANCE: usize = 8;
+
+/// Roots a worker claims at a time by default (see [`Marker::with_root_chunk`]).
+pub const DEFAULT_ROOT_CHUNK: usize = 128;
+
+/// A graph the engine can mark: nodes, a mark word per node, and the edges out of a node.
+///
+/// # Safety
+///
+/// Implementations promise, for every node that [`Marker::mark`]'s caller lets the engine reach
+/// (the roots and everything `trace` reports from a reached node):
+///
+/// 1. `mark_word` returns the same word every time for the same node and different words for
+///    different nodes, and the word lives as long as the marking;
+/// 2. `trace` and `mark_word` may be called from any of the spawner's threads, concurrently for
+///    different nodes: `trace` reports the node's edges (every call the same ones) and writes
+///    no memory that another node's `trace` or anyone else reads during the marking.
+pub unsafe trait Graph: Clone + Send + Sync + 'static {
+    /// The sync facade instance the engine uses with this graph.
+    type Platform: Platform;
+    /// A node: small, copied freely, sent between workers.
+    type Node: Copy + Send + Sync + 'static;
+
+    /// The node's mark word. The engine reads it and sets [`MARK_BIT`] in it, nothing else.
+    ///
+    /// # Safety
+    ///
+    /// `node` is one the caller of [`Marker::mark`] vouched for (see the trait's rules).
+    unsafe fn mark_word(&self, node: Self::Node) -> &<Self::Platform as Platform>::AtomicUsize;
+
+    /// Calls `visit` once for every edge out of `node`, with the edge's target.
+    ///
+    /// # Safety
+    ///
+    /// As [`Graph::mark_word`].
+    unsafe fn trace(&self, node: Self::Node, visit: &mut impl FnMut(Self::Node));
+
+    /// A hint that `node` will be scanned soon: start loading its memory. By default nothing.
+    /// The engine calls it [`PREFETCH_DISTANCE`] nodes ahead of the scan.
+    #[inline(always)]
+    fn prefetch(&self, _node: Self::Node) {}
+
+    /// Called by every parallel worker as its last action, when it stops (`stats.saw_end` says
+    /// whether it saw the phase end). By default nothing; the loom models check here that a
+    /// worker that saw the end sees no grey node left.
+    fn worker_finished(&self, _stats: &WorkerStats) {}
+}
+
+/// What one worker of a parallel phase did.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct WorkerStats {
+    /// The worker's index, `0..workers`.
+    pub worker: usize,
+    /// Nodes it scanned.
+    pub scanned: usize,
+    /// Successful steals.
+    pub steals: usize,
+    /// Whether the worker stopped because it saw the phase end (rather than because the
+    /// platform's [`SPIN_LIMIT`](crate::sync::Platform::SPIN_LIMIT) made it give up).
+    pub saw_end: bool,
+}
+
+/// What a marking did.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct MarkStats {
+    /// Workers that ran: 1 for the sequential path, 0 when there were no roots.
+    pub workers: usize,
+    /// Nodes scanned: every node reached, once.
+    pub scanned: usize,
+    /// Successful steals, summed over the workers.
+    pub steals: usize,
+}
+
+type Atomic<G> = <<G as Graph>::Platform as Platform>::AtomicUsize;
+type Deque<G> = <<G as Graph>::Platform as Platform>::Deque<<G as Graph>::Node>;
+type StealerOf<G> = <Deque<G> as WorkQueue<<G as Graph>::Node>>::Stealer;
+
+/// Marks nodes shared by several workers: atomic test-and-set, so exactly one worker wins each
+/// node and scans it. Relaxed: the mark only decides *who* scans a node; it publishes nothing
+/// (the node's data was written before the phase began, and a node reaches another worker only
+/// through a deque, whose push/steal orders the hand-off). The plain load first skips the
+/// read-modify-write for nodes already marked — most edges, in a heap with shared structure.
+#[inline(always)]
+fn try_mark<A: AtomicWord>(word: &A) -> bool {
+    word.load(Relaxed) & MARK_BIT == 0 && word.fetch_or(MARK_BIT, Relaxed) & MARK_BIT == 0
+}
+
+/// Marks nodes seen by one thread only: check, then set. Relaxed loads and stores of an atomic
+/// are plain moves on every mainstream processor: no read-modify-write, no fence.
+#[inline(always)]
+fn try_mark_unshared<A: AtomicWord>(word: &A) -> bool {
+    let value = word.load(Relaxed);
+    if value & MARK_BIT != 0 {
+        return false;
+    }
+    word.store(value | MARK_BIT, Relaxed);
+    true
+}
+
+/// The marking engine over a graph `G`, running its workers with a spawner `S`.
+pub struct Marker<G: Graph, S: Spawn> {
+    graph: G,
+    spawner: Option<S>,
+    root_chunk: usize,
+    /// The sequential path's stack and prefetch FIFO, kept between markings.
+    stack: Vec<G::Node>,
+    fifo: VecDeque<G::Node>,
+}
+
+impl<G: Graph + std::fmt::Debug, S: Spawn + std::fmt::Debug> std::fmt::Debug for Marker<G, S> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Marker")
+            .field("graph", &self.graph)
+            .field("spawner", &self.spawner)
+            .field("root_chunk", &self.root_chunk)
+            .finish()
+    }
+}
+
+impl<G: Graph, S: Spawn> Marker<G, S> {
+    /// A marker that always takes the sequential path.
+    pub fn sequential(graph: G) -> Self {
+        Marker {
+            graph,
+            spawner: None,
+            root_chunk: DEFAULT_ROOT_CHUNK,
+            stack: Vec::new(),
+            fifo: VecDeque::with_capacity(PREFETCH_DISTANCE),
+        }
+    }
+
+    /// A marker that runs `spawner.workers()` workers (the sequential path if that is 1).
+    pub fn parallel(graph: G, spawner: S) -> Self {
+        Marker {
+            spawner: Some(spawner),
+            ..Marker::sequential(graph)
+        }
+    }
+
+    /// Roots a worker claims at a time ([`DEFAULT_ROOT_CHUNK`] by default; at least 1).
+    pub fn with_root_chunk(mut self, chunk: usize) -> Self {
+        self.root_chunk = chunk.max(1);
+        self
+    }
+
+    /// The workers a marking runs.
+    pub fn workers(&self) -> usize {
+        self.spawner.as_ref().map_or(1, Spawn::workers)
+    }
+
+    /// The graph.
+    pub fn graph(&self) -> &G {
+        &self.graph
+    }
+
+    /// Marks every node reachable from `roots` (a root given twice counts once) and scans each
+    /// once, in parallel unless the marker has one worker. Empties `roots`, keeping its
+    /// allocation. Nodes marked before the call are treated as already scanned.
+    ///
+    /// # Panics
+    ///
+    /// If `trace` panics (in any worker), after every worker has stopped.
+    ///
+    /// # Safety
+    ///
+    /// Every root and every node reached is one the [`Graph`] impl's rules hold for, for the
+    /// whole call; no code other than this marking reads or writes their mark words during it;
+    /// and their `trace` may run on the spawner's threads while the calling thread waits.
+    pub unsafe fn mark(&mut self, roots: &mut Vec<G::Node>) -> MarkStats {
+        let workers = self.workers();
+        if roots.is_empty() {
+            // Nothing is grey: no thread needs waking (a collection of pure garbage).
+            return MarkStats::default();
+        }
+        if workers <= 1 {
+            let mut scanned = 0;
+            for root in roots.drain(..) {
+                // SAFETY: the caller's promise.
+                scanned += unsafe { self.mark_from(root) };
+            }
+            return MarkStats {
+                workers: 1,
+                scanned,
+                steals: 0,
+            };
+        }
+        let Some(spawner) = self.spawner.as_ref() else {
+            unreachable!("more than one worker without a spawner")
+        };
+        let locals: Vec<Deque<G>> = (0..workers).map(|_| WorkQueue::new_lifo()).collect();
+        let shared = Arc::new(Shared {
+            graph: self.graph.clone(),
+            roots: mem::take(roots),
+            next_root: Atomic::<G>::new(0),
+            root_chunk: self.root_chunk,
+            termination: Termination::new(workers),
+            stealers: locals.iter().map(WorkQueue::stealer).collect(),
+        });
+        let items: Vec<WorkerItem<G>> = locals
+            .into_iter()
+            .enumerate()
+            .map(|(index, local)| WorkerItem {
+                shared: Arc::clone(&shared),
+                index,
+                local,
+            })
+            .collect();
+        let results = spawner.run(items, run_worker::<G>);
+        // Every worker has returned and dropped its handle: take the roots' allocation back.
+        if let Ok(shared) = Arc::try_unwrap(shared) {
+            *roots = shared.roots;
+            roots.clear();
+        }
+        results.iter().fold(
+            MarkStats {
+                workers,
+                ..MarkStats::default()
+            },
+            |total, worker| MarkStats {
+                scanned: total.scanned + worker.scanned,
+                steals: total.steals + worker.steals,
+                ..total
+            },
+        )
+    }
+
+    /// The sequential path: marks `root` and everything reachable from it that is not marked
+    /// yet, on the calling thread. Returns how many nodes it scanned (0 if `root` was marked).
+    ///
+    /// # Safety
+    ///
+    /// As [`Marker::mark`] (nothing runs on other threads).
+    pub unsafe fn mark_from(&mut self, root: G::Node) -> usize {
+        let graph = &self.graph;
+        // SAFETY: the caller vouches for `root` and every node reached from it.
+        if !try_mark_unshared(unsafe { graph.mark_word(root) }) {
+            return 0;
+        }
+        let stack = &mut self.stack;
+        let fifo = &mut self.fifo;
+        stack.push(root);
+        let mut scanned = 0;
+        loop {
+            // Refill the prefetch FIFO from the stack, then scan its oldest node.
+            while fifo.len() < PREFETCH_DISTANCE {
+                let Some(node) = stack.pop() else { break };
+                graph.prefetch(node);
+                fifo.push_back(node);
+            }
+            let Some(node) = fifo.pop_front() else { break };
+            // SAFETY: as above: `node` was reached from `root`.
+            unsafe {
+                graph.trace(node, &mut |child| {
+                    if try_mark_unshared(graph.mark_word(child)) {
+                        stack.push(child);
+                    }
+                });
+            }
+            scanned += 1;
+        }
+        scanned
+    }
+}
+
+/// What the workers of one phase share.
+struct Shared<G: Graph> {
+    graph: G,
+    roots: Vec<G::Node>,
+    /// Index of the first root not claimed yet: the shared injector of root chunks.
+    next_root: Atomic<G>,
+    root_chunk: usize,
+    termination: Termination<G::Platform>,
+    /// A thief's handle to every worker's deque, by worker index.
+    stealers: Vec<StealerOf<G>>,
+}
+
+impl<G: Graph> Shared<G> {
+    /// One round of steals from every other worker, starting after `thief`; retries while a
+    /// victim reports a race.
+    fn steal(&self, thief: usize, local: &Deque<G>) -> Option<G::Node> {
+        let workers = self.stealers.len();
+        loop {
+            let mut retry = false;
+            for victim in (1..workers).map(|offset| (thief + offset) % workers) {
+                match self.stealers[victim].steal_batch_and_pop(local) {
+                    Steal::Success(node) => return Some(node),
+                    Steal::Retry => retry = true,
+                    Steal::Empty => {}
+                }
+            }
+            if !retry {
+                return None;
+            }
+        }
+    }
+
+    /// Whether another worker's deque looks non-empty (a hint).
+    fn work_visible(&self, thief: usize) -> bool {
+        self.stealers
+            .iter()
+            .enumerate()
+            .any(|(victim, stealer)| victim != thief && !stealer.is_empty())
+    }
+}
+
+/// One worker's share of a phase, moved to its thread. Only [`Marker::mark`] builds them, under
+/// its caller's promise about the nodes.
+struct WorkerItem<G: Graph> {
+    shared: Arc<Shared<G>>,
+    index: usize,
+    local: Deque<G>,
+}
+
+/// Poisons the phase if the worker unwinds, so that the others stop waiting for it.
+struct PoisonOnUnwind<'a, P: Platform>(&'a Termination<P>);
+
+impl<P: Platform> Drop for PoisonOnUnwind<'_, P> {
+    fn drop(&mut self) {
+        self.0.poison();
+    }
+}
+
+/// A worker's whole life: the loop described in the [module docs](self).
+fn run_worker<G: Graph>(item: WorkerItem<G>) -> WorkerStats {
+    let WorkerItem {
+        shared,
+        index,
+        local,
+    } = item;
+    let poison = PoisonOnUnwind(&shared.termination);
+    let mut stats = WorkerStats {
+        worker: index,
+        ..WorkerStats::default()
+    };
+    let mut roots_left = true;
+    // Nodes popped from the deque, their memory loading. They are in this worker's hands: it
+    // scans all of them before it claims roots, steals or goes idle.
+    let mut fifo: VecDeque<G::Node> = VecDeque::with_capacity(PREFETCH_DISTANCE);
+    loop {
+        loop {
+            while fifo.len() < PREFETCH_DISTANCE {
+                let Some(node) = local.pop() else { break };
+                shared.graph.prefetch(node);
+                fifo.push_back(node);
+            }
+            let Some(node) = fifo.pop_front() else { break };
+            scan(&shared.graph, &local, node);
+            stats.scanned += 1;
+        }
+        if roots_left {
+            roots_left = claim_roots(&shared, &local);
+            if roots_left {
+                continue;
+            }
+        }
+        let stolen = match shared.steal(index, &local) {
+            Some(node) => Wait::Work(node),
+            // Ran dry: the termination protocol. It hands back a stolen node with this worker
+            // counted active again, or says the phase is over.
+            None => shared.termination.wait_for_work(
+                || shared.work_visible(index),
+                || shared.steal(index, &local),
+            ),
+        };
+        match stolen {
+            Wait::Work(node) => {
+                stats.steals += 1;
+                scan(&shared.graph, &local, node);
+                stats.scanned += 1;
+            }
+            Wait::Over => {
+                stats.saw_end = true;
+                break;
+            }
+            Wait::GaveUp => break,
+        }
+    }
+    mem::forget(poison);
+    shared.graph.worker_finished(&stats);
+    stats
+}
+
+/// Scans a grey node: every child whose mark this worker wins goes on its deque, grey.
+#[inline]
+fn scan<G: Graph>(graph: &G, local: &Deque<G>, node: G::Node) {
+    // SAFETY: `node` was reached from the roots of a `Marker::mark` call, whose caller vouched
+    // for every such node (`WorkerItem`s exist only inside that call).
+    unsafe {
+        graph.trace(node, &mut |child| {
+            if try_mark(graph.mark_word(child)) {
+                local.push(child);
+            }
+        });
+    }
+}
+
+/// Claims the next chunk of roots, marks them, and pushes those this worker wins. Returns
+/// `false` (and claims nothing) once the roots are used up; the cursor only grows, so they stay
+/// used up.
+fn claim_roots<G: Graph>(shared: &Shared<G>, local: &Deque<G>) -> bool {
+    let len = shared.roots.len();
+    if shared.next_root.load(Relaxed) >= len {
+        return false;
+    }
+    let start = shared.next_root.fetch_add(shared.root_chunk, Relaxed);
+    if start >= len {
+        return false;
+    }
+    let end = len.min(start + shared.root_chunk);
+    for &root in &shared.roots[start..end] {
+        // SAFETY: the roots were vouched for by the caller of `Marker::mark`.
+        if try_mark(unsafe { shared.graph.mark_word(root) }) {
+            local.push(root);
+        }
+    }
+    true
+}

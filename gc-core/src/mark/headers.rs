@@ -1,0 +1,157 @@
+//! The production graph: gclab's objects, seen through their headers.
+//!
+//! A node is an object's header ([`HeaderNode`], an [`Edge`] that may cross threads); its mark
+//! word is the header's scratch word, seen atomically ([`Header::scratch_atomic`]); its edges are
+//! what its `Trace` impl reports, restricted to *members* — objects whose flags hold the graph's
+//! member bits (for a collection, [`flags::EXAMINED`](crate::header::flags::EXAMINED): the
+//! examined set). The engine owns the word's top bit ([`MARK_BIT`]); the heap's `gc_refs` stays
+//! in the bits below, so the roots computed by trial deletion's first pass need no clearing
+//! before marking.
+//!
+//! ## Why the mark lives in the header, not in a side bitmap
+//!
+//! To follow an edge the engine must read the target's header anyway (the member bits in its
+//! flags), so the mark word is on a cache line that is already being loaded: testing it costs no
+//! extra miss. A side bitmap would need an index per object — which could only live in the
+//! header, in the scratch word that holds `gc_refs` — plus a pass to assign the indices and the
+//! bitmap's own lines. Its one advantage, that clearing the marks is a `memset`, buys nothing here:
+//! the sweep visits every examined header anyway, and clears the word as it goes.
+
+use std::ptr::NonNull;
+use std::sync::atomic::AtomicUsize;
+
+use super::engine::{Graph, MARK_BIT};
+use crate::header::Header;
+use crate::sync::Std;
+use crate::trace::{Edge, Visitor};
+
+/// An object, as a node the marking engine may send between its workers.
+///
+/// `Edge` is a raw pointer, neither `Send` nor `Sync`, because a heap belongs to one thread. A
+/// `HeaderNode` may cross threads because the engine only uses it under [`Marker::mark`]'s
+/// contract (see the [module docs of `mark`](super) for why that is sound while the heap's
+/// thread is blocked).
+///
+/// [`Marker::mark`]: super::Marker::mark
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct HeaderNode(Edge);
+
+// SAFETY: a `HeaderNode` is an address. Dereferencing it is unsafe and happens only in
+// `HeaderGraph`'s methods, whose callers vouch (through `Marker::mark`'s contract) that the object
+// is live and that its owning thread does not touch it concurrently.
+unsafe impl Send for HeaderNode {}
+// SAFETY: as above; a shared `HeaderNode` gives no access that an owned one does not.
+unsafe impl Sync for HeaderNode {}
+
+impl HeaderNode {
+    /// The object's header.
+    #[inline(always)]
+    pub fn edge(self) -> Edge {
+        self.0
+    }
+}
+
+impl From<Edge> for HeaderNode {
+    #[inline(always)]
+    fn from(edge: Edge) -> Self {
+        HeaderNode(edge)
+    }
+}
+
+/// Whether the engine marked the object (read after the marking, on the heap's thread).
+#[inline(always)]
+pub fn is_marked(header: &Header) -> bool {
+    header.scratch() & MARK_BIT != 0
+}
+
+/// gclab's objects as a [`Graph`]: edges are followed only to objects whose flags hold every bit
+/// of the member mask.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct HeaderGraph {
+    members: u32,
+}
+
+impl HeaderGraph {
+    /// The graph of the objects whose flags include every bit of `members`, usually
+    /// [`flags::EXAMINED`](crate::header::flags::EXAMINED).
+    pub const fn new(members: u32) -> Self {
+        HeaderGraph { members }
+    }
+}
+
+/// Reports the member targets of a value's edges to the engine's closure.
+struct Members<'a, F> {
+    visit: &'a mut F,
+    members: u32,
+}
+
+impl<F: FnMut(HeaderNode)> Visitor for Members<'_, F> {
+    #[inline]
+    fn visit(&mut self, edge: Edge) {
+        // SAFETY: an edge reported by `Trace` is backed by a strong count: its target is live.
+        // Reading its flags races with nothing: during a marking no thread writes them.
+        if unsafe { Header::from_ptr(edge) }.has(self.members) {
+            (self.visit)(HeaderNode(edge));
+        }
+    }
+}
+
+// SAFETY: [1] an object's mark word is its own scratch word: one per object, distinct for
+// distinct objects, allocated as long as the object is live (which `Marker::mark`'s caller
+// promises for every node reached). [2] `trace` runs the object's `Trace` impl, which reports the
+// same edges every time and has no side effects (`Trace`'s safety rule 2); the visitor only
+// reads the targets' flags. See the `mark` module docs for the argument that these reads may
+// happen on a worker thread.
+unsafe impl Graph for HeaderGraph {
+    type Platform = Std;
+    type Node = HeaderNode;
+
+    #[inline(always)]
+    unsafe fn mark_word(&self, node: HeaderNode) -> &AtomicUsize {
+        // SAFETY: the object is live (the caller's promise), and during a marking its scratch
+        // word is accessed only through atomic views: `Marker::mark`'s caller promises that no
+        // other code touches mark words while it runs.
+        unsafe { Header::from_ptr(node.0).scratch_atomic() }
+    }
+
+    /// Prefetches the header's cache line and the next one (where a small value starts).
+    #[inline(always)]
+    fn prefetch(&self, node: HeaderNode) {
+        #[cfg(all(target_arch = "x86_64", not(miri)))]
+        {
+            use std::arch::x86_64::{_mm_prefetch, _MM_HINT_T0};
+            let address = node.0.as_ptr().cast::<i8>().cast_const();
+            // SAFETY: a prefetch is a hint: it reads nothing the program can observe and never
+            // faults, whatever the address (the second one is computed with `wrapping_add`, so
+            // no out-of-bounds pointer arithmetic happens either). `_mm_prefetch` is an
+            // `unsafe fn` before Rust 1.87 and safe after, hence the `allow`.
+            #[allow(unused_unsafe)]
+            unsafe {
+                _mm_prefetch::<_MM_HINT_T0>(address);
+                _mm_prefetch::<_MM_HINT_T0>(address.wrapping_add(64));
+            }
+        }
+        #[cfg(not(all(target_arch = "x86_64", not(miri))))]
+        let _ = node;
+    }
+
+    #[inline]
+    unsafe fn trace(&self, node: HeaderNode, visit: &mut impl FnMut(HeaderNode)) {
+        let mut members = Members {
+            visit,
+            members: self.members,
+        };
+        // SAFETY: the object is live and, being reached during a collection, either has its
+        // value or is flagged as having none (which `Header::trace` checks); a `GcCell` guards
+        // its own borrows.
+        unsafe { Header::trace(node.0, &mut members) };
+    }
+}
+
+/// A header pointer from a node (for tests and callers that hold `NonNull<Header>`).
+impl From<HeaderNode> for NonNull<Header> {
+    #[inline(always)]
+    fn from(node: HeaderNode) -> Self {
+        node.0
+    }
+}

@@ -1,0 +1,266 @@
+//! Criterion benchmarks of parallel marking and of the `MarkSweep` detector, measured in the same
+//! run so that the ratios between them mean something.
+//!
+//! - `mark`: the marking engine alone (`gc_core::mark::Marker` over gclab's headers) on a live heap
+//!   of 4 000 000 `Gc` objects: a random graph of average out-degree 2 (a random recursive tree,
+//!   so that one root reaches every object, plus one random edge per object). `workers-1` is the
+//!   sequential path, `workers-2` the parallel engine with a rayon pool of two threads. One
+//!   iteration marks every object once; throughput is in objects, so time ÷ 4 000 000 is
+//!   ns/object.
+//! - `full_collection`: `gc::collect()` on a heap of 1 000 000 live objects (the same kind of
+//!   graph, held by one handle): `MarkSweep` with 1 and 2 workers against `TrialDeletion`.
+//!   Everything survives, so this is the cost of examining a live heap — CPython 3.11 takes
+//!   64–69 ns per object on this machine class.
+//! - `rings`: 100 000 rings of 10 nodes, every handle dropped, then one `gc::collect()`: the
+//!   collect call alone, for `MarkSweep` (1 and 2 workers) and `TrialDeletion`.
+//!
+//! Run with `cargo bench -p gc-refcount --bench mark`. Every benchmark configures the main
+//! thread's heap before it builds anything and leaves no object alive behind it.
+
+use std::hint::black_box;
+use std::time::{Duration, Instant};
+
+use criterion::{BenchmarkId, Criterion, SamplingMode, Throughput};
+use gc_refcount::gc_core::header::flags;
+use gc_refcount::gc_core::mark::{HeaderGraph, HeaderNode, Marker, RayonPool};
+use gc_refcount::gc_core::{Edge, Header, Visitor};
+use gc_refcount::{
+    gc, CycleDetector, Gc, GcCell, HeapConfig, Manual, MarkSweep, Trace, TrialDeletion,
+};
+
+/// Configures this thread's heap, or panics saying why it could not.
+fn configure(detector: impl CycleDetector + 'static) {
+    if let Err(error) = gc::configure(HeapConfig::default().detector(detector).scheduler(Manual)) {
+        panic!("bench: gc::configure failed: {error} (a previous benchmark left objects alive)");
+    }
+}
+
+/// Panics unless every gclab object of this thread has been freed.
+fn assert_heap_empty(after: &str) {
+    let stats = gc::stats();
+    assert_eq!(
+        stats.objects_allocated, stats.objects_freed,
+        "bench: {after} left gclab objects alive"
+    );
+}
+
+#[derive(Trace)]
+struct Node {
+    edges: GcCell<Vec<Gc<Node>>>,
+}
+
+/// A small deterministic pseudo-random generator (xorshift64*).
+struct Rng(u64);
+
+impl Rng {
+    fn below(&mut self, n: usize) -> usize {
+        self.0 ^= self.0 >> 12;
+        self.0 ^= self.0 << 25;
+        self.0 ^= self.0 >> 27;
+        (self.0.wrapping_mul(0x2545_f491_4f6c_dd1d) >> 33) as usize % n
+    }
+}
+
+/// `n` objects: each but the first is the child of a random earlier one (so object 0 reaches
+/// all), and each gets one more edge to a random object: average out-degree 2. Returns all of
+/// them (handle 0 is the root).
+fn random_heap(n: usize) -> Vec<Gc<Node>> {
+    let mut rng = Rng(0x2545_f491_4f6c_dd1d);
+    let nodes: Vec<Gc<Node>> = (0..n)
+        .map(|_| {
+            Gc::new(Node {
+                edges: GcCell::new(Vec::with_capacity(2)),
+            })
+        })
+        .collect();
+    for i in 1..n {
+        let parent = rng.below(i);
+        nodes[parent].edges.borrow_mut().push(nodes[i].clone());
+    }
+    for node in &nodes {
+        node.edges.borrow_mut().push(nodes[rng.below(n)].clone());
+    }
+    nodes
+}
+
+/// The header of a handle's object: a `Gc`'s `Trace` reports exactly that edge.
+fn edge_of(handle: &Gc<Node>) -> Edge {
+    struct One(Option<Edge>);
+    impl Visitor for One {
+        fn visit(&mut self, edge: Edge) {
+            self.0 = Some(edge);
+        }
+    }
+    let mut one = One(None);
+    handle.trace(&mut one);
+    one.0.expect("a Gc reports its edge")
+}
+
+// --- mark -----------------------------------------------------------------------------------------
+
+/// Objects in the live heap that `mark` marks.
+const MARK_OBJECTS: usize = 4_000_000;
+
+fn mark(c: &mut Criterion) {
+    configure(TrialDeletion);
+    gc::disable();
+    let handles = random_heap(MARK_OBJECTS);
+    let headers: Vec<Edge> = handles.iter().map(edge_of).collect();
+    let root: HeaderNode = headers[0].into();
+    // The set the marker sees: every object flagged examined, as during a collection.
+    for &edge in &headers {
+        // SAFETY: the handles keep every object alive; no collection runs (disabled, manual).
+        unsafe { Header::from_ptr(edge) }.set(flags::EXAMINED);
+    }
+    let reset = || {
+        for &edge in &headers {
+            // SAFETY: as above; no marking runs while the words are reset.
+            unsafe { Header::from_ptr(edge) }.set_scratch(0);
+        }
+    };
+
+    let mut group = c.benchmark_group("mark");
+    group
+        .sample_size(10)
+        .sampling_mode(SamplingMode::Flat)
+        .warm_up_time(Duration::from_secs(1))
+        .measurement_time(Duration::from_secs(6))
+        .throughput(Throughput::Elements(MARK_OBJECTS as u64));
+    for workers in [1, 2] {
+        let pool = RayonPool::new(workers).expect("bench: a marking pool");
+        let mut marker = Marker::parallel(HeaderGraph::new(flags::EXAMINED), pool);
+        group.bench_function(BenchmarkId::new("workers", workers), |b| {
+            b.iter_custom(|iters| {
+                let mut timed = Duration::ZERO;
+                for _ in 0..iters {
+                    reset();
+                    let mut roots = vec![root];
+                    let start = Instant::now();
+                    // SAFETY: every object is alive and examined-flagged, nothing else touches
+                    // the scratch words while the marker runs, and `Node`'s `Trace` reads only.
+                    let stats = unsafe { marker.mark(black_box(&mut roots)) };
+                    timed += start.elapsed();
+                    assert_eq!(stats.scanned, MARK_OBJECTS, "bench: marking missed objects");
+                }
+                timed
+            })
+        });
+    }
+    group.finish();
+    reset();
+    for &edge in &headers {
+        // SAFETY: as above.
+        unsafe { Header::from_ptr(edge) }.clear(flags::EXAMINED);
+    }
+    drop(handles);
+    gc::enable();
+    gc::collect();
+    assert_heap_empty("mark");
+}
+
+// --- full_collection ------------------------------------------------------------------------------
+
+/// Live objects in `full_collection`.
+const LIVE_OBJECTS: usize = 1_000_000;
+
+fn full_collection_with(
+    group: &mut criterion::BenchmarkGroup<'_, criterion::measurement::WallTime>,
+    id: &str,
+    detector: impl CycleDetector + 'static,
+) {
+    configure(detector);
+    let root = random_heap(LIVE_OBJECTS).swap_remove(0);
+    group.bench_function(id, |b| {
+        b.iter(|| {
+            let found = gc::collect();
+            assert_eq!(found, 0, "bench: every object is live");
+        })
+    });
+    drop(root);
+    gc::collect();
+    assert_heap_empty("full_collection");
+}
+
+fn full_collection(c: &mut Criterion) {
+    let mut group = c.benchmark_group("full_collection");
+    group
+        .sample_size(10)
+        .sampling_mode(SamplingMode::Flat)
+        .warm_up_time(Duration::from_secs(1))
+        .measurement_time(Duration::from_secs(4))
+        .throughput(Throughput::Elements(LIVE_OBJECTS as u64));
+    full_collection_with(&mut group, "trial-deletion", TrialDeletion);
+    full_collection_with(&mut group, "mark-sweep:1", MarkSweep::new(1));
+    full_collection_with(&mut group, "mark-sweep:2", MarkSweep::new(2));
+    group.finish();
+}
+
+// --- rings ----------------------------------------------------------------------------------------
+
+/// Rings per iteration.
+const RINGS: usize = 100_000;
+/// Nodes per ring.
+const RING_LEN: usize = 10;
+
+/// Builds the rings and drops every handle to them.
+fn abandon_rings() {
+    for _ in 0..RINGS {
+        let first = Gc::new(Node {
+            edges: GcCell::new(Vec::with_capacity(1)),
+        });
+        let mut last = first.clone();
+        for _ in 1..RING_LEN {
+            let node = Gc::new(Node {
+                edges: GcCell::new(Vec::with_capacity(1)),
+            });
+            last.edges.borrow_mut().push(node.clone());
+            last = node;
+        }
+        last.edges.borrow_mut().push(first);
+    }
+}
+
+fn rings(c: &mut Criterion) {
+    let mut group = c.benchmark_group("rings");
+    group
+        .sample_size(10)
+        .sampling_mode(SamplingMode::Flat)
+        .warm_up_time(Duration::from_millis(500))
+        .measurement_time(Duration::from_secs(3))
+        .throughput(Throughput::Elements((RINGS * RING_LEN) as u64));
+    for (id, workers) in [
+        ("trial-deletion", 0),
+        ("mark-sweep:1", 1),
+        ("mark-sweep:2", 2),
+    ] {
+        group.bench_function(BenchmarkId::new(id, "collect"), |b| {
+            match workers {
+                0 => configure(TrialDeletion),
+                n => configure(MarkSweep::new(n)),
+            }
+            b.iter_custom(|iters| {
+                let mut timed = Duration::ZERO;
+                for _ in 0..iters {
+                    abandon_rings();
+                    let start = Instant::now();
+                    let found = gc::collect();
+                    timed += start.elapsed();
+                    assert_eq!(found, RINGS * RING_LEN, "bench: collect missed ring nodes");
+                }
+                timed
+            });
+            assert_heap_empty("rings");
+        });
+    }
+    group.finish();
+}
+
+/// What `criterion_group!` and `criterion_main!` would generate, written out so that no
+/// undocumented public function is left for the `missing_docs` lint.
+fn main() {
+    let mut criterion = Criterion::default().configure_from_args();
+    mark(&mut criterion);
+    full_collection(&mut criterion);
+    rings(&mut criterion);
+    criterion.final_summary();
+}

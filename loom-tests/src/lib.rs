@@ -1,0 +1,242 @@
+//! Loom models of gclab's concurrent algorithms — the real code, instantiated with loom's types.
+//!
+//! [Loom](https://docs.rs/loom) runs a closure many times, each time under a different
+//! interleaving of its threads (and, for atomics, a different choice among the values the
+//! memory model allows a load to return), until every interleaving within a *preemption bound* —
+//! how many times a thread may be switched out while it could still run — has been tried.
+//!
+//! gclab's concurrent code is generic over the sync facade ([`gc_core::sync::Platform`]); the
+//! models instantiate it with [`Loom`](gc_core::sync::Loom) (cargo feature `loom` of gc-core),
+//! in this crate's ordinary test binaries: `cargo test --workspace` runs them, no `--cfg loom`.
+//!
+//! ## Parallel marking (`tests/mark.rs`)
+//!
+//! [`check_marking`] runs [`gc_core::mark::Marker`] — the engine's own worker loop, stealing and
+//! termination protocol — over a [`Shape`] (a small graph and its roots) with 2 or 3 workers on
+//! loom's threads, and checks, in every execution:
+//!
+//! 1. every node reachable from the roots is marked and scanned exactly once;
+//! 2. no unreachable node is marked;
+//! 3. each worker, at the moment it sees the phase end, already sees every reachable node scanned
+//!    (checked in [`Graph::worker_finished`], with Relaxed loads: only the termination protocol's
+//!    own orderings make the scans visible there), and at least one worker sees it.
+//!
+//! Loom's platform bounds how long an idle worker polls ([`Platform::SPIN_LIMIT`]); a worker
+//! that gives up holds nothing and claims nothing, so property 3 is checked for the workers that
+//! saw the end.
+
+use std::sync::atomic::Ordering::Relaxed;
+use std::sync::Arc;
+
+use gc_core::mark::{Graph, LoomThreads, MarkStats, Marker, WorkerStats, MARK_BIT};
+use gc_core::sync::{AtomicWord, Platform};
+
+/// A graph to mark: edges by node number, and the roots (a root may be given twice).
+#[derive(Debug, Clone)]
+pub struct Shape {
+    /// Out-edges of every node.
+    pub edges: Vec<Vec<usize>>,
+    /// The roots, in the order the workers claim them.
+    pub roots: Vec<usize>,
+}
+
+impl Shape {
+    /// `0 → 1 → … → len-1`, rooted at 0, plus one unreachable node pointing into the chain.
+    pub fn chain(len: usize) -> Shape {
+        let mut edges: Vec<Vec<usize>> = (0..len)
+            .map(|i| if i + 1 < len { vec![i + 1] } else { vec![] })
+            .collect();
+        edges.push(vec![0]);
+        Shape {
+            edges,
+            roots: vec![0],
+        }
+    }
+
+    /// `0 → {1, 2}`, `1 → 3`, `2 → 3`: two paths to one shared child, which two workers may
+    /// reach at once.
+    pub fn diamond() -> Shape {
+        Shape {
+            edges: vec![vec![1, 2], vec![3], vec![3], vec![]],
+            roots: vec![0],
+        }
+    }
+
+    /// `0 → 1 → 2 → 0`, rooted at 0 and at 2, plus an unreachable self-loop (3).
+    pub fn cycle() -> Shape {
+        Shape {
+            edges: vec![vec![1], vec![2], vec![0], vec![3]],
+            roots: vec![0, 2],
+        }
+    }
+
+    /// Root 0 given twice (so two workers can claim it at once), `0 → 1`.
+    pub fn root_given_twice() -> Shape {
+        Shape {
+            edges: vec![vec![1], vec![]],
+            roots: vec![0, 0],
+        }
+    }
+
+    /// One root with `children` leaf children: whoever claims the root holds all the work, so
+    /// any other worker gets some only by stealing.
+    pub fn fan(children: usize) -> Shape {
+        let mut edges = vec![(1..=children).collect::<Vec<usize>>()];
+        edges.extend((0..children).map(|_| Vec::new()));
+        Shape {
+            edges,
+            roots: vec![0],
+        }
+    }
+
+    /// Which nodes the roots reach.
+    pub fn reachable(&self) -> Vec<bool> {
+        let mut seen = vec![false; self.edges.len()];
+        let mut stack = self.roots.clone();
+        while let Some(n) = stack.pop() {
+            if !std::mem::replace(&mut seen[n], true) {
+                stack.extend(&self.edges[n]);
+            }
+        }
+        seen
+    }
+}
+
+/// A [`Shape`] as a [`Graph`] whose mark words and scan counters are `P`'s atomics.
+pub struct ModelGraph<P: Platform>(Arc<Nodes<P>>);
+
+/// The state of a [`ModelGraph`].
+struct Nodes<P: Platform> {
+    edges: Vec<Vec<usize>>,
+    reachable: Vec<bool>,
+    marks: Vec<P::AtomicUsize>,
+    scans: Vec<P::AtomicUsize>,
+    /// Workers that saw the phase end (instrumentation: a std atomic, invisible to loom).
+    saw_end: std::sync::atomic::AtomicUsize,
+}
+
+impl<P: Platform> Clone for ModelGraph<P> {
+    fn clone(&self) -> Self {
+        ModelGraph(Arc::clone(&self.0))
+    }
+}
+
+impl<P: Platform> ModelGraph<P> {
+    /// The graph of `shape`, nothing marked. Inside a loom model if `P` is loom's.
+    pub fn new(shape: &Shape) -> Self {
+        let n = shape.edges.len();
+        ModelGraph(Arc::new(Nodes {
+            edges: shape.edges.clone(),
+            reachable: shape.reachable(),
+            marks: (0..n).map(|_| P::AtomicUsize::new(0)).collect(),
+            scans: (0..n).map(|_| P::AtomicUsize::new(0)).collect(),
+            saw_end: std::sync::atomic::AtomicUsize::new(0),
+        }))
+    }
+
+    /// Checks properties 1 and 2 (see the crate docs) once the marking has returned.
+    pub fn check_result(&self, stats: &MarkStats) {
+        let nodes = &self.0;
+        for n in 0..nodes.edges.len() {
+            let marked = nodes.marks[n].load(Relaxed) & MARK_BIT != 0;
+            let scans = nodes.scans[n].load(Relaxed);
+            if nodes.reachable[n] {
+                assert!(marked, "reachable node {n} was not marked");
+                assert_eq!(scans, 1, "reachable node {n} was scanned {scans} times");
+            } else {
+                assert!(!marked, "unreachable node {n} was marked");
+                assert_eq!(scans, 0, "unreachable node {n} was scanned");
+            }
+        }
+        let reachable = nodes.reachable.iter().filter(|&&r| r).count();
+        assert_eq!(stats.scanned, reachable, "the workers' scan counts");
+        // The last worker to go idle reads its own zero at once.
+        assert!(
+            nodes.saw_end.load(Relaxed) > 0,
+            "no worker saw the phase end"
+        );
+    }
+}
+
+// SAFETY: one atomic per node, in vectors that live as long as the graph; `trace` reads only the
+// immutable edge lists and counts its scan atomically.
+unsafe impl<P: Platform> Graph for ModelGraph<P> {
+    type Platform = P;
+    type Node = usize;
+
+    unsafe fn mark_word(&self, node: usize) -> &P::AtomicUsize {
+        &self.0.marks[node]
+    }
+
+    unsafe fn trace(&self, node: usize, visit: &mut impl FnMut(usize)) {
+        for &child in &self.0.edges[node] {
+            visit(child);
+        }
+        // Counted once the scan is complete: every child has been marked or found marked.
+        self.0.scans[node].fetch_add(1, Relaxed);
+    }
+
+    /// Property 3: a worker that sees the phase end sees every reachable node scanned.
+    fn worker_finished(&self, stats: &WorkerStats) {
+        if !stats.saw_end {
+            return; // gave up at loom's spin limit, holding nothing: it claims nothing
+        }
+        self.0.saw_end.fetch_add(1, Relaxed);
+        for (n, scans) in self.0.scans.iter().enumerate() {
+            if self.0.reachable[n] {
+                let scans = scans.load(Relaxed);
+                assert_eq!(
+                    scans, 1,
+                    "worker {} saw the phase end with reachable node {n} scanned {scans} times",
+                    stats.worker
+                );
+            }
+        }
+    }
+}
+
+/// What [`check_marking`] saw across the executions loom explored.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Explored {
+    /// Executions (interleavings) run.
+    pub executions: usize,
+    /// Executions in which some worker stole a node.
+    pub with_steals: usize,
+}
+
+/// Model-checks a parallel marking of `shape` by `workers` workers with platform `P`, under the
+/// given preemption bound, roots claimed one at a time. Panics (failing the test) if any
+/// execution breaks a property of the crate docs.
+pub fn check_marking<P: Platform>(
+    shape: &Shape,
+    workers: usize,
+    preemption_bound: usize,
+) -> Explored {
+    let executions = Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let with_steals = Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let mut builder = loom::model::Builder::new();
+    builder.preemption_bound = Some(preemption_bound);
+    {
+        let shape = shape.clone();
+        let executions = Arc::clone(&executions);
+        let with_steals = Arc::clone(&with_steals);
+        builder.check(move || {
+            let graph = ModelGraph::<P>::new(&shape);
+            let mut marker =
+                Marker::parallel(graph.clone(), LoomThreads::new(workers)).with_root_chunk(1);
+            let mut roots = shape.roots.clone();
+            // SAFETY: every node number reached is in range, and only this marking touches the
+            // mark words.
+            let stats = unsafe { marker.mark(&mut roots) };
+            graph.check_result(&stats);
+            executions.fetch_add(1, Relaxed);
+            if stats.steals > 0 {
+                with_steals.fetch_add(1, Relaxed);
+            }
+        });
+    }
+    Explored {
+        executions: executions.load(Relaxed),
+        with_steals: with_steals.load(Relaxed),
+    }
+}
