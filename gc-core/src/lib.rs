@@ -45,7 +45,7 @@ pub mod sync;
 pub mod trace;
 pub mod type_info;
 
-pub use alloc::{Allocator, AllocatorStats, SystemAllocator};
+pub use alloc::{Allocator, AllocatorStats, PoolAllocator, PoolStats, SystemAllocator};
 pub use detector::{CycleDetector, Detection, Examined};
 pub use discipline::Discipline;
 pub use header::Header;

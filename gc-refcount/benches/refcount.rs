@@ -16,6 +16,7 @@
 //! - `gclab-threshold700`: one young threshold of 700 (`threshold:700`), the schedule the
 //!   performance targets were first stated for;
 //! - `gclab-manual`: no automatic collection; in `rings` the collect call then does all the work;
+//! - `gclab-pool`: the default schedule with the pool allocator (`cpython312-pool`);
 //! - `gclab-bacon-rajan`, `gclab-bacon-rajan-manual`: Bacon–Rajan over the candidate buffer, with
 //!   collections every 700 allocations or only when asked.
 //!
@@ -35,13 +36,15 @@ use criterion::{BenchmarkId, Criterion, SamplingMode, Throughput};
 use gc_refcount::{gc, Gc, GcCell, HeapConfig, Trace};
 
 /// The gclab heaps measured: (benchmark id, configuration name).
-const HEAPS: [(&str, &str); 5] = [
+const HEAPS: [(&str, &str); 6] = [
     // The preset for what a thread gets if it configures nothing.
     ("gclab-default", "default"),
     // A young collection after every 700 net tracked allocations.
     ("gclab-threshold700", "trial-deletion/threshold:700/system"),
     // Collects only when `gc::collect()` is called.
     ("gclab-manual", "trial-deletion/manual/system"),
+    // The default schedule with the pool allocator.
+    ("gclab-pool", "cpython312-pool"),
     // Bacon–Rajan from the candidate buffer, collections every 700 allocations.
     ("gclab-bacon-rajan", "bacon-rajan"),
     // Bacon–Rajan, collecting only when asked.

@@ -24,8 +24,7 @@
 
 use std::fmt;
 
-use gc_core::alloc::PoolAllocator;
-use gc_core::{Allocator, CycleDetector, Discipline, Scheduler, SystemAllocator};
+use gc_core::{Allocator, CycleDetector, Discipline, PoolAllocator, Scheduler, SystemAllocator};
 use gc_generational::{CpythonGenerations, Manual, SingleGeneration, Threshold};
 
 use crate::detect::{BaconRajan, MarkSweep, NoCycles, TrialDeletion};
@@ -114,6 +113,16 @@ impl AllocatorChoice {
             AllocatorChoice::System(system) => system.stats(),
             AllocatorChoice::Pool(pool) => pool.stats(),
             AllocatorChoice::Custom(custom) => custom.stats(),
+        }
+    }
+
+    /// Gives memory the allocator holds but does not use back to the operating system; returns
+    /// the bytes released.
+    pub(crate) fn trim(&self) -> usize {
+        match self {
+            AllocatorChoice::System(system) => system.trim(),
+            AllocatorChoice::Pool(pool) => pool.trim(),
+            AllocatorChoice::Custom(custom) => custom.trim(),
         }
     }
 

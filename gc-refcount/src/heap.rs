@@ -749,6 +749,10 @@ impl Heap {
         }
     }
 
+    pub(crate) fn trim(&self) -> usize {
+        self.allocator().trim()
+    }
+
     pub(crate) fn allocator_report(&self) -> String {
         self.allocator().report()
     }

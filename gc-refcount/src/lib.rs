@@ -62,10 +62,9 @@ pub use any::GcAny;
 pub use cell::GcCell;
 pub use config::{AllocatorChoice, ConfigError, HeapConfig, PRESETS};
 pub use detect::{BaconRajan, MarkSweep, NoCycles, TrialDeletion};
-pub use gc_core::alloc::PoolAllocator;
 pub use gc_core::{
-    Allocator, CollectionRecord, CycleDetector, Discipline, Edge, GenerationStats, Scheduler,
-    SystemAllocator, Trace, Visitor,
+    Allocator, CollectionRecord, CycleDetector, Discipline, Edge, GenerationStats, PoolAllocator,
+    Scheduler, SystemAllocator, Trace, Visitor,
 };
 pub use gc_derive::Trace;
 pub use gc_generational::{CpythonGenerations, Manual, SingleGeneration, Threshold};

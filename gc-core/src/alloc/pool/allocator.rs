@@ -123,7 +123,10 @@ impl PoolAllocator {
     /// empty; `usize::MAX` never releases (CPython's behaviour: memory goes back arena by arena
     /// only).
     pub fn with_dirty_pool_limit(mut self, pools: usize) -> Self {
-        self.state.get_mut().dirty_limit = pools;
+        let state = self.state.get_mut();
+        state.dirty_limit = pools;
+        // SAFETY: the dirty list holds pools of mapped arenas.
+        unsafe { state.enforce_dirty_limit() };
         self
     }
 

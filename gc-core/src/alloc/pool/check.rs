@@ -21,6 +21,10 @@ impl State {
         unsafe { self.check_inner() }
     }
 
+    /// # Safety
+    ///
+    /// Every arena the state links to is mapped, and the free lists of pools in use hold their
+    /// links (what is checked is the bookkeeping on top of that).
     unsafe fn check_inner(&self) -> Result<(), String> {
         // SAFETY: see `check`.
         unsafe {
@@ -236,6 +240,11 @@ impl State {
 
 /// Checks one pool in use: its free list, bump region and parked blocks partition its free
 /// blocks, and it is in its used list exactly when its free list is not empty.
+///
+/// # Safety
+///
+/// `pool` is the header of pool `index` of a mapped arena, in state `Used`; its free list's blocks
+/// hold their links.
 unsafe fn check_used_pool(
     pool: *mut PoolHeader,
     index: usize,
