@@ -36,19 +36,26 @@ use crate::stats::HeapStats;
 /// Under the `none` detector ([`NoCycles`](crate::NoCycles)) it finds nothing and returns 0. Called
 /// while a collection is already running (from a `Drop`), it returns 0 at once.
 ///
+/// Afterwards the heap's allocator gives back the memory it keeps empty for reuse
+/// ([`Allocator::release_empty`](gc_core::Allocator::release_empty): the pool allocator's spare
+/// arenas and empty pools), because this is when a program expects its memory to go down.
+/// Automatic collections do not; [`trim`] goes further.
+///
 /// # Panics
 ///
 /// If a `Drop` impl of a garbage object panicked: the rest of the garbage is freed first, then
 /// the first panic is resumed here.
 pub fn collect() -> usize {
-    Heap::with(|heap| heap.collect(heap.generation_count() - 1))
+    Heap::with(|heap| heap.collect_explicit(heap.generation_count() - 1))
 }
 
 /// Collects `generation` and the younger ones; returns the number of unreachable objects found.
+/// Collecting the oldest generation is a full collection and gives memory back as [`collect`]
+/// does.
 pub fn collect_generation(generation: usize) -> Result<usize, GenerationError> {
     Heap::with(|heap| {
         check_generation(heap, generation)?;
-        Ok(heap.collect(generation))
+        Ok(heap.collect_explicit(generation))
     })
 }
 

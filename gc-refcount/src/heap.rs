@@ -753,6 +753,17 @@ impl Heap {
         self.allocator().trim()
     }
 
+    /// A collection the program asked for: after a full one (unless it was skipped because one
+    /// is running), the allocator gives back the memory it keeps empty for reuse.
+    pub(crate) fn collect_explicit(&self, generation: usize) -> usize {
+        let running = self.collecting.get();
+        let found = self.collect(generation);
+        if !running && generation + 1 == self.generation_count.get() {
+            self.allocator().release_empty();
+        }
+        found
+    }
+
     pub(crate) fn allocator_report(&self) -> String {
         self.allocator().report()
     }

@@ -67,4 +67,13 @@ pub unsafe trait Allocator {
     fn trim(&self) -> usize {
         0
     }
+
+    /// Gives back the memory the allocator keeps *empty* for reuse — whole free arenas, free
+    /// pages — without touching blocks in use or the free blocks of partly used memory, and
+    /// returns how many bytes it gave back. Cheaper than [`Allocator::trim`]. A heap calls it
+    /// after a full collection that the program asked for (`gc::collect()`), the moment a
+    /// program expects its memory to go down. The default does nothing.
+    fn release_empty(&self) -> usize {
+        0
+    }
 }

@@ -129,7 +129,7 @@ fn deferred_frees_only_in_collections() {
     gc::configure(config).unwrap();
     assert_eq!(
         gc::config_name(),
-        "deferred/trial-deletion/cpython312/system"
+        "deferred/trial-deletion/cpython312/pool"
     );
     gc::disable();
     let a = node();

@@ -38,7 +38,7 @@ fn on_fresh_heap(config: HeapConfig, f: impl FnOnce() + Send + 'static) {
 
 #[test]
 fn default_heap_is_cpython312() {
-    assert_eq!(gc::config_name(), "trial-deletion/cpython312/system");
+    assert_eq!(gc::config_name(), "trial-deletion/cpython312/pool");
     assert_eq!(gc::get_threshold(), [700, 10, 10]);
 }
 

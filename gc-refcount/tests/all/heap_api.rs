@@ -243,7 +243,7 @@ fn configure_is_refused_while_the_heap_holds_objects() {
         assert!(refused.to_string().contains("holds 1 objects"), "{refused}");
         drop(weak);
         gc::configure(HeapConfig::default().detector(NoCycles).scheduler(Manual)).unwrap();
-        assert_eq!(gc::config_name(), "none/manual/system");
+        assert_eq!(gc::config_name(), "none/manual/pool");
         // The new detector is in use: a cycle leaks.
         let n = node(1);
         *n.next.borrow_mut() = Some(n.clone());
@@ -389,7 +389,7 @@ fn names_round_trip() {
             .detector(NoCycles)
             .scheduler(Threshold::new(5))
             .name(),
-        "none/threshold:5/system"
+        "none/threshold:5/pool"
     );
     on_fresh_heap(|| {
         gc::configure_by_name("trial-deletion/threshold:5/system").unwrap();

@@ -75,7 +75,7 @@ fn rings_and_self_cycles(workers: usize) {
     configure(workers, Discipline::Immediate);
     assert_eq!(
         gc::config_name(),
-        format!("mark-sweep:{workers}/manual/system")
+        format!("mark-sweep:{workers}/manual/pool")
     );
     let (rings, len) = if cfg!(miri) { (3, 4) } else { (200, 10) };
     let kept = ring(0, 5);

@@ -4,6 +4,7 @@
 //!
 //! Each test runs on a fresh thread, so that its heap is new and free to configure.
 
+use gc_refcount::gc_core::alloc::pool::DEFAULT_SPARE_ARENA_LIMIT;
 use gc_refcount::gc_core::alloc::PoolAllocator;
 use gc_refcount::{gc, AllocatorChoice, Gc, GcCell, HeapConfig, Trace};
 
@@ -93,13 +94,14 @@ fn tree_sum(node: &Gc<Tree>) -> u64 {
     node.value + node.children.borrow().iter().map(tree_sum).sum::<u64>()
 }
 
-/// Every object freed, every block back in the allocator, every arena but the spare unmapped.
-fn assert_everything_returned() {
+/// Every object freed, every block back in the allocator, every arena unmapped but at most
+/// `spares` kept for reuse.
+fn assert_everything_returned(spares: usize) {
     let stats = gc::stats();
     assert_eq!(stats.live_objects(), 0, "{stats:?}");
     assert_eq!(stats.allocator.blocks_in_use, 0, "{:?}", stats.allocator);
     assert_eq!(stats.allocator.bytes_in_use, 0);
-    assert!(stats.allocator.arenas_live <= 1, "{:?}", stats.allocator);
+    assert!(stats.allocator.arenas_live <= spares, "{:?}", stats.allocator);
     assert_eq!(
         stats.allocator.arenas_freed + stats.allocator.arenas_live,
         stats.allocator.arenas_allocated
@@ -129,7 +131,7 @@ fn rings_of_garbage_are_collected_and_arenas_come_back() {
         // Reference counting alone cannot free a ring.
         assert_eq!(gc::stats().live_objects(), rings * len);
         assert_eq!(gc::collect() as u64, rings * len);
-        assert_everything_returned();
+        assert_everything_returned(1);
     });
 }
 
@@ -148,9 +150,11 @@ fn trees_are_freed_by_reference_counting_and_arenas_come_back() {
             assert!(gc::stats().allocator.arenas_allocated >= 2);
         }
         drop(root);
-        assert_everything_returned();
+        // Refcounting freed it all; the emptied arenas are unmapped but the spares.
+        assert_everything_returned(DEFAULT_SPARE_ARENA_LIMIT);
+        // An explicit collection gives the spares back, but one.
         assert_eq!(gc::collect(), 0);
-        assert_everything_returned();
+        assert_everything_returned(1);
     });
 }
 
@@ -196,6 +200,6 @@ fn trees_and_rings_interleaved_with_survivors() {
         }
         drop(survivors);
         gc::collect();
-        assert_everything_returned();
+        assert_everything_returned(1);
     });
 }

@@ -7,7 +7,6 @@
 use std::alloc::Layout;
 use std::cell::UnsafeCell;
 use std::fmt;
-use std::mem;
 use std::ptr::{self, NonNull};
 
 use super::arena::{
@@ -17,12 +16,17 @@ use super::dirty::DirtyPools;
 use super::os;
 use super::pool::{self, Pages, PoolHeader, PoolState, Refill};
 use super::size_class::{block_size, size_class, NUM_SIZE_CLASSES};
+use super::spare::SpareArenas;
 use super::stats::{ClassStats, PoolStats};
 use super::usable::{Returned, UsableArenas};
 use crate::alloc::{Allocator, AllocatorStats};
 
-/// Dirty pools kept resident by default: one arena's worth (1 MiB).
-pub const DEFAULT_DIRTY_POOL_LIMIT: usize = POOLS_PER_ARENA;
+/// Dirty pools kept resident by default: sixteen arenas' worth (16 MiB), as much as the spare
+/// arenas, so that the pools of a spare arena are still resident when it is reused.
+pub const DEFAULT_DIRTY_POOL_LIMIT: usize = 16 * POOLS_PER_ARENA;
+
+/// Entirely empty arenas kept mapped by default (see [`PoolAllocator::with_spare_arena_limit`]).
+pub const DEFAULT_SPARE_ARENA_LIMIT: usize = 16;
 
 /// CPython's small-object allocator, with empty pools' pages handed back to the OS; see the
 /// [module docs](super) for the model.
@@ -63,8 +67,10 @@ pub(super) struct State {
     pub(super) dirty: DirtyPools,
     /// Every mapped arena, linked through `ArenaHeader::all_next`/`all_prev`.
     pub(super) all: *mut ArenaHeader,
-    /// An entirely empty arena kept mapped, or null.
-    pub(super) spare: *mut ArenaHeader,
+    /// Entirely empty arenas kept mapped, at most `spare_limit`.
+    pub(super) spares: SpareArenas,
+    /// Spare arenas kept before the one emptied the longest ago is unmapped.
+    pub(super) spare_limit: usize,
     /// Page geometry (`size == 0` until the first arena is mapped).
     pub(super) pages: Pages,
     /// Dirty pools kept before the oldest is released.
@@ -98,7 +104,8 @@ impl PoolAllocator {
                 usable: UsableArenas::new(),
                 dirty: DirtyPools::new(),
                 all: ptr::null_mut(),
-                spare: ptr::null_mut(),
+                spares: SpareArenas::new(),
+                spare_limit: DEFAULT_SPARE_ARENA_LIMIT,
                 pages: Pages {
                     size: 0,
                     per_pool: 0,
@@ -128,6 +135,24 @@ impl PoolAllocator {
         // SAFETY: the dirty list holds pools of mapped arenas.
         unsafe { state.enforce_dirty_limit() };
         self
+    }
+
+    /// Sets how many entirely empty arenas stay mapped for reuse before the one empty the longest
+    /// is unmapped (default [`DEFAULT_SPARE_ARENA_LIMIT`]). CPython keeps one; 0 unmaps every
+    /// arena as soon as it is empty. [`Allocator::release_empty`] and [`Allocator::trim`] give
+    /// them back whatever the limit.
+    pub fn with_spare_arena_limit(mut self, arenas: usize) -> Self {
+        let state = self.state.get_mut();
+        state.spare_limit = arenas;
+        // SAFETY: the spares are mapped, empty arenas in no other list.
+        unsafe { state.enforce_spare_limit() };
+        self
+    }
+
+    /// The spare arena limit.
+    pub fn spare_arena_limit(&self) -> usize {
+        // SAFETY: a short read; no other access to the state is in progress (see `state`).
+        unsafe { self.state() }.spare_limit
     }
 
     /// The dirty pool limit.
@@ -314,13 +339,24 @@ unsafe impl Allocator for PoolAllocator {
         }
     }
 
-    /// Unmaps the spare arena, releases the pages of every empty pool, and releases the pages of
+    /// Unmaps the spare arenas, releases the pages of every empty pool, and releases the pages of
     /// pools in use that hold only free blocks (parking those blocks until the pool needs them).
     fn trim(&self) -> usize {
         // SAFETY: see `state`.
         let state = unsafe { self.state() };
         // SAFETY: the state's lists hold pools and arenas that are mapped.
         unsafe { state.trim() }
+    }
+
+    /// Unmaps every spare arena but one and releases the pages of every empty pool (that spare's
+    /// included): memory kept for reuse goes back, pools in use are left alone.
+    fn release_empty(&self) -> usize {
+        // SAFETY: see `state`.
+        let state = unsafe { self.state() };
+        let before = state.bytes_released_total;
+        // SAFETY: the state's lists hold pools and arenas that are mapped.
+        let unmapped = unsafe { state.release_empty(true) };
+        (state.bytes_released_total - before) as usize + unmapped
     }
 }
 
@@ -342,7 +378,7 @@ impl Drop for PoolAllocator {
                 arena = next;
             }
         }
-        state.spare = ptr::null_mut();
+        state.spares = SpareArenas::new();
     }
 }
 
@@ -426,10 +462,11 @@ impl State {
         // has an empty pool; the pool taken is empty and, once out of its lists, in none.
         unsafe {
             if self.usable.head().is_null() {
-                let arena = if self.spare.is_null() {
+                let spare = self.spares.pop();
+                let arena = if spare.is_null() {
                     self.map_arena()?
                 } else {
-                    mem::replace(&mut self.spare, ptr::null_mut())
+                    spare
                 };
                 self.usable.insert_only(arena);
             }
@@ -474,15 +511,60 @@ impl State {
             ArenaHeader::push_free_front(arena, pool);
             self.dirty.push(pool);
             if self.usable.returned_pool(arena) == Returned::Empty {
-                // Keep the arena just emptied as the spare (its pages are the most likely to be
-                // resident) and unmap the previous spare.
-                let previous = mem::replace(&mut self.spare, arena);
-                if !previous.is_null() {
-                    self.unmap_arena(previous);
-                }
+                // Keep the arena just emptied as a spare (its pages are the most likely to be
+                // resident); unmap the one emptied the longest ago if there are too many.
+                self.spares.push(arena);
+                self.enforce_spare_limit();
             }
             self.enforce_dirty_limit();
         }
+    }
+
+    /// Unmaps the spare arenas emptied the longest ago until no more than the limit are left.
+    ///
+    /// # Safety
+    ///
+    /// The spares are mapped, entirely empty arenas in no list but the list of all arenas.
+    unsafe fn enforce_spare_limit(&mut self) {
+        while self.spares.len() > self.spare_limit {
+            let oldest = self.spares.pop_oldest();
+            // SAFETY: a spare: mapped, empty, out of the stack now.
+            unsafe { self.unmap_arena(oldest) };
+        }
+    }
+
+    /// See [`Allocator::release_empty`]: unmaps every spare arena but the one emptied last (or
+    /// every one, unless `keep_spare`) and releases the pages of every dirty pool (the kept
+    /// spare's included); returns the bytes unmapped (pages released are counted in
+    /// `bytes_released_total`).
+    ///
+    /// # Safety
+    ///
+    /// The state's lists are consistent (always, between calls).
+    unsafe fn release_empty(&mut self, keep_spare: bool) -> usize {
+        let mut unmapped = 0;
+        let keep = self.spares.pop();
+        // SAFETY: the spares are mapped and empty; the dirty list holds pools of mapped arenas.
+        unsafe {
+            loop {
+                let spare = self.spares.pop();
+                if spare.is_null() {
+                    break;
+                }
+                unmapped += ARENA_SIZE - self.unmap_arena(spare);
+            }
+            if !keep.is_null() {
+                if keep_spare {
+                    self.spares.push(keep);
+                } else {
+                    unmapped += ARENA_SIZE - self.unmap_arena(keep);
+                }
+            }
+            while self.dirty.len() > 0 {
+                self.release_pool(self.dirty.oldest());
+            }
+        }
+        unmapped
     }
 
     /// Releases the oldest dirty pools until no more than the limit are left.
@@ -589,17 +671,11 @@ impl State {
     /// The state's lists are consistent (always, between calls).
     unsafe fn trim(&mut self) -> usize {
         let before = self.bytes_released_total;
-        let mut unmapped = 0;
-        // SAFETY: the spare, the dirty pools and the used pools are all in mapped arenas; a pool
+        // SAFETY: the spares, the dirty pools and the used pools are all in mapped arenas; a pool
         // whose free list `pool::trim` empties leaves its used list.
+        let unmapped = unsafe { self.release_empty(false) };
+        // SAFETY: as above.
         unsafe {
-            if !self.spare.is_null() {
-                let spare = mem::replace(&mut self.spare, ptr::null_mut());
-                unmapped = ARENA_SIZE - self.unmap_arena(spare);
-            }
-            while self.dirty.len() > 0 {
-                self.release_pool(self.dirty.oldest());
-            }
             for class in 0..NUM_SIZE_CLASSES {
                 let mut pool = self.used[class];
                 while !pool.is_null() {
@@ -634,7 +710,8 @@ impl State {
             arenas_freed: self.arenas_freed,
             arenas_highwater: self.arenas_highwater,
             arenas_live,
-            spare_arena: !self.spare.is_null(),
+            spare_arenas: self.spares.len(),
+            spare_arena_limit: self.spare_limit,
             dirty_pool_limit: self.dirty_limit,
             bytes_mapped: arenas_live * ARENA_SIZE,
             bytes_in_arena_headers: arenas_live * HEADER_SIZE,

@@ -45,6 +45,10 @@ impl State {
                 arenas.len(),
                 self.arenas_allocated - self.arenas_freed
             );
+            ensure!(
+                arenas.iter().filter(|&&a| self.spares.contains(a)).count() == self.spares.len(),
+                "a spare arena is not in the list of mapped arenas"
+            );
             // The usable list: sorted, `last_with` right, members have an empty pool and a pool
             // in use.
             let mut usable = Vec::new();
@@ -78,8 +82,14 @@ impl State {
                 );
             }
             ensure!(
-                !usable.contains(&self.spare),
-                "the spare is in the usable list"
+                !usable.iter().any(|&arena| self.spares.contains(arena)),
+                "a spare is in the usable list"
+            );
+            ensure!(
+                self.spares.len() <= self.spare_limit,
+                "{} spares, limit {}",
+                self.spares.len(),
+                self.spare_limit
             );
             // Per arena and per pool.
             let mut released_bytes = 0;
@@ -118,12 +128,12 @@ impl State {
             for &arena in &arenas {
                 let empty = (*arena).nfreepools;
                 let in_list = usable.contains(&arena);
-                if arena == self.spare {
-                    ensure!(empty == POOLS_PER_ARENA, "the spare has pools in use");
+                if self.spares.contains(arena) {
+                    ensure!(empty == POOLS_PER_ARENA, "a spare has pools in use");
                 } else {
                     ensure!(
                         empty < POOLS_PER_ARENA,
-                        "an empty arena that is not the spare"
+                        "an empty arena that is not a spare"
                     );
                     ensure!(
                         in_list == (empty > 0),

@@ -39,16 +39,22 @@
 //! in the fullest arenas so that the emptiest ones can drain. CPython keeps the arenas sorted by
 //! their count of empty pools and re-sorts in O(1) with `nfp2lasta` (the last arena with each
 //! count); so does this module. An arena whose pools are all empty is unmapped with `munmap` —
-//! except one, kept as the *spare* so that a program oscillating around an arena boundary does
-//! not map and unmap on every swing.
+//! except a few, kept as *spares* ([`spare`]): CPython keeps one, so that a program oscillating
+//! around an arena boundary does not map and unmap on every swing; here up to
+//! [`DEFAULT_SPARE_ARENA_LIMIT`] (16) stay mapped, because a program that builds and drops a
+//! structure of a few megabytes over and over would otherwise pay a page fault for every page of
+//! it on every round — measured on binary trees of depth 16, twice the time of the allocations
+//! themselves. They, and the dirty pools below, go back to the OS when the program asks for a full
+//! collection ([`Allocator::release_empty`](crate::Allocator::release_empty), called by
+//! `gc::collect()`), or at [`Allocator::trim`](crate::Allocator::trim).
 //!
 //! # Beyond CPython: `madvise` for empty pools in live arenas
 //!
 //! CPython gives memory back only arena by arena. One surviving object keeps its whole arena — a
 //! megabyte — resident, which is why `del` and `gc.collect()` so often leave a Python process as
 //! large as it was. Here a pool that becomes empty inside an arena that is still in use joins the
-//! **dirty list** ([`dirty`]); once more pools are dirty than the limit (by default one arena's
-//! worth, [`DEFAULT_DIRTY_POOL_LIMIT`]), the one empty the longest has its pages released with
+//! **dirty list** ([`dirty`]); once more pools are dirty than the limit (by default sixteen
+//! arenas' worth, [`DEFAULT_DIRTY_POOL_LIMIT`], as much as the spares), the one empty the longest has its pages released with
 //! `madvise(MADV_DONTNEED)`: they leave the resident set at once, the mapping stays, and reusing
 //! the pool later simply faults in zeroed pages.
 //!
@@ -59,7 +65,7 @@
 //! An empty pool's free list is dead anyway — a reused pool starts again from its bump region.
 //!
 //! [`Allocator::trim`](crate::Allocator::trim) goes further, when asked (after a full collection,
-//! say): it unmaps the spare, releases every dirty pool, and releases the pages of pools *in use*
+//! say): it unmaps the spares, releases every dirty pool, and releases the pages of pools *in use*
 //! whose blocks on that page are all free — the case of a few survivors scattered across many
 //! pools. Their free blocks on released pages are *parked*: taken out of the free list (whose
 //! links would be lost with the page) and given back, all at once, when the pool runs out of
@@ -113,12 +119,13 @@ pub mod os;
 #[allow(clippy::module_inception)]
 pub mod pool;
 pub mod size_class;
+pub mod spare;
 pub mod stats;
 #[cfg(test)]
 mod tests;
 pub mod usable;
 
-pub use allocator::{PoolAllocator, DEFAULT_DIRTY_POOL_LIMIT};
+pub use allocator::{PoolAllocator, DEFAULT_DIRTY_POOL_LIMIT, DEFAULT_SPARE_ARENA_LIMIT};
 pub use arena::{ARENA_SIZE, POOLS_PER_ARENA, POOL_SIZE};
 pub use size_class::{
     block_size, size_class, ALIGNMENT, NUM_SIZE_CLASSES, SMALL_REQUEST_THRESHOLD,

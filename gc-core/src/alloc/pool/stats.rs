@@ -41,10 +41,12 @@ pub struct PoolStats {
     pub arenas_freed: usize,
     /// The most arenas mapped at once.
     pub arenas_highwater: usize,
-    /// Arenas mapped now (the spare included).
+    /// Arenas mapped now (the spares included).
     pub arenas_live: usize,
-    /// Whether an entirely empty arena is kept mapped as the spare.
-    pub spare_arena: bool,
+    /// Entirely empty arenas kept mapped for reuse.
+    pub spare_arenas: usize,
+    /// Spare arenas kept before the one empty the longest is unmapped.
+    pub spare_arena_limit: usize,
 
     /// Pools serving a size class.
     pub pools_used: usize,
@@ -193,8 +195,8 @@ impl PoolStats {
         line(&mut out, "# dirty pool limit", sep(self.dirty_pool_limit));
         line(
             &mut out,
-            "# spare arena",
-            sep(usize::from(self.spare_arena)),
+            "# spare arenas/limit",
+            format!("{}/{}", self.spare_arenas, self.spare_arena_limit),
         );
         line(
             &mut out,

@@ -292,15 +292,21 @@ fn run(dirty_limit: usize, ops: &[Op]) {
         }
         model.verify();
     }
-    // Freeing everything returns every arena but the spare (none if a trim unmapped them all).
+    // Freeing everything leaves only spare arenas, at most the limit; releasing the empty memory
+    // leaves one (none if there was none), and a trim none.
     let had_arenas = model.pool.stats().arenas_live > 0;
     model.free_all();
     model.verify();
     let stats = model.pool.stats();
     assert_eq!(stats.blocks_in_use, 0);
     assert_eq!(stats.bytes_in_use, 0);
+    let spares = model.pool.pool_stats().spare_arenas;
+    assert_eq!(stats.arenas_live, spares, "{}", model.pool.report());
+    assert!(spares <= DEFAULT_SPARE_ARENA_LIMIT);
+    model.pool.release_empty();
+    model.verify();
     assert_eq!(
-        stats.arenas_live,
+        model.pool.stats().arenas_live,
         usize::from(had_arenas),
         "{}",
         model.pool.report()
@@ -380,7 +386,9 @@ fn churn_whole_pools(dirty_limit: usize, arenas: usize, ops: &[(bool, usize)]) {
     }
     model.free_all();
     model.verify();
-    assert!(model.pool.stats().arenas_live <= 1);
+    let stats = model.pool.stats();
+    assert_eq!(stats.arenas_live, model.pool.pool_stats().spare_arenas);
+    assert!(stats.arenas_live <= DEFAULT_SPARE_ARENA_LIMIT);
 }
 
 proptest! {
@@ -510,7 +518,9 @@ fn new_pools_come_from_the_fullest_arena() {
 
 #[test]
 fn empty_arenas_are_unmapped_but_one_spare() {
+    // CPython's behaviour: one spare arena.
     let mut model = Model::new(DEFAULT_DIRTY_POOL_LIMIT);
+    model.pool = PoolAllocator::new().with_spare_arena_limit(1);
     let per_arena = blocks_per_arena_512();
     let full = if cfg!(miri) { 1 } else { 3 };
     for _ in 0..full * per_arena + 1 {
@@ -529,7 +539,7 @@ fn empty_arenas_are_unmapped_but_one_spare() {
         ),
         (1, full, full + 1)
     );
-    assert!(model.pool.pool_stats().spare_arena);
+    assert_eq!(model.pool.pool_stats().spare_arenas, 1);
     // The spare is reused before anything is mapped.
     model.alloc(layout(100, 8));
     assert_eq!(model.pool.stats().arenas_allocated, full + 1);
@@ -537,6 +547,48 @@ fn empty_arenas_are_unmapped_but_one_spare() {
     assert!(model.pool.trim() > 0);
     assert_eq!(model.pool.stats().arenas_live, 0);
     model.verify();
+}
+
+#[test]
+fn spare_arenas_are_kept_up_to_the_limit_and_released_on_request() {
+    let limit = 2;
+    let mut model = Model::new(DEFAULT_DIRTY_POOL_LIMIT);
+    model.pool = PoolAllocator::new().with_spare_arena_limit(limit);
+    let per_arena = blocks_per_arena_512();
+    let full = if cfg!(miri) { 3 } else { 5 };
+    for _ in 0..full * per_arena {
+        model.alloc(layout(512, 8));
+    }
+    assert_eq!(model.pool.stats().arenas_live, full);
+    model.free_all();
+    model.verify();
+    // `full` arenas emptied: `limit` of them stay mapped, the rest are unmapped.
+    let stats = model.pool.stats();
+    assert_eq!(
+        (stats.arenas_live, stats.arenas_freed),
+        (limit, full - limit)
+    );
+    assert_eq!(model.pool.pool_stats().spare_arenas, limit);
+    // Building the same again reuses both spares before mapping anything.
+    for _ in 0..limit * per_arena {
+        model.alloc(layout(512, 8));
+    }
+    assert_eq!(model.pool.stats().arenas_allocated, full);
+    model.verify();
+    model.free_all();
+    // Releasing the empty memory keeps one spare, with its pools' pages released.
+    let given = model.pool.release_empty();
+    model.verify();
+    let after = model.pool.pool_stats();
+    assert_eq!((after.arenas_live, after.spare_arenas), (1, 1));
+    assert_eq!(after.pools_dirty, 0, "{}", after.report());
+    assert!(given >= ARENA_SIZE, "gave back only {given} bytes");
+    // A limit of zero unmaps every arena as soon as it is empty.
+    let zero = PoolAllocator::new().with_spare_arena_limit(0);
+    let block = zero.allocate(layout(64, 8)).unwrap();
+    // SAFETY: `block` came from `zero` with this layout and is not used again.
+    unsafe { zero.deallocate(block, layout(64, 8)) };
+    assert_eq!(zero.stats().arenas_live, 0);
 }
 
 /// Counts the resident pages of `[addr, addr + len)` (native Unix only).
