@@ -30,6 +30,9 @@ thread_local! {
     static HEAP: Heap = Heap::new(HeapConfig::default());
 }
 
+/// The candidate buffer length below which pushes never sweep it.
+const MIN_CANDIDATE_SWEEP: usize = 4096;
+
 /// How deep releases may nest (a value's `Drop` releasing another value) before further ones are
 /// queued for the outermost release: CPython's trashcan limit. Nesting is cheaper than queueing;
 /// the limit keeps the stack bounded on a 10 000 000-node chain.
@@ -64,6 +67,9 @@ pub(crate) struct Heap {
     release_panic: Cell<Option<Box<dyn Any + Send>>>,
     /// Buffered discipline: the cycle candidates (each flagged `BUFFERED`, memory kept).
     candidates: RefCell<Vec<Edge>>,
+    /// The candidate buffer's length at which a push first sweeps out the entries whose count
+    /// reached zero (see [`Heap::buffer_candidate`]).
+    sweep_at: Cell<usize>,
     /// Deferred discipline: untracked objects whose count reached zero, threaded through their
     /// `next` links (Deutsch–Bobrow's zero count table), freed by the next collection.
     zero_count: Cell<Option<NonNull<Header>>>,
@@ -104,6 +110,7 @@ impl Heap {
             pending: Cell::new(None),
             release_panic: Cell::new(None),
             candidates: RefCell::new(Vec::new()),
+            sweep_at: Cell::new(MIN_CANDIDATE_SWEEP),
             zero_count: Cell::new(None),
             detector: RefCell::new(Box::new(crate::detect::NoCycles)),
             scheduler: RefCell::new(Box::new(gc_generational::Manual)),
@@ -402,10 +409,24 @@ impl Heap {
     /// # Safety
     ///
     /// `object` is a live, tracked object of this heap, not buffered.
+    ///
+    /// An object freed by refcounting while it is buffered keeps its memory until it leaves the
+    /// buffer (Bacon and Rajan's rule: the buffer must not point at freed memory). So that a
+    /// program which rarely collects does not keep all of that memory, a push that finds the
+    /// buffer twice as long as after the last sweep sweeps it first: amortised O(1) per push, and
+    /// the dead memory held stays below the live candidates' count (or [`MIN_CANDIDATE_SWEEP`]).
+    /// Never during a collection, whose tear-down may hold buffered garbage.
     pub(crate) unsafe fn buffer_candidate(&self, object: NonNull<Header>) {
         // SAFETY: the caller guarantees the object is live.
         unsafe { Header::from_ptr(object) }.set(flags::BUFFERED);
-        self.candidates.borrow_mut().push(object);
+        let len = {
+            let mut candidates = self.candidates.borrow_mut();
+            candidates.push(object);
+            candidates.len()
+        };
+        if len >= self.sweep_at.get() && !self.collecting.get() {
+            self.sweep_candidates();
+        }
     }
 
     /// Takes out of the candidate buffer the objects whose count reached zero while buffered
@@ -425,6 +446,8 @@ impl Heap {
             }
             false
         });
+        self.sweep_at
+            .set((2 * candidates.len()).max(MIN_CANDIDATE_SWEEP));
     }
 
     /// Deferred discipline: drops and frees the untracked objects whose count reached zero.

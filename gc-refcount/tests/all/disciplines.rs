@@ -88,6 +88,28 @@ fn bacon_rajan_candidate_freed_by_refcount_is_not_read_after_free() {
 }
 
 #[test]
+fn bacon_rajan_gives_back_buffered_dead_memory_without_a_collection() {
+    gc::configure_by_name("buffered/bacon-rajan/manual/pool").unwrap();
+    let rounds = if cfg!(miri) { 6_000 } else { 100_000 };
+    for _ in 0..rounds {
+        // 2 -> 1 buffers the object as a candidate; 1 -> 0 drops its value, and its memory is
+        // kept as long as the buffer points at it.
+        let a = node();
+        drop(a.clone());
+        drop(a);
+    }
+    assert_eq!(drops(), rounds);
+    // No collection ran, yet the buffer was swept as it grew: the memory held for dead
+    // candidates stays below the sweep's starting length (4 096), not one per round.
+    let stats = gc::stats();
+    let collections: usize = stats.generations.iter().map(|g| g.collections).sum();
+    assert_eq!(collections, 0, "{stats:?}");
+    assert!(stats.live_objects() < 4_096, "{stats:?}");
+    gc::collect();
+    assert_eq!(gc::stats().live_objects(), 0);
+}
+
+#[test]
 fn bacon_rajan_keeps_what_a_live_object_reaches() {
     gc::configure_by_name("bacon-rajan").unwrap();
     gc::disable();
@@ -127,10 +149,7 @@ fn deferred_frees_only_in_collections() {
         .detector(TrialDeletion)
         .discipline(Discipline::Deferred);
     gc::configure(config).unwrap();
-    assert_eq!(
-        gc::config_name(),
-        "deferred/trial-deletion/cpython312/pool"
-    );
+    assert_eq!(gc::config_name(), "deferred/trial-deletion/cpython312/pool");
     gc::disable();
     let a = node();
     let leaf = Gc::new(String::from("leaf"));
