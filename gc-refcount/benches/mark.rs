@@ -189,11 +189,14 @@ fn mark(c: &mut Criterion) {
 /// Live objects in `full_collection`.
 const LIVE_OBJECTS: usize = 1_000_000;
 
+/// Builds a live heap of `n` objects (handle 0 reaches every one).
+type HeapBuilder = fn(usize) -> Vec<Gc<Node>>;
+
 fn full_collection_with(
     group: &mut criterion::BenchmarkGroup<'_, criterion::measurement::WallTime>,
     id: &str,
     detector: impl CycleDetector + 'static,
-    heap: fn(usize) -> Vec<Gc<Node>>,
+    heap: HeapBuilder,
 ) {
     configure(detector);
     let root = heap(LIVE_OBJECTS).swap_remove(0);
@@ -216,8 +219,7 @@ fn full_collection(c: &mut Criterion) {
         .warm_up_time(Duration::from_secs(1))
         .measurement_time(Duration::from_secs(4))
         .throughput(Throughput::Elements(LIVE_OBJECTS as u64));
-    let heaps: [(&str, fn(usize) -> Vec<Gc<Node>>); 2] =
-        [("random", random_heap), ("local", local_heap)];
+    let heaps: [(&str, HeapBuilder); 2] = [("random", random_heap), ("local", local_heap)];
     for (graph, heap) in heaps {
         full_collection_with(
             &mut group,

@@ -49,9 +49,15 @@ const HEAPS: [(&str, &str); 6] = [
     // Collects only when `gc::collect()` is called.
     ("gclab-manual", "trial-deletion/manual/pool"),
     // Bacon–Rajan from the candidate buffer, collections every 700 allocations.
-    ("gclab-bacon-rajan", "buffered/bacon-rajan/threshold:700/pool"),
+    (
+        "gclab-bacon-rajan",
+        "buffered/bacon-rajan/threshold:700/pool",
+    ),
     // Bacon–Rajan, collecting only when asked (as `bacon_rajan_cc` does).
-    ("gclab-bacon-rajan-manual", "buffered/bacon-rajan/manual/pool"),
+    (
+        "gclab-bacon-rajan-manual",
+        "buffered/bacon-rajan/manual/pool",
+    ),
 ];
 
 /// Configures this thread's heap by name, or panics saying why it could not.
