@@ -36,10 +36,12 @@ use crate::stats::HeapStats;
 /// Under the `none` detector ([`NoCycles`](crate::NoCycles)) it finds nothing and returns 0. Called
 /// while a collection is already running (from a `Drop`), it returns 0 at once.
 ///
-/// Afterwards the heap's allocator gives back the memory it keeps empty for reuse
+/// Afterwards the heap's allocator gives memory back, because this is when a program expects its
+/// memory to go down: what it keeps empty for reuse
 /// ([`Allocator::release_empty`](gc_core::Allocator::release_empty): the pool allocator's spare
-/// arenas and empty pools), because this is when a program expects its memory to go down.
-/// Automatic collections do not; [`trim`] goes further.
+/// arenas and empty pools) and, when less than half of its resident memory holds objects, the
+/// free pages inside partly used pools as well (as [`trim`] does). Automatic collections give
+/// nothing back.
 ///
 /// # Panics
 ///

@@ -776,13 +776,22 @@ impl Heap {
         self.allocator().trim()
     }
 
-    /// A collection the program asked for: after a full one (unless it was skipped because one
-    /// is running), the allocator gives back the memory it keeps empty for reuse.
+    /// A collection the program asked for. After a full one (unless it was skipped because one
+    /// is running) the allocator gives memory back: what it keeps empty for reuse, and — when
+    /// less than half of its resident memory holds blocks in use, the state a program is in after
+    /// dropping most of a large heap — the free pages of partly used memory too (a trim).
     pub(crate) fn collect_explicit(&self, generation: usize) -> usize {
         let running = self.collecting.get();
         let found = self.collect(generation);
         if !running && generation + 1 == self.generation_count.get() {
-            self.allocator().release_empty();
+            let allocator = self.allocator();
+            let stats = allocator.stats();
+            let resident = stats.bytes_mapped.saturating_sub(stats.bytes_released);
+            if stats.bytes_in_use.saturating_mul(2) < resident {
+                allocator.trim();
+            } else {
+                allocator.release_empty();
+            }
         }
         found
     }
