@@ -20,8 +20,12 @@
 //!   ([`runner`]) executes each run in a child process of its own, repetitions interleaved, and the
 //!   [`report`] turns the records into `report.json`, `report.md` and `index.html` with SVG plots.
 //!
+//! - A **snapshot** ([`snapshot`]) is the heap of a real CPython program, exported by
+//!   `tools/export_heap.py` as a graph; it is replayed as `Gc` objects and collected under every
+//!   gclab configuration, which must find exactly what CPython's `gc.collect()` found.
+//!
 //! The `gclab` binary (`src/main.rs`) is the command line over this library: `gclab report`,
-//! `gclab run`, `gclab list`.
+//! `gclab run`, `gclab replay`, `gclab list`.
 #![warn(missing_docs, unsafe_op_in_unsafe_fn)]
 
 pub mod backend;
@@ -38,6 +42,7 @@ pub mod rng;
 pub mod rss;
 pub mod runner;
 pub mod scale;
+pub mod snapshot;
 pub mod workloads;
 
 pub use backend::Backend;

@@ -4,11 +4,14 @@
 //!   workload on every configuration and peer, each run in a fresh process, written to `DIR`
 //!   (default `target/gclab-report`) as `report.json`, `report.md` and `index.html`;
 //! - `gclab run --workload W --config C [--param key=value]… [--json]` — one run, here;
+//! - `gclab replay FILE [--config C]… [--json] [--payload]` — a heap snapshot of a CPython
+//!   program replayed under gclab configurations, each checked against CPython's count;
 //! - `gclab list` — the workloads and their parameters, the configurations, the peers.
 //!
 //! Exit status: 0 on success; 2 for bad input (an unknown name, a bad parameter, an unusable
-//! output directory), with one line naming the valid choices; 1 if runs failed or a drop check
-//! did not pass (the report is still written and says which).
+//! output directory, a snapshot file that is not valid), with one line naming the valid choices
+//! (or the file and line at fault); 1 if runs failed, a drop check did not pass or a replay did
+//! not find CPython's count (the report or table is still written and says which).
 
 mod cli;
 

@@ -8,7 +8,11 @@
 //! reason.
 //!
 //! `--only PATTERN` narrows the matrix. PATTERN is a comma-separated list of terms; `*` in a term
-//! matches any run of characters. Terms that match workload names select workloads, terms that
+//! matches any run of characters. A comma directly followed by a digit does not separate terms:
+//! it belongs to a configuration's parameter list, so
+//! `rings,trial-deletion/cpython:1000,10,10/system` is two terms, `rings` and the whole
+//! configuration name (see [`split_terms`]; no workload, preset, peer or policy name starts with
+//! a digit). Terms that match workload names select workloads, terms that
 //! match backend names select backends, and a pair runs if it is selected on both sides (a side
 //! with no term keeps all). A term without `*` that names a valid backend outside the default
 //! matrix — any `DETECTOR/SCHEDULER/ALLOCATOR` combination — adds it. A term that matches
@@ -63,7 +67,7 @@ impl Matrix {
         let mut workload_terms = Vec::new();
         let mut backend_terms = Vec::new();
         let mut extra_backends = Vec::new();
-        for term in pattern.split(',').map(str::trim).filter(|t| !t.is_empty()) {
+        for term in split_terms(pattern) {
             let workload_hit = self.workloads.iter().any(|w| glob(term, w.name()));
             let backend_hit = self.backends.iter().any(|b| glob(term, b.name()));
             if workload_hit {
@@ -143,6 +147,35 @@ impl Matrix {
     }
 }
 
+/// The terms of an `--only` pattern: split at commas, except a comma directly followed by a
+/// digit, which continues the term before it (`cpython:1000,10,10` is one scheduler name);
+/// surrounding white space trimmed, empty terms dropped.
+///
+/// ```
+/// use gc_bench::matrix::split_terms;
+/// assert_eq!(
+///     split_terms("rings, trial-deletion/cpython:1000,10,10/system,rc"),
+///     ["rings", "trial-deletion/cpython:1000,10,10/system", "rc"]
+/// );
+/// ```
+pub fn split_terms(pattern: &str) -> Vec<&str> {
+    let mut terms = Vec::new();
+    let mut start = 0;
+    for (at, c) in pattern.char_indices() {
+        let continues = pattern[at + 1..].starts_with(|next: char| next.is_ascii_digit());
+        if c == ',' && !continues {
+            terms.push(&pattern[start..at]);
+            start = at + 1;
+        }
+    }
+    terms.push(&pattern[start..]);
+    terms
+        .into_iter()
+        .map(str::trim)
+        .filter(|term| !term.is_empty())
+        .collect()
+}
+
 /// Why `backend` cannot run `workload`, if it cannot.
 pub fn cannot_run(workload: WorkloadId, backend: &BackendChoice) -> Option<String> {
     match workload.needs_tracing() {
@@ -206,12 +239,56 @@ mod tests {
     }
 
     #[test]
+    fn split_terms_keeps_parameter_lists_whole() {
+        assert_eq!(split_terms("trees,rc"), ["trees", "rc"]);
+        assert_eq!(split_terms(" trees , rc ,,"), ["trees", "rc"]);
+        assert_eq!(split_terms(""), Vec::<&str>::new());
+        assert_eq!(
+            split_terms("trial-deletion/cpython:1000,10,10/system"),
+            ["trial-deletion/cpython:1000,10,10/system"]
+        );
+        assert_eq!(
+            split_terms("rings,trial-deletion/cpython:1000,10,10/system,cpython*"),
+            [
+                "rings",
+                "trial-deletion/cpython:1000,10,10/system",
+                "cpython*"
+            ]
+        );
+        // Only a digit right after the comma continues a term.
+        assert_eq!(split_terms("cpython:1000, 10"), ["cpython:1000", "10"]);
+    }
+
+    #[test]
+    fn no_name_a_pattern_can_select_starts_with_a_digit() {
+        // `split_terms` relies on it: a comma before a digit is never a separator.
+        let matrix = Matrix::default_matrix();
+        let names = matrix
+            .workloads
+            .iter()
+            .map(|w| w.name())
+            .chain(matrix.backends.iter().map(BackendChoice::name));
+        for name in names {
+            assert!(!name.starts_with(|c: char| c.is_ascii_digit()), "{name}");
+        }
+    }
+
+    #[test]
     fn only_adds_a_valid_configuration_and_refuses_unknown_terms() {
         let custom = Matrix::default_matrix()
             .only("rings,trial-deletion/cpython:1000,10,10/system")
-            .unwrap_err();
-        // The comma inside the name splits it: a clear error, not a silent mismatch.
-        assert!(custom.contains("matches no workload"), "{custom}");
+            .unwrap();
+        assert_eq!(custom.workloads, vec![WorkloadId::Rings]);
+        let names: Vec<&str> = custom.backends.iter().map(BackendChoice::name).collect();
+        assert_eq!(names, ["trial-deletion/cpython:1000,10,10/system"]);
+        let with_presets = Matrix::default_matrix()
+            .only("trial-deletion/cpython:1000,10,10/system,rc,cpython312")
+            .unwrap();
+        assert_eq!(with_presets.backends.len(), 3);
+        assert_eq!(
+            with_presets.workloads.len(),
+            Matrix::default_matrix().workloads.len()
+        );
         let custom = Matrix::default_matrix()
             .only("rings,none/threshold:100/system")
             .unwrap();

@@ -106,7 +106,7 @@ impl BackendUser for Measure<'_> {
             && (!all_expected || counts.dropped == counts.created);
 
         RunRecord {
-            workload: spec.workload.name().to_owned(),
+            workload: spec.workload.label(&spec.params),
             config: spec.backend.name().to_owned(),
             config_full: spec.backend.describe(),
             kind: spec.backend.kind().to_owned(),
@@ -114,6 +114,7 @@ impl BackendUser for Measure<'_> {
             scale: spec.scale,
             rep: spec.rep,
             params: spec.params.values().clone(),
+            text_params: spec.params.texts().clone(),
             wall_ms: wall.as_secs_f64() * 1e3,
             final_collect_ms: final_collect.as_secs_f64() * 1e3,
             objects_allocated: after.objects_allocated.unwrap_or(counts.created),

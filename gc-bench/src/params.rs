@@ -1,6 +1,10 @@
 //! Workload parameters: each workload declares its parameters ([`ParamSpec`]) with a default per
 //! [`Scale`]; a run's actual values ([`Params`]) are those defaults with the user's
 //! `key=value` overrides applied and checked.
+//!
+//! Parameters are numbers (counts, fractions, flags), except [paths](ParamKind::Path): text with
+//! no default, which the user must give (the `snapshot` workload's `file`). Numbers and paths are
+//! kept apart, so everything that reads numbers (records, reports) is unchanged by paths.
 
 use std::collections::BTreeMap;
 use std::fmt;
@@ -16,6 +20,9 @@ pub enum ParamKind {
     Fraction,
     /// On or off: `1`/`true`/`yes` or `0`/`false`/`no`.
     Flag,
+    /// A file path, as text. It has no default: a run of a workload that declares one must give
+    /// it (`--param file=PATH`).
+    Path,
 }
 
 /// One documented parameter of a workload.
@@ -77,6 +84,17 @@ impl ParamSpec {
         }
     }
 
+    /// A path parameter: required, no default (its `defaults` are NaN and never used).
+    pub const fn path(name: &'static str, doc: &'static str) -> Self {
+        ParamSpec {
+            name,
+            doc,
+            kind: ParamKind::Path,
+            min: 0,
+            defaults: [f64::NAN; 4],
+        }
+    }
+
     /// The default at `scale`.
     pub fn default_at(&self, scale: Scale) -> f64 {
         self.defaults[scale.index()]
@@ -108,6 +126,7 @@ impl ParamSpec {
                 "0" | "false" | "no" | "off" => Ok(0.0),
                 _ => Err(format!("{}={text:?} is not a flag (use 1 or 0)", self.name)),
             },
+            ParamKind::Path => Err(format!("{} is a path, not a number", self.name)),
         }
     }
 }
@@ -124,10 +143,11 @@ impl fmt::Display for ParamError {
 
 impl std::error::Error for ParamError {}
 
-/// The parameter values of one run, by name.
+/// The parameter values of one run, by name: numbers, and the [paths](ParamKind::Path) apart.
 #[derive(Debug, Clone, PartialEq, Default)]
 pub struct Params {
     values: BTreeMap<String, f64>,
+    texts: BTreeMap<String, String>,
 }
 
 impl Params {
@@ -140,8 +160,10 @@ impl Params {
     ) -> Result<Params, ParamError> {
         let mut values: BTreeMap<String, f64> = specs
             .iter()
+            .filter(|spec| spec.kind != ParamKind::Path)
             .map(|spec| (spec.name.to_owned(), spec.default_at(scale)))
             .collect();
+        let mut texts: BTreeMap<String, String> = BTreeMap::new();
         for text in overrides {
             let Some((key, value)) = text.split_once('=') else {
                 return Err(ParamError(format!(
@@ -156,20 +178,61 @@ impl Params {
                     names(specs)
                 )));
             };
+            if spec.kind == ParamKind::Path {
+                let path = value.trim();
+                if path.is_empty() {
+                    return Err(ParamError(format!(
+                        "--param {key}= is empty: expected a path ({})",
+                        spec.doc
+                    )));
+                }
+                texts.insert(key.to_owned(), path.to_owned());
+                continue;
+            }
             let parsed = spec.parse(value).map_err(ParamError)?;
             values.insert(key.to_owned(), parsed);
         }
-        Ok(Params { values })
+        let missing = specs
+            .iter()
+            .find(|spec| spec.kind == ParamKind::Path && !texts.contains_key(spec.name));
+        if let Some(spec) = missing {
+            return Err(ParamError(format!(
+                "workload {workload} needs --param {}=PATH: {} (it has no default)",
+                spec.name, spec.doc
+            )));
+        }
+        Ok(Params { values, texts })
     }
 
     /// Builds parameters from recorded values (as a report stores them).
     pub fn from_values(values: BTreeMap<String, f64>) -> Params {
-        Params { values }
+        Params {
+            values,
+            texts: BTreeMap::new(),
+        }
     }
 
-    /// All values, by name.
+    /// All numeric values, by name.
     pub fn values(&self) -> &BTreeMap<String, f64> {
         &self.values
+    }
+
+    /// All path values, by name.
+    pub fn texts(&self) -> &BTreeMap<String, String> {
+        &self.texts
+    }
+
+    /// A path parameter.
+    ///
+    /// # Panics
+    ///
+    /// If the workload did not declare `name` as a path (a programming error, as for
+    /// [`Params::count`]; a declared path is always present after [`Params::resolve`]).
+    pub fn text(&self, name: &str) -> &str {
+        match self.texts.get(name) {
+            Some(text) => text,
+            None => panic!("workload reads undeclared path parameter {name:?}"),
+        }
     }
 
     /// A count parameter.
@@ -240,5 +303,22 @@ mod tests {
         assert!(fraction.is_err());
         let shape = Params::resolve("t", SPECS, Scale::Small, &["depth".into()]);
         assert!(shape.unwrap_err().0.contains("key=value"));
+    }
+
+    #[test]
+    fn a_path_is_required_and_kept_apart_from_the_numbers() {
+        const WITH_PATH: &[ParamSpec] = &[
+            ParamSpec::path("file", "the input"),
+            ParamSpec::flag("payload", "bytes", false),
+        ];
+        let missing = Params::resolve("s", WITH_PATH, Scale::Small, &[]).unwrap_err();
+        assert!(missing.0.contains("needs --param file=PATH"), "{missing}");
+        let empty = Params::resolve("s", WITH_PATH, Scale::Small, &["file=".into()]);
+        assert!(empty.unwrap_err().0.contains("empty"));
+        let given =
+            Params::resolve("s", WITH_PATH, Scale::Small, &["file=a=b.jsonl".into()]).unwrap();
+        assert_eq!(given.text("file"), "a=b.jsonl");
+        assert!(!given.flag("payload"));
+        assert!(!given.values().contains_key("file"));
     }
 }

@@ -15,7 +15,8 @@ use crate::scale::Scale;
 /// One run, measured.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct RunRecord {
-    /// The workload's name.
+    /// The workload's name — for `snapshot`, with the file's stem (`snapshot-parent_trees`), so
+    /// that each file is a workload of its own in a report.
     pub workload: String,
     /// The backend's name as given (`cpython312`, `gcmodule`).
     pub config: String,
@@ -31,6 +32,9 @@ pub struct RunRecord {
     pub rep: u32,
     /// The parameter values used.
     pub params: BTreeMap<String, f64>,
+    /// The path parameters used (the `snapshot` workload's `file`); absent when there are none.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub text_params: BTreeMap<String, String>,
     /// Wall time of the workload, its own collect calls included, in milliseconds.
     pub wall_ms: f64,
     /// The full collection after the workload (not in `wall_ms`), in milliseconds: it finds what

@@ -41,22 +41,48 @@ pub struct Failure {
 pub struct PlannedRun {
     /// The workload.
     pub workload: WorkloadId,
+    /// The name the run goes by in the report (the workload's, or `snapshot-FILE_STEM`).
+    pub label: String,
+    /// Parameter overrides passed to the child (`key=value`), such as a snapshot's `file`.
+    pub params: Vec<String>,
     /// The backend.
     pub backend: BackendChoice,
     /// The repetition.
     pub rep: u32,
 }
 
+impl PlannedRun {
+    /// A run of `workload` with its default parameters.
+    pub fn new(workload: WorkloadId, backend: BackendChoice, rep: u32) -> PlannedRun {
+        PlannedRun {
+            workload,
+            label: workload.name().to_owned(),
+            params: Vec::new(),
+            backend,
+            rep,
+        }
+    }
+}
+
 /// The launch order: repetition-major, so configurations interleave (see the module docs).
 pub fn interleaved(pairs: &[(WorkloadId, BackendChoice)], reps: u32) -> Vec<PlannedRun> {
-    let mut order = Vec::with_capacity(pairs.len() * reps as usize);
+    interleaved_with(pairs, &[], reps)
+}
+
+/// [`interleaved`], with `extra` runs (their `rep` ignored) after the pairs in every repetition —
+/// runs that carry parameters, such as the snapshot replays of `gclab report --snapshot`.
+pub fn interleaved_with(
+    pairs: &[(WorkloadId, BackendChoice)],
+    extra: &[PlannedRun],
+    reps: u32,
+) -> Vec<PlannedRun> {
+    let mut order = Vec::with_capacity((pairs.len() + extra.len()) * reps as usize);
     for rep in 0..reps {
         for (workload, backend) in pairs {
-            order.push(PlannedRun {
-                workload: *workload,
-                backend: backend.clone(),
-                rep,
-            });
+            order.push(PlannedRun::new(*workload, backend.clone(), rep));
+        }
+        for run in extra {
+            order.push(PlannedRun { rep, ..run.clone() });
         }
     }
     order
@@ -87,7 +113,7 @@ impl ChildRunner {
     /// Runs `run` in a child process and parses its record.
     pub fn run(&self, run: &PlannedRun) -> Result<RunRecord, Failure> {
         let fail = |message: String| Failure {
-            workload: run.workload.name().to_owned(),
+            workload: run.label.clone(),
             config: run.backend.name().to_owned(),
             rep: run.rep,
             message,
@@ -98,6 +124,7 @@ impl ChildRunner {
             .args(["--config", run.backend.name()])
             .args(["--scale", self.scale.name()])
             .args(["--rep", &run.rep.to_string()])
+            .args(run.params.iter().flat_map(|param| ["--param", param]))
             .stdin(Stdio::null())
             .stdout(Stdio::piped())
             .stderr(Stdio::piped())

@@ -10,6 +10,7 @@ use std::time::Duration;
 use bacon_rajan_cc::{collect_cycles, Cc, Trace, Tracer};
 
 use super::explicit_pauses::ExplicitPauses;
+use super::peer_node::node_operations;
 use crate::backend::{Backend, BackendMetrics, MAX_EDGES};
 use crate::ledger::DropToken;
 
@@ -42,41 +43,7 @@ pub struct BaconRajanCcBackend {
 impl Backend for BaconRajanCcBackend {
     type Handle = Cc<BrNode>;
 
-    #[inline]
-    fn alloc(&self, key: u64, payload_len: usize) -> Cc<BrNode> {
-        Cc::new(BrNode {
-            _token: DropToken::new(),
-            key,
-            _payload: vec![0u8; payload_len].into_boxed_slice(),
-            edges: RefCell::new(Default::default()),
-        })
-    }
-
-    #[inline]
-    fn key(&self, node: &Cc<BrNode>) -> u64 {
-        node.key
-    }
-
-    #[inline]
-    fn edge(&self, node: &Cc<BrNode>, slot: usize) -> Option<Cc<BrNode>> {
-        node.edges.borrow()[slot].clone()
-    }
-
-    #[inline]
-    fn set_edge(&self, node: &Cc<BrNode>, slot: usize, target: Option<Cc<BrNode>>) {
-        let old = std::mem::replace(&mut node.edges.borrow_mut()[slot], target);
-        drop(old);
-    }
-
-    #[inline]
-    fn take_edge(&self, node: &Cc<BrNode>, slot: usize) -> Option<Cc<BrNode>> {
-        node.edges.borrow_mut()[slot].take()
-    }
-
-    #[inline]
-    fn same(&self, a: &Cc<BrNode>, b: &Cc<BrNode>) -> bool {
-        Cc::ptr_eq(a, b)
-    }
+    node_operations!(Cc<BrNode>, RefCell);
 
     fn collect(&self) {
         self.pauses.time(collect_cycles);
@@ -87,11 +54,7 @@ impl Backend for BaconRajanCcBackend {
     }
 
     fn metrics(&self) -> BackendMetrics {
-        BackendMetrics {
-            collections: vec![self.pauses.calls()],
-            pause_source: "explicit",
-            ..BackendMetrics::default()
-        }
+        self.pauses.metrics(self.pauses.calls())
     }
 
     fn take_pauses(&self) -> Vec<Duration> {

@@ -12,6 +12,7 @@ use dumpster::unsync::{
 use dumpster::{TraceWith, Visitor};
 
 use super::explicit_pauses::ExplicitPauses;
+use super::peer_node::node_operations;
 use crate::backend::{Backend, BackendMetrics, MAX_EDGES};
 use crate::ledger::DropToken;
 
@@ -45,41 +46,7 @@ pub struct DumpsterBackend {
 impl Backend for DumpsterBackend {
     type Handle = Gc<DumpsterNode>;
 
-    #[inline]
-    fn alloc(&self, key: u64, payload_len: usize) -> Gc<DumpsterNode> {
-        Gc::new(DumpsterNode {
-            _token: DropToken::new(),
-            key,
-            _payload: vec![0u8; payload_len].into_boxed_slice(),
-            edges: RefCell::new(Default::default()),
-        })
-    }
-
-    #[inline]
-    fn key(&self, node: &Gc<DumpsterNode>) -> u64 {
-        node.key
-    }
-
-    #[inline]
-    fn edge(&self, node: &Gc<DumpsterNode>, slot: usize) -> Option<Gc<DumpsterNode>> {
-        node.edges.borrow()[slot].clone()
-    }
-
-    #[inline]
-    fn set_edge(&self, node: &Gc<DumpsterNode>, slot: usize, target: Option<Gc<DumpsterNode>>) {
-        let old = std::mem::replace(&mut node.edges.borrow_mut()[slot], target);
-        drop(old);
-    }
-
-    #[inline]
-    fn take_edge(&self, node: &Gc<DumpsterNode>, slot: usize) -> Option<Gc<DumpsterNode>> {
-        node.edges.borrow_mut()[slot].take()
-    }
-
-    #[inline]
-    fn same(&self, a: &Gc<DumpsterNode>, b: &Gc<DumpsterNode>) -> bool {
-        Gc::ptr_eq(a, b)
-    }
+    node_operations!(Gc<DumpsterNode>, RefCell);
 
     fn collect(&self) {
         self.pauses.time(collect);
@@ -98,11 +65,7 @@ impl Backend for DumpsterBackend {
     }
 
     fn metrics(&self) -> BackendMetrics {
-        BackendMetrics {
-            collections: vec![self.pauses.calls()],
-            pause_source: "explicit",
-            ..BackendMetrics::default()
-        }
+        self.pauses.metrics(self.pauses.calls())
     }
 
     fn take_pauses(&self) -> Vec<Duration> {

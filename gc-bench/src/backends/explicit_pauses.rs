@@ -7,6 +7,8 @@
 use std::cell::{Cell, RefCell};
 use std::time::{Duration, Instant};
 
+use crate::backend::BackendMetrics;
+
 /// The explicit collect calls of one run: how many, and how long each took.
 #[derive(Debug, Default)]
 pub struct ExplicitPauses {
@@ -31,5 +33,15 @@ impl ExplicitPauses {
     /// Takes the pauses timed since the last call.
     pub fn take(&self) -> Vec<Duration> {
         std::mem::take(&mut *self.pauses.borrow_mut())
+    }
+
+    /// What a peer can say of its work: `collections` (one generation) and pauses that cover the
+    /// explicit collect calls only (`pause_source = "explicit"`); every other count unknown.
+    pub fn metrics(&self, collections: u64) -> BackendMetrics {
+        BackendMetrics {
+            collections: vec![collections],
+            pause_source: "explicit",
+            ..BackendMetrics::default()
+        }
     }
 }

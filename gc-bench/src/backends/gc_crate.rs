@@ -12,6 +12,7 @@ use std::time::Duration;
 use gc::{force_collect, Finalize, Gc, GcCell, Trace};
 
 use super::explicit_pauses::ExplicitPauses;
+use super::peer_node::node_operations;
 use crate::backend::{Backend, BackendMetrics, MAX_EDGES};
 use crate::ledger::DropToken;
 
@@ -35,41 +36,7 @@ pub struct GcCrateBackend {
 impl Backend for GcCrateBackend {
     type Handle = Gc<GcCrateNode>;
 
-    #[inline]
-    fn alloc(&self, key: u64, payload_len: usize) -> Gc<GcCrateNode> {
-        Gc::new(GcCrateNode {
-            _token: DropToken::new(),
-            key,
-            _payload: vec![0u8; payload_len].into_boxed_slice(),
-            edges: GcCell::new(Default::default()),
-        })
-    }
-
-    #[inline]
-    fn key(&self, node: &Gc<GcCrateNode>) -> u64 {
-        node.key
-    }
-
-    #[inline]
-    fn edge(&self, node: &Gc<GcCrateNode>, slot: usize) -> Option<Gc<GcCrateNode>> {
-        node.edges.borrow()[slot].clone()
-    }
-
-    #[inline]
-    fn set_edge(&self, node: &Gc<GcCrateNode>, slot: usize, target: Option<Gc<GcCrateNode>>) {
-        let old = std::mem::replace(&mut node.edges.borrow_mut()[slot], target);
-        drop(old);
-    }
-
-    #[inline]
-    fn take_edge(&self, node: &Gc<GcCrateNode>, slot: usize) -> Option<Gc<GcCrateNode>> {
-        node.edges.borrow_mut()[slot].take()
-    }
-
-    #[inline]
-    fn same(&self, a: &Gc<GcCrateNode>, b: &Gc<GcCrateNode>) -> bool {
-        Gc::ptr_eq(a, b)
-    }
+    node_operations!(Gc<GcCrateNode>, GcCell);
 
     fn collect(&self) {
         self.pauses.time(force_collect);
@@ -89,13 +56,9 @@ impl Backend for GcCrateBackend {
     }
 
     fn metrics(&self) -> BackendMetrics {
-        let stats = gc::stats();
-        BackendMetrics {
-            // Every collection, automatic ones included, as the crate counts them.
-            collections: vec![stats.collections_performed as u64],
-            pause_source: "explicit",
-            ..BackendMetrics::default()
-        }
+        // Every collection, automatic ones included, as the crate counts them.
+        self.pauses
+            .metrics(gc::stats().collections_performed as u64)
     }
 
     fn take_pauses(&self) -> Vec<Duration> {

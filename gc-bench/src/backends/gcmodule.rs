@@ -9,6 +9,7 @@ use std::time::Duration;
 use gcmodule::{collect_thread_cycles, count_thread_tracked, Cc, Trace, Tracer};
 
 use super::explicit_pauses::ExplicitPauses;
+use super::peer_node::node_operations;
 use crate::backend::{Backend, BackendMetrics, MAX_EDGES};
 use crate::ledger::DropToken;
 
@@ -36,6 +37,12 @@ impl Trace for GcmoduleNode {
     }
 }
 
+/// Whether two handles point to the same node (`gcmodule::Cc` has no `ptr_eq`).
+#[inline]
+fn same_node(a: &Cc<GcmoduleNode>, b: &Cc<GcmoduleNode>) -> bool {
+    std::ptr::eq::<GcmoduleNode>(&**a, &**b)
+}
+
 /// The `gcmodule` crate.
 #[derive(Debug, Default)]
 pub struct GcmoduleBackend {
@@ -45,41 +52,7 @@ pub struct GcmoduleBackend {
 impl Backend for GcmoduleBackend {
     type Handle = Cc<GcmoduleNode>;
 
-    #[inline]
-    fn alloc(&self, key: u64, payload_len: usize) -> Cc<GcmoduleNode> {
-        Cc::new(GcmoduleNode {
-            _token: DropToken::new(),
-            key,
-            _payload: vec![0u8; payload_len].into_boxed_slice(),
-            edges: RefCell::new(Default::default()),
-        })
-    }
-
-    #[inline]
-    fn key(&self, node: &Cc<GcmoduleNode>) -> u64 {
-        node.key
-    }
-
-    #[inline]
-    fn edge(&self, node: &Cc<GcmoduleNode>, slot: usize) -> Option<Cc<GcmoduleNode>> {
-        node.edges.borrow()[slot].clone()
-    }
-
-    #[inline]
-    fn set_edge(&self, node: &Cc<GcmoduleNode>, slot: usize, target: Option<Cc<GcmoduleNode>>) {
-        let old = std::mem::replace(&mut node.edges.borrow_mut()[slot], target);
-        drop(old);
-    }
-
-    #[inline]
-    fn take_edge(&self, node: &Cc<GcmoduleNode>, slot: usize) -> Option<Cc<GcmoduleNode>> {
-        node.edges.borrow_mut()[slot].take()
-    }
-
-    #[inline]
-    fn same(&self, a: &Cc<GcmoduleNode>, b: &Cc<GcmoduleNode>) -> bool {
-        std::ptr::eq::<GcmoduleNode>(&**a, &**b)
-    }
+    node_operations!(Cc<GcmoduleNode>, RefCell, same_node);
 
     fn collect(&self) {
         self.pauses.time(|| {
@@ -96,11 +69,7 @@ impl Backend for GcmoduleBackend {
     }
 
     fn metrics(&self) -> BackendMetrics {
-        BackendMetrics {
-            collections: vec![self.pauses.calls()],
-            pause_source: "explicit",
-            ..BackendMetrics::default()
-        }
+        self.pauses.metrics(self.pauses.calls())
     }
 
     fn take_pauses(&self) -> Vec<Duration> {

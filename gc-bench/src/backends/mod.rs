@@ -29,6 +29,8 @@ pub mod rust_cc;
 pub mod std_rc;
 
 mod peer;
+#[cfg(feature = "peers")]
+mod peer_node;
 
 pub use peer::Peer;
 

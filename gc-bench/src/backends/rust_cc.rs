@@ -8,6 +8,7 @@ use std::time::Duration;
 use rust_cc::{collect_cycles, Cc, Context, Finalize, Trace};
 
 use super::explicit_pauses::ExplicitPauses;
+use super::peer_node::node_operations;
 use crate::backend::{Backend, BackendMetrics, MAX_EDGES};
 use crate::ledger::DropToken;
 
@@ -39,41 +40,7 @@ pub struct RustCcBackend {
 impl Backend for RustCcBackend {
     type Handle = Cc<RustCcNode>;
 
-    #[inline]
-    fn alloc(&self, key: u64, payload_len: usize) -> Cc<RustCcNode> {
-        Cc::new(RustCcNode {
-            _token: DropToken::new(),
-            key,
-            _payload: vec![0u8; payload_len].into_boxed_slice(),
-            edges: RefCell::new(Default::default()),
-        })
-    }
-
-    #[inline]
-    fn key(&self, node: &Cc<RustCcNode>) -> u64 {
-        node.key
-    }
-
-    #[inline]
-    fn edge(&self, node: &Cc<RustCcNode>, slot: usize) -> Option<Cc<RustCcNode>> {
-        node.edges.borrow()[slot].clone()
-    }
-
-    #[inline]
-    fn set_edge(&self, node: &Cc<RustCcNode>, slot: usize, target: Option<Cc<RustCcNode>>) {
-        let old = std::mem::replace(&mut node.edges.borrow_mut()[slot], target);
-        drop(old);
-    }
-
-    #[inline]
-    fn take_edge(&self, node: &Cc<RustCcNode>, slot: usize) -> Option<Cc<RustCcNode>> {
-        node.edges.borrow_mut()[slot].take()
-    }
-
-    #[inline]
-    fn same(&self, a: &Cc<RustCcNode>, b: &Cc<RustCcNode>) -> bool {
-        Cc::ptr_eq(a, b)
-    }
+    node_operations!(Cc<RustCcNode>, RefCell);
 
     fn collect(&self) {
         self.pauses.time(collect_cycles);
@@ -93,12 +60,9 @@ impl Backend for RustCcBackend {
 
     fn metrics(&self) -> BackendMetrics {
         let executions = rust_cc::state::executions_count().map(|n| n as u64);
-        BackendMetrics {
-            // Every collection, automatic ones included, as the crate counts them.
-            collections: vec![executions.unwrap_or(self.pauses.calls())],
-            pause_source: "explicit",
-            ..BackendMetrics::default()
-        }
+        // Every collection, automatic ones included, as the crate counts them.
+        self.pauses
+            .metrics(executions.unwrap_or(self.pauses.calls()))
     }
 
     fn take_pauses(&self) -> Vec<Duration> {

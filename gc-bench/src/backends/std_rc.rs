@@ -7,6 +7,7 @@ use std::cell::RefCell;
 use std::rc::Rc;
 use std::time::Duration;
 
+use super::peer_node::node_operations;
 use crate::backend::{Backend, BackendMetrics, MAX_EDGES};
 use crate::ledger::DropToken;
 
@@ -25,41 +26,7 @@ pub struct StdRcBackend;
 impl Backend for StdRcBackend {
     type Handle = Rc<RcNode>;
 
-    #[inline]
-    fn alloc(&self, key: u64, payload_len: usize) -> Rc<RcNode> {
-        Rc::new(RcNode {
-            _token: DropToken::new(),
-            key,
-            _payload: vec![0u8; payload_len].into_boxed_slice(),
-            edges: RefCell::new(Default::default()),
-        })
-    }
-
-    #[inline]
-    fn key(&self, node: &Rc<RcNode>) -> u64 {
-        node.key
-    }
-
-    #[inline]
-    fn edge(&self, node: &Rc<RcNode>, slot: usize) -> Option<Rc<RcNode>> {
-        node.edges.borrow()[slot].clone()
-    }
-
-    #[inline]
-    fn set_edge(&self, node: &Rc<RcNode>, slot: usize, target: Option<Rc<RcNode>>) {
-        let old = std::mem::replace(&mut node.edges.borrow_mut()[slot], target);
-        drop(old);
-    }
-
-    #[inline]
-    fn take_edge(&self, node: &Rc<RcNode>, slot: usize) -> Option<Rc<RcNode>> {
-        node.edges.borrow_mut()[slot].take()
-    }
-
-    #[inline]
-    fn same(&self, a: &Rc<RcNode>, b: &Rc<RcNode>) -> bool {
-        Rc::ptr_eq(a, b)
-    }
+    node_operations!(Rc<RcNode>, RefCell);
 
     fn collect(&self) {}
 

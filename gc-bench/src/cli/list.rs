@@ -15,7 +15,7 @@ pub fn execute() {
         out,
         "WORKLOADS (parameter defaults: tiny / small / medium / large)"
     );
-    for workload in WorkloadId::ALL {
+    for workload in WorkloadId::EVERY {
         let _ = writeln!(out, "\n  {:<14} {}", workload.name(), workload.summary());
         for spec in workload.params() {
             let defaults: Vec<String> = Scale::ALL
@@ -23,6 +23,7 @@ pub fn execute() {
                 .map(|s| match spec.kind {
                     ParamKind::Fraction => format!("{}", spec.default_at(*s)),
                     ParamKind::Count | ParamKind::Flag => format!("{}", spec.default_at(*s) as u64),
+                    ParamKind::Path => "(required)".to_owned(),
                 })
                 .collect();
             let defaults = if defaults.iter().all(|d| *d == defaults[0]) {
@@ -67,7 +68,7 @@ pub fn execute() {
     for peer in Peer::ALL {
         let _ = writeln!(out, "  {:<16} {}", peer.name(), peer.describe());
         let choice = BackendChoice::Peer(*peer);
-        for workload in WorkloadId::ALL {
+        for workload in WorkloadId::EVERY {
             if let Some(reason) = cannot_run(workload, &choice) {
                 let _ = writeln!(
                     out,

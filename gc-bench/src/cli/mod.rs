@@ -3,6 +3,7 @@
 mod child;
 mod error;
 mod list;
+mod replay;
 mod report;
 mod run;
 
@@ -31,6 +32,9 @@ pub enum Command {
     Report(ReportArgs),
     /// One run of one workload on one configuration, in this process.
     Run(RunArgs),
+    /// Replays a heap snapshot of a CPython program (tools/export_heap.py) under gclab
+    /// configurations; each must find exactly what CPython's gc.collect() found.
+    Replay(ReplayArgs),
     /// The workloads with their parameters, the configurations, the peers.
     List,
     /// One run, printed as one JSON record (used by `report` for each child process).
@@ -50,9 +54,15 @@ pub struct ReportArgs {
     /// Output directory (replaced only if it is empty or a previous report).
     #[arg(long, default_value = "target/gclab-report")]
     pub out: PathBuf,
-    /// Only these workloads and/or configurations: comma-separated names, `*` as a wildcard.
+    /// Only these workloads and/or configurations: comma-separated names, `*` as a wildcard; a
+    /// comma followed by a digit stays inside a name, so
+    /// `rings,trial-deletion/cpython:1000,10,10/system` is two terms.
     #[arg(long)]
     pub only: Option<String>,
+    /// A heap snapshot (tools/export_heap.py) to add as a `snapshot` workload, run on every
+    /// configuration kept (repeatable). Without it the report has no snapshot workloads.
+    #[arg(long = "snapshot", value_name = "FILE")]
+    pub snapshots: Vec<PathBuf>,
 }
 
 /// Arguments of `gclab run`.
@@ -73,6 +83,23 @@ pub struct RunArgs {
     /// Print the run's JSON record instead of a summary.
     #[arg(long)]
     pub json: bool,
+}
+
+/// Arguments of `gclab replay`.
+#[derive(Debug, Args)]
+pub struct ReplayArgs {
+    /// The snapshot: a gclab heap snapshot file (JSON Lines, version 1).
+    pub file: PathBuf,
+    /// A configuration to replay under (repeatable): a gclab preset or
+    /// DETECTOR/SCHEDULER/ALLOCATOR name with a cycle detector. Default: every preset that has one.
+    #[arg(long = "config", value_name = "C")]
+    pub configs: Vec<String>,
+    /// Print one JSON document instead of a table.
+    #[arg(long)]
+    pub json: bool,
+    /// Give every replayed object a payload of its size in bytes (sys.getsizeof).
+    #[arg(long)]
+    pub payload: bool,
 }
 
 /// Arguments of the hidden `gclab run-child`.
@@ -110,6 +137,7 @@ pub fn execute(cli: Cli) -> Result<(), CliError> {
     match cli.command {
         Command::Report(args) => report::execute(args),
         Command::Run(args) => run::execute(args),
+        Command::Replay(args) => replay::execute(args),
         Command::List => {
             list::execute();
             Ok(())

@@ -1,12 +1,20 @@
 //! `gclab report`: the main job — the matrix, run in child processes with a progress bar,
 //! written as `report.json`, `report.md` and `index.html` (+ `plots/*.svg`).
+//!
+//! With `--snapshot FILE` (repeatable), each heap snapshot becomes one more workload,
+//! `snapshot-FILE_STEM`, run on every configuration the matrix keeps (after `--only`) that can run
+//! it; each file is checked before any run starts (a bad one is a usage error naming its line).
 
+use std::path::Path;
 use std::time::{Duration, Instant};
 
-use gc_bench::matrix::Matrix;
+use gc_bench::matrix::{cannot_run, Matrix};
+use gc_bench::params::Params;
 use gc_bench::report::output_dir::ReportDir;
-use gc_bench::report::{html, markdown, plots, Report};
-use gc_bench::runner::{interleaved, time_limit, ChildRunner};
+use gc_bench::report::{html, markdown, plots, Report, UnsupportedPair, WorkloadInfo};
+use gc_bench::runner::{interleaved_with, time_limit, ChildRunner, PlannedRun};
+use gc_bench::workloads::WorkloadId;
+use gc_bench::Scale;
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 
 use super::{CliError, ReportArgs};
@@ -23,7 +31,8 @@ pub fn execute(args: ReportArgs) -> Result<(), CliError> {
         matrix = matrix.only(pattern).map_err(CliError::Usage)?;
     }
     let pairs = matrix.runnable();
-    if pairs.is_empty() {
+    let snapshots = snapshot_runs(&args.snapshots, &matrix, args.scale)?;
+    if pairs.is_empty() && snapshots.runs.is_empty() {
         return Err(CliError::Usage(
             "--only: the selected configurations cannot run the selected workloads".into(),
         ));
@@ -38,7 +47,7 @@ pub fn execute(args: ReportArgs) -> Result<(), CliError> {
         limit: time_limit(args.scale),
     };
 
-    let plan = interleaved(&pairs, args.reps);
+    let plan = interleaved_with(&pairs, &snapshots.runs, args.reps);
     let progress =
         ProgressBar::with_draw_target(Some(plan.len() as u64), ProgressDrawTarget::stderr());
     progress.set_style(
@@ -58,7 +67,7 @@ pub fn execute(args: ReportArgs) -> Result<(), CliError> {
             "rep {}/{}: {} on {}",
             run.rep + 1,
             args.reps,
-            run.workload,
+            run.label,
             run.backend.name()
         ));
         match runner.run(run) {
@@ -76,7 +85,9 @@ pub fn execute(args: ReportArgs) -> Result<(), CliError> {
     progress.finish_and_clear();
     let elapsed = started.elapsed().as_secs_f64();
 
-    let report = Report::new(&matrix, args.scale, args.reps, records, failures, elapsed);
+    let mut report = Report::new(&matrix, args.scale, args.reps, records, failures, elapsed);
+    report.workloads.extend(snapshots.workloads);
+    report.unsupported.extend(snapshots.unsupported);
     write_report(&out, &report)?;
     let index = out.target().join("index.html");
     out.commit().map_err(|error| {
@@ -101,6 +112,76 @@ pub fn execute(args: ReportArgs) -> Result<(), CliError> {
         )));
     }
     Ok(())
+}
+
+/// The snapshot workloads of a report: the runs to add to every repetition, and what the report
+/// says about them.
+struct SnapshotRuns {
+    runs: Vec<PlannedRun>,
+    workloads: Vec<WorkloadInfo>,
+    unsupported: Vec<UnsupportedPair>,
+}
+
+/// Checks each `--snapshot` file and plans its runs on the matrix's backends.
+fn snapshot_runs(
+    files: &[impl AsRef<Path>],
+    matrix: &Matrix,
+    scale: Scale,
+) -> Result<SnapshotRuns, CliError> {
+    let workload = WorkloadId::Snapshot;
+    let mut planned = SnapshotRuns {
+        runs: Vec::new(),
+        workloads: Vec::new(),
+        unsupported: Vec::new(),
+    };
+    for file in files {
+        let file = file.as_ref();
+        let Some(path) = file.to_str() else {
+            return Err(CliError::Usage(format!(
+                "--snapshot {}: the path is not valid UTF-8",
+                file.display()
+            )));
+        };
+        let param = format!("file={path}");
+        let params = Params::resolve(
+            workload.name(),
+            workload.params(),
+            scale,
+            std::slice::from_ref(&param),
+        )
+        .map_err(|error| CliError::Usage(format!("--snapshot: {error}")))?;
+        workload
+            .check(&params)
+            .map_err(|error| CliError::Usage(format!("--snapshot {error}")))?;
+        let label = workload.label(&params);
+        if planned.workloads.iter().any(|w| w.name == label) {
+            return Err(CliError::Usage(format!(
+                "--snapshot {path}: another snapshot is already named {label} (the file's stem \
+                 names it in the report): rename one"
+            )));
+        }
+        for backend in &matrix.backends {
+            match cannot_run(workload, backend) {
+                None => planned.runs.push(PlannedRun {
+                    label: label.clone(),
+                    params: vec![param.clone()],
+                    ..PlannedRun::new(workload, backend.clone(), 0)
+                }),
+                Some(reason) => planned.unsupported.push(UnsupportedPair {
+                    workload: label.clone(),
+                    config: backend.name().to_owned(),
+                    reason,
+                }),
+            }
+        }
+        planned.workloads.push(WorkloadInfo {
+            name: label,
+            summary: format!("{} — {path}", workload.summary()),
+            params: params.values().clone(),
+            needs_tracing: workload.needs_tracing().map(str::to_owned),
+        });
+    }
+    Ok(planned)
 }
 
 /// Writes every file of the report into the (still temporary) directory.

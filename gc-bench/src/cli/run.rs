@@ -32,6 +32,7 @@ pub fn resolve(
     }
     let params = Params::resolve(workload, workload_id.params(), scale, overrides)
         .map_err(|error| CliError::Usage(error.to_string()))?;
+    workload_id.check(&params).map_err(CliError::Usage)?;
     Ok(RunSpec {
         workload: workload_id,
         backend,

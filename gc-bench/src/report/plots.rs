@@ -238,10 +238,11 @@ fn pause_distribution(report: &Report) -> Result<Plot, String> {
     Ok(Plot {
         file: "plots/pauses.svg".into(),
         title: "Pause-time distribution per configuration".into(),
-        caption: "For each configuration, the share of its collection pauses (every workload, \
-                  every repetition) that were at most x microseconds. gclab records every \
-                  collection; peers only their explicit collect calls."
-            .into(),
+        caption: format!(
+            "For each configuration, the share of its collection pauses (every workload, every \
+             repetition) that were at most x microseconds. {}",
+            super::tables::pause_coverage(report)
+        ),
         svg: document,
     })
 }

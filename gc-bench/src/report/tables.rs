@@ -133,11 +133,12 @@ pub fn steady_burst_pauses(report: &Report) -> Table {
     Table {
         id: "steady-burst-pauses",
         title: "Pauses in steady-burst (a service with bursts of cyclic garbage)".into(),
-        intro: "Collection pauses (medians over repetitions). gclab records every collection; \
-                for peers only the explicit collect calls can be timed (`explicit`), so the \
-                tick latencies — every tick timed, automatic collections included — are the \
-                figures to compare across all of them."
-            .into(),
+        intro: format!(
+            "Collection pauses (medians over repetitions); the column `pauses from` says what \
+             each row's pauses cover. {} The tick latencies — every tick timed, automatic \
+             collections included — are the figures to compare across all of them.",
+            pause_coverage(report)
+        ),
         header: header.map(str::to_owned).to_vec(),
         rows,
     }
@@ -149,8 +150,11 @@ pub fn longest_pause(report: &Report) -> Table {
         report,
         "longest-pause",
         "Longest pause (ms)",
-        "Median over repetitions of each run's longest collection pause, and the number of \
-         pauses. Peers: explicit collect calls only.",
+        &format!(
+            "Median over repetitions of each run's longest collection pause, and the number of \
+             pauses. {}",
+            pause_coverage(report)
+        ),
         |cell| {
             if cell.pauses.count == 0.0 {
                 "none".to_owned()
@@ -163,6 +167,72 @@ pub fn longest_pause(report: &Report) -> Table {
             }
         },
     )
+}
+
+/// The configurations of the report whose pauses come from `source` (see
+/// [`PauseSummary::source`](crate::record::PauseSummary)), in report order.
+pub fn configs_with_pause_source<'a>(report: &'a Report, source: &str) -> Vec<&'a str> {
+    report
+        .configs
+        .iter()
+        .filter(|config| {
+            report
+                .summaries
+                .iter()
+                .any(|cell| cell.config == config.name && cell.pauses.source == source)
+        })
+        .map(|config| config.name.as_str())
+        .collect()
+}
+
+/// What the pause figures cover, backend by backend: which configurations time every collection,
+/// and which only the explicit collect calls the workload makes (the peer crates, whose automatic
+/// collections run inside the crate where they cannot be timed from outside).
+pub fn pause_coverage(report: &Report) -> String {
+    let list = |names: &[&str]| {
+        names
+            .iter()
+            .map(|name| format!("`{name}`"))
+            .collect::<Vec<_>>()
+            .join(", ")
+    };
+    let every = configs_with_pause_source(report, "collector");
+    let explicit = configs_with_pause_source(report, "explicit");
+    let none = configs_with_pause_source(report, "none");
+    let mut text = String::new();
+    let gclab: Vec<&str> = report
+        .configs
+        .iter()
+        .filter(|config| config.kind == "gclab")
+        .map(|config| config.name.as_str())
+        .collect();
+    if !every.is_empty() {
+        // A long list of presets says less than its name.
+        let whom = if every == gclab && every.len() > 3 {
+            "every gclab configuration".to_owned()
+        } else {
+            list(&every)
+        };
+        text.push_str(&format!(
+            "Every collection, automatic ones included, is timed for {whom} (`collector`)."
+        ));
+    }
+    if !explicit.is_empty() {
+        text.push_str(&format!(
+            " Only the explicit collect calls are timed for {} (`explicit`): a collection such a \
+             crate starts by itself is not in these figures (the Configurations table says which \
+             of them collect automatically).",
+            list(&explicit)
+        ));
+    }
+    if !none.is_empty() {
+        text.push_str(&format!(
+            " {} {} no collector, so no pauses (`none`).",
+            list(&none),
+            if none.len() == 1 { "has" } else { "have" }
+        ));
+    }
+    text.trim_start().to_owned()
 }
 
 /// Objects examined by collections, per workload.

@@ -9,6 +9,11 @@
 //! | [`lru`] | an LRU cache whose entries and values reference each other | every eviction |
 //! | [`big_drop`] | build many small objects, drop them (keeping every Nth), collect | pairs |
 //! | [`steady_burst`] | a service: steady live heap, periodic bursts of cyclic garbage | bursts |
+//! | [`snapshot`] | the heap of a real CPython program (a snapshot file), rebuilt and collected | what the program left |
+//!
+//! The first seven are synthetic and make up the default report ([`WorkloadId::ALL`]); `snapshot`
+//! needs a file (`--param file=PATH`) and joins a report only when files are given
+//! (`gclab report --snapshot FILE`).
 //!
 //! Each workload is a unit type implementing [`Workload`]: a name, a summary, documented
 //! parameters with a default per [`Scale`](crate::Scale) and a generic `run`. [`WorkloadId`] names
@@ -22,6 +27,7 @@ pub mod graph_churn;
 pub mod lru;
 pub mod manual_collection;
 pub mod rings;
+pub mod snapshot;
 pub mod steady_burst;
 pub mod trees;
 
@@ -70,6 +76,8 @@ pub enum WorkloadId {
     BigDrop,
     /// [`steady_burst`].
     SteadyBurst,
+    /// [`snapshot`].
+    Snapshot,
 }
 
 /// Expands `$body` with `$w` bound to the workload type of `$id`.
@@ -104,12 +112,17 @@ macro_rules! with_workload {
                 type $w = steady_burst::SteadyBurst;
                 $body
             }
+            WorkloadId::Snapshot => {
+                type $w = snapshot::SnapshotReplay;
+                $body
+            }
         }
     };
 }
 
 impl WorkloadId {
-    /// Every workload, in report order.
+    /// The synthetic workloads — the default report's, in report order (`snapshot`, which needs
+    /// a file, is not among them).
     pub const ALL: [WorkloadId; 7] = [
         WorkloadId::Trees,
         WorkloadId::Rings,
@@ -118,6 +131,18 @@ impl WorkloadId {
         WorkloadId::Lru,
         WorkloadId::BigDrop,
         WorkloadId::SteadyBurst,
+    ];
+
+    /// Every workload: [`WorkloadId::ALL`] and `snapshot`.
+    pub const EVERY: [WorkloadId; 8] = [
+        WorkloadId::Trees,
+        WorkloadId::Rings,
+        WorkloadId::Dlist,
+        WorkloadId::GraphChurn,
+        WorkloadId::Lru,
+        WorkloadId::BigDrop,
+        WorkloadId::SteadyBurst,
+        WorkloadId::Snapshot,
     ];
 
     /// The name on the command line.
@@ -142,12 +167,32 @@ impl WorkloadId {
 
     /// The workload named `name`.
     pub fn from_name(name: &str) -> Option<WorkloadId> {
-        WorkloadId::ALL.into_iter().find(|w| w.name() == name)
+        WorkloadId::EVERY.into_iter().find(|w| w.name() == name)
     }
 
     /// The valid names, comma separated (for error messages).
     pub fn names() -> String {
-        WorkloadId::ALL.map(WorkloadId::name).join(", ")
+        WorkloadId::EVERY.map(WorkloadId::name).join(", ")
+    }
+
+    /// The name a run of this workload with `params` goes by in records and reports: the
+    /// workload's name, except for `snapshot`, which is told apart by its file
+    /// (`snapshot-parent_trees`).
+    pub fn label(self, params: &Params) -> String {
+        match self {
+            WorkloadId::Snapshot => snapshot::label(params.text("file")),
+            _ => self.name().to_owned(),
+        }
+    }
+
+    /// Checks what the parameters' types cannot: for `snapshot`, that the file is a valid
+    /// snapshot (the message names the file and the line). Call it before the run, so that bad
+    /// input is refused up front rather than failing the run.
+    pub fn check(self, params: &Params) -> Result<(), String> {
+        match self {
+            WorkloadId::Snapshot => snapshot::check(params),
+            _ => Ok(()),
+        }
     }
 
     /// Runs it (see [`Workload::run`]).

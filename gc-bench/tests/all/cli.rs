@@ -81,6 +81,39 @@ fn a_tiny_report_end_to_end() {
 }
 
 #[test]
+fn only_keeps_a_configuration_name_with_commas_whole() {
+    let dir = scratch("commas");
+    let out = dir.join("report");
+    let config = "trial-deletion/cpython:100,10,10/system";
+    let output = gclab(&[
+        "report",
+        "--scale",
+        "tiny",
+        "--reps",
+        "1",
+        "--only",
+        &format!("rings,{config}"),
+        "--out",
+        out.to_str().unwrap(),
+    ]);
+    assert!(
+        output.status.success(),
+        "stderr: {}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let json = fs::read_to_string(out.join("report.json")).unwrap();
+    let report: gc_bench::report::Report = serde_json::from_str(&json).unwrap();
+    let runs: Vec<(&str, &str)> = report
+        .runs
+        .iter()
+        .map(|r| (r.workload.as_str(), r.config.as_str()))
+        .collect();
+    assert_eq!(runs, [("rings", config)]);
+    let help = gclab(&["report", "--help"]);
+    assert!(String::from_utf8_lossy(&help.stdout).contains("comma followed by a digit"));
+}
+
+#[test]
 fn list_names_workloads_configurations_and_peers() {
     let output = gclab(&["list"]);
     assert!(output.status.success());

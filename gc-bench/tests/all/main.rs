@@ -4,11 +4,18 @@
 //!   passes the drop check;
 //! - `schema`: run records and reports survive a JSON round trip unchanged;
 //! - `well_formed`: `index.html` and every SVG parse as XML;
+//! - `snapshot`: heap snapshots — a hand-written one and generated ones replayed under every preset
+//!   with a cycle detector give the expected count; every bad input is refused with its line
+//!   number; `gclab replay` on a bad file exits 2;
+//! - `seed_scenario`: the `seed-scenario` binary (issue 4) on a small count, CPython run or
+//!   reported skipped, bad flags exit 2;
 //! - `cli`: the `gclab` binary — a tiny report end to end, and every bad-input path exits 2 with
 //!   one line naming the valid choices.
 
 mod cli;
 mod drop_check;
 mod schema;
+mod seed_scenario;
+mod snapshot;
 mod support;
 mod well_formed;

@@ -53,4 +53,19 @@ fn html_and_svg_parse() {
     let text = markdown::render(&report);
     assert!(text.contains("## Wall time (ms)"));
     assert!(text.contains("| cpython312 |"));
+    if cfg!(feature = "peers") {
+        // Beside the pause tables: which backends' pauses are their explicit collect calls only.
+        let explicit = "Only the explicit collect calls are timed for `bacon_rajan_cc`, \
+                        `rust-cc`, `gcmodule`, `dumpster`, `gc` (`explicit`)";
+        let longest = text
+            .split("## Longest pause (ms)")
+            .nth(1)
+            .expect("the longest-pause table");
+        assert!(longest.contains(explicit), "{longest}");
+        assert!(text.contains("`std-rc` has no collector"), "{text}");
+        assert!(
+            page.contains(explicit),
+            "index.html lacks the pause coverage"
+        );
+    }
 }
