@@ -181,6 +181,12 @@ impl<G: Graph, S: Spawn> Marker<G, S> {
         &self.graph
     }
 
+    /// The spawner of a parallel marker, for other phases of a collection to run on the same
+    /// threads (`None` for a sequential marker).
+    pub fn spawner(&self) -> Option<&S> {
+        self.spawner.as_ref()
+    }
+
     /// Marks every node reachable from `roots` (a root given twice counts once) and scans each
     /// once, in parallel unless the marker has one worker. Empties `roots`, keeping its
     /// allocation. Nodes marked before the call are treated as already scanned.

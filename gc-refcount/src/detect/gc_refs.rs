@@ -9,8 +9,10 @@
 //! these roots.
 
 use std::ptr::NonNull;
+use std::sync::atomic::Ordering::Relaxed;
 
 use gc_core::header::flags;
+use gc_core::mark::Spawn;
 use gc_core::{Edge, Header, ObjectList, Visitor};
 
 /// Sets [`flags::EXAMINED`] on every member of `examined` and leaves its external reference count
@@ -91,4 +93,139 @@ fn false_edge(source: Option<Edge>, target: &Header) -> ! {
          nothing was freed.",
         target.type_info().name()
     )
+}
+
+/// [`compute`] with the subtraction pass split over a spawner's workers when there are at least
+/// `parallel_threshold` members (below that, starting the workers would cost more than it saves,
+/// and the pass runs on this thread).
+///
+/// The first pass (copy the strong counts) walks the list on this thread and fills `members`
+/// with every examined object; the second gives each worker a contiguous slice of `members` to
+/// trace, and each edge between examined objects subtracts one from its target's `gc_refs` with
+/// an atomic `fetch_sub`, since two workers may reach one target at once. Returns the number of
+/// members. Objects are traced on the workers' threads for the reasons given in
+/// `gc_core::mark`'s module docs ("Why other threads may trace a thread-local heap"): this thread
+/// waits for them, each object is traced by exactly one worker, and the only word they write, the
+/// scratch word, they write atomically.
+///
+/// # Panics
+///
+/// As [`compute`], on a false edge (after every worker has finished).
+///
+/// # Safety
+///
+/// As [`compute`]; besides, no code but this pass touches the members' scratch words while it
+/// runs, and the members' `Trace` impls may run on the spawner's threads.
+pub unsafe fn compute_parallel<S: Spawn>(
+    examined: &ObjectList,
+    spawner: &S,
+    parallel_threshold: usize,
+    members: &mut Vec<Edge>,
+) -> usize {
+    members.clear();
+    // update_refs, on this thread.
+    // SAFETY: members are live (caller's promise).
+    unsafe {
+        examined.for_each(|object| {
+            let header = Header::from_ptr(object);
+            header.set(flags::EXAMINED);
+            header.set_scratch(header.strong());
+            members.push(object);
+        })
+    };
+    if members.len() < parallel_threshold {
+        // subtract_refs, on this thread.
+        let mut visitor = SubtractInternal { source: None };
+        for &object in members.iter() {
+            visitor.source = Some(object);
+            // SAFETY: members are live (caller's promise).
+            unsafe { Header::trace(object, &mut visitor) };
+        }
+        return members.len();
+    }
+    // subtract_refs, in parallel.
+    let workers = spawner.workers().max(1);
+    let per_worker = members.len().div_ceil(workers).max(1);
+    let slices: Vec<Slice> = members
+        .chunks(per_worker)
+        .map(|chunk| Slice {
+            start: chunk.as_ptr(),
+            len: chunk.len(),
+        })
+        .collect();
+    let false_edges = spawner.run(slices, subtract_slice);
+    if let Some(FalseEdge { source, target }) = false_edges.into_iter().flatten().next() {
+        // SAFETY: both are examined members, live for the whole collection.
+        false_edge(Some(source.0), unsafe { Header::from_ptr(target.0) });
+    }
+    members.len()
+}
+
+/// An object pointer handed to a worker thread.
+struct Shared(Edge);
+
+// SAFETY: a worker uses the pointer only while the heap's thread waits for it, as
+// `compute_parallel` documents; the object stays live and frozen meanwhile.
+unsafe impl Send for Shared {}
+
+/// A slice of the members vector, for one worker.
+struct Slice {
+    start: *const Edge,
+    len: usize,
+}
+
+// SAFETY: the vector outlives the workers (`compute_parallel` waits for them before it returns)
+// and is not modified meanwhile; each worker reads its own slice.
+unsafe impl Send for Slice {}
+
+/// An edge whose target had no reference left to subtract.
+struct FalseEdge {
+    source: Shared,
+    target: Shared,
+}
+
+/// One worker's share of `subtract_refs`: traces every object of its slice.
+fn subtract_slice(slice: Slice) -> Option<FalseEdge> {
+    // SAFETY: `start..start + len` is a live sub-slice of the members vector (see `Slice`).
+    let objects = unsafe { std::slice::from_raw_parts(slice.start, slice.len) };
+    let mut visitor = SubtractAtomic {
+        source: None,
+        false_edge: None,
+    };
+    for &object in objects {
+        visitor.source = Some(object);
+        // SAFETY: a member is live, and tracing it here is sound (see `compute_parallel`).
+        unsafe { Header::trace(object, &mut visitor) };
+    }
+    visitor.false_edge
+}
+
+/// Subtracts one from the `gc_refs` of every examined target, atomically.
+struct SubtractAtomic {
+    source: Option<Edge>,
+    false_edge: Option<FalseEdge>,
+}
+
+impl Visitor for SubtractAtomic {
+    #[inline]
+    fn visit(&mut self, edge: Edge) {
+        // SAFETY: an edge reported by `Trace` is backed by a strong count: its target is live.
+        // Its flags are read only: nobody writes them during the pass.
+        let target = unsafe { Header::from_ptr(edge) };
+        if target.has(flags::EXAMINED) {
+            // SAFETY: during the pass every access to a member's scratch word is atomic
+            // (`compute_parallel`'s contract).
+            let refs = unsafe { target.scratch_atomic() };
+            if refs.fetch_sub(1, Relaxed) == 0 {
+                // More edges than references: undo, and report it once the workers are done.
+                refs.fetch_add(1, Relaxed);
+                if self.false_edge.is_none() {
+                    self.false_edge = Some(FalseEdge {
+                        source: Shared(self.source.expect("set before tracing")),
+                        target: Shared(edge),
+                    });
+                }
+            }
+        }
+    }
 }

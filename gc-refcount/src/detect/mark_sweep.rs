@@ -26,7 +26,7 @@
 
 use gc_core::header::flags;
 use gc_core::mark::{is_marked, HeaderGraph, HeaderNode, Marker, MARK_BIT};
-use gc_core::{CycleDetector, Detection, Examined, Header, ObjectList};
+use gc_core::{CycleDetector, Detection, Edge, Examined, Header, ObjectList};
 
 use super::gc_refs;
 
@@ -69,6 +69,9 @@ pub struct MarkSweep {
     marker: Marker<HeaderGraph, Workers>,
     /// The roots of a parallel marking, kept for their allocation.
     roots: Vec<HeaderNode>,
+    /// The examined objects of a parallel collection (filled by the first `gc_refs` pass), kept
+    /// for their allocation.
+    members: Vec<Edge>,
 }
 
 impl std::fmt::Debug for MarkSweep {
@@ -94,6 +97,7 @@ impl MarkSweep {
             name: NAMES[workers - 1],
             marker: Marker::sequential(EXAMINED),
             roots: Vec::new(),
+            members: Vec::new(),
         }
     }
 
@@ -131,21 +135,21 @@ impl MarkSweep {
     }
 
     /// Marks everything reachable from the roots (examined objects with `gc_refs > 0`); returns
-    /// whether the parallel engine ran.
+    /// whether the parallel engine ran. `pool`: the thread pool is started, and
+    /// [`gc_refs::compute_parallel`] (rather than [`gc_refs::compute`]) ran.
     ///
     /// # Safety
     ///
-    /// As [`CycleDetector::find_garbage`], after [`gc_refs::compute`] on `objects`.
-    unsafe fn mark(&mut self, objects: &ObjectList, members: usize) -> bool {
-        if self.workers > 1 && members >= self.parallel_threshold && self.start_pool() {
-            let roots = &mut self.roots;
-            // SAFETY: members are live (the caller's promise).
-            unsafe {
-                objects.for_each(|object| {
-                    if gc_refs::is_root(object) {
-                        roots.push(object.into());
-                    }
-                });
+    /// As [`CycleDetector::find_garbage`], after [`gc_refs::compute`] or
+    /// [`gc_refs::compute_parallel`] on `objects`.
+    unsafe fn mark(&mut self, objects: &ObjectList, members: usize, pool: bool) -> bool {
+        if pool && members >= self.parallel_threshold {
+            // With the pool started, `gc_refs::compute_parallel` filled the members vector.
+            for &object in &self.members {
+                // SAFETY: members are live (the caller's promise).
+                if unsafe { gc_refs::is_root(object) } {
+                    self.roots.push(object.into());
+                }
             }
             // SAFETY: every root and every examined object reachable from it is live and
             // tracked, with a `Trace` that may run on the pool's threads while this thread waits
@@ -245,10 +249,25 @@ unsafe impl CycleDetector for MarkSweep {
 
     unsafe fn find_garbage(&mut self, examined: Examined<'_>, garbage: &ObjectList) -> Detection {
         let objects = examined.objects;
-        // SAFETY: the caller's promise covers `compute`'s.
-        let members = unsafe { gc_refs::compute(objects) };
+        let pool = self.workers > 1 && self.start_pool();
+        let members = if pool {
+            let spawner = self.marker.spawner().expect("a started pool");
+            // SAFETY: the caller's promise covers `compute_parallel`'s: the objects are live and
+            // frozen, and their `Trace` may run on the pool's threads while this thread waits.
+            unsafe {
+                gc_refs::compute_parallel(
+                    objects,
+                    spawner,
+                    self.parallel_threshold,
+                    &mut self.members,
+                )
+            }
+        } else {
+            // SAFETY: the caller's promise covers `compute`'s.
+            unsafe { gc_refs::compute(objects) }
+        };
         // SAFETY: as above; `compute` has run.
-        unsafe { self.mark(objects, members) };
+        unsafe { self.mark(objects, members, pool) };
         // SAFETY: as above.
         let found = unsafe { sweep(objects, garbage) };
         Detection {

@@ -300,3 +300,56 @@ fn a_long_ring_is_marked_in_parallel_and_collected() {
     let _big = big();
     long_ring(2, if cfg!(miri) { 500 } else { 10_000_000 });
 }
+
+/// A node whose `Trace` reports its one edge twice: a false edge, which breaks `Trace`'s safety
+/// contract on purpose. The collector must notice it and panic before it frees anything.
+struct TracesTwice {
+    next: GcCell<Option<Gc<TracesTwice>>>,
+}
+
+// SAFETY: deliberately wrong (rule 1 of `Trace`: no false edges), to test that collections detect
+// the excess and refuse to go on. A false edge can only make a collection panic here, never free
+// a live object: the excess is found while counting, before anything is decided.
+unsafe impl Trace for TracesTwice {
+    const MAY_CONTAIN_GC: bool = true;
+    fn trace(&self, visitor: &mut dyn gc_refcount::Visitor) {
+        self.next.trace(visitor);
+        self.next.trace(visitor);
+    }
+}
+
+/// Under `detector`: a → b where only `a` holds `b`, so the second report of the edge finds no
+/// reference left. The collection panics naming the type, nothing is freed, and once the bad
+/// edge is gone everything is freed normally.
+fn a_false_edge_panics_and_frees_nothing(workers: usize) {
+    configure(workers, Discipline::Immediate);
+    let b = Gc::new(TracesTwice {
+        next: GcCell::new(None),
+    });
+    let a = Gc::new(TracesTwice {
+        next: GcCell::new(Some(b)),
+    });
+    let panic = std::panic::catch_unwind(|| gc::collect()).expect_err("a false edge");
+    let message = panic
+        .downcast_ref::<String>()
+        .map(String::as_str)
+        .unwrap_or_default();
+    assert!(message.contains("false edge"), "{message}");
+    assert!(message.contains("TracesTwice"), "{message}");
+    assert_eq!(gc::stats().live_objects(), 2);
+    // The heap is intact: unlink, drop, and everything goes.
+    *a.next.borrow_mut() = None;
+    drop(a);
+    assert_all_freed();
+    assert_eq!(gc::collect(), 0);
+}
+
+#[test]
+fn a_false_edge_is_detected_by_the_sequential_count() {
+    a_false_edge_panics_and_frees_nothing(1);
+}
+
+#[test]
+fn a_false_edge_is_detected_by_the_parallel_count() {
+    a_false_edge_panics_and_frees_nothing(2);
+}
