@@ -329,7 +329,7 @@ fn a_false_edge_panics_and_frees_nothing(workers: usize) {
     let a = Gc::new(TracesTwice {
         next: GcCell::new(Some(b)),
     });
-    let panic = std::panic::catch_unwind(|| gc::collect()).expect_err("a false edge");
+    let panic = std::panic::catch_unwind(gc::collect).expect_err("a false edge");
     let message = panic
         .downcast_ref::<String>()
         .map(String::as_str)
