@@ -21,7 +21,9 @@
 //! - `gclab-manual`: no automatic collection; in `rings` the collect call then does all the work;
 //! - `gclab-bacon-rajan`, `gclab-bacon-rajan-manual`: Bacon–Rajan over the candidate buffer, with
 //!   collections every 700 allocations or only when asked (`bacon_rajan_cc` collects only when
-//!   asked).
+//!   asked);
+//! - `gclab-mark-sweep`, `gclab-mark-sweep-par`: `MarkSweep` with 1 and 2 marking threads on the
+//!   default schedule, so that every detector runs both workloads in one group.
 //!
 //! Every group reports throughput in nodes (elements): divide the time by the node count for
 //! ns/node. Run with `cargo bench -p gc-refcount --bench refcount`.
@@ -39,7 +41,7 @@ use criterion::{BenchmarkId, Criterion, SamplingMode, Throughput};
 use gc_refcount::{gc, Gc, GcCell, HeapConfig, Trace};
 
 /// The gclab heaps measured: (benchmark id, configuration name).
-const HEAPS: [(&str, &str); 6] = [
+const HEAPS: [(&str, &str); 8] = [
     // The preset for what a thread gets if it configures nothing: cpython312 on the pool.
     ("gclab-default", "default"),
     // The same schedule on the system allocator.
@@ -58,6 +60,9 @@ const HEAPS: [(&str, &str); 6] = [
         "gclab-bacon-rajan-manual",
         "buffered/bacon-rajan/manual/pool",
     ),
+    // Mark–sweep over the same schedule as the default, marking on 1 and on 2 threads.
+    ("gclab-mark-sweep", "mark-sweep:1/cpython312/pool"),
+    ("gclab-mark-sweep-par", "mark-sweep:2/cpython312/pool"),
 ];
 
 /// Configures this thread's heap by name, or panics saying why it could not.
