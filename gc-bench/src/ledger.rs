@@ -125,6 +125,21 @@ pub fn live() -> u64 {
     counts().live()
 }
 
+/// How many of the nodes with ids in `ids` (creation order on this thread, see
+/// [`DropToken::id`]) have been dropped.
+pub fn dropped_in(ids: std::ops::Range<u64>) -> u64 {
+    LEDGER.with(|ledger| {
+        let ledger = ledger.borrow();
+        ids.filter(|&id| {
+            ledger
+                .dropped_bits
+                .get((id / 64) as usize)
+                .is_some_and(|bits| bits & (1u64 << (id % 64)) != 0)
+        })
+        .count() as u64
+    })
+}
+
 /// Starts this thread's ledger afresh (tokens alive from before count as double drops when they
 /// go: reset only when none is alive).
 pub fn reset() {
@@ -150,6 +165,14 @@ mod tests {
                 (3, 3, 0)
             );
             assert_eq!(counts.peak_live, 2);
+            assert_eq!(dropped_in(0..3), 3);
+            let d = DropToken::new();
+            assert_eq!(
+                (dropped_in(0..4), dropped_in(3..4), dropped_in(4..9)),
+                (3, 0, 0)
+            );
+            drop(d);
+            assert_eq!(dropped_in(2..4), 2);
         })
         .join()
         .unwrap();

@@ -17,6 +17,14 @@
 //! with no term keeps all). A term without `*` that names a valid backend outside the default
 //! matrix — any `DETECTOR/SCHEDULER/ALLOCATOR` combination — adds it. A term that matches
 //! nothing is an error naming the valid choices.
+//!
+//! Snapshot workloads — one per heap snapshot file, named `snapshot-STEM` — are not
+//! [`WorkloadId`]s of their own (they are the `snapshot` workload with a `file` parameter), so the
+//! matrix holds their names apart, in [`Matrix::snapshots`] (set with
+//! [`Matrix::with_snapshots`]); `--only` selects among them like among the other workloads
+//! (`snapshot-parent_trees`, `snapshot*`). They run only on backends that collect cycles: every
+//! answer of a replay is checked against CPython's count, which a configuration without a cycle
+//! detector (`rc`) cannot find by design.
 
 use crate::backends::{default_configurations, BackendChoice, Peer};
 use crate::workloads::WorkloadId;
@@ -30,6 +38,9 @@ pub struct Matrix {
     pub backends: Vec<BackendChoice>,
     /// Preset aliases folded into a backend: (backend name, aliases).
     pub aliases: Vec<(String, Vec<String>)>,
+    /// The names of the snapshot workloads (`snapshot-STEM`), in report order; see the
+    /// [module docs](self).
+    pub snapshots: Vec<String>,
 }
 
 /// A pair of the matrix that is not run, and why.
@@ -59,7 +70,14 @@ impl Matrix {
             workloads: WorkloadId::ALL.to_vec(),
             backends,
             aliases,
+            snapshots: Vec::new(),
         }
+    }
+
+    /// The matrix with these snapshot workloads (their names, `snapshot-STEM`) beside the others.
+    pub fn with_snapshots(mut self, names: impl IntoIterator<Item = String>) -> Matrix {
+        self.snapshots = names.into_iter().collect();
+        self
     }
 
     /// Narrows the matrix by `pattern` (see the [module docs](self)).
@@ -68,7 +86,8 @@ impl Matrix {
         let mut backend_terms = Vec::new();
         let mut extra_backends = Vec::new();
         for term in split_terms(pattern) {
-            let workload_hit = self.workloads.iter().any(|w| glob(term, w.name()));
+            let workload_hit = self.workloads.iter().any(|w| glob(term, w.name()))
+                || self.snapshots.iter().any(|name| glob(term, name));
             let backend_hit = self.backends.iter().any(|b| glob(term, b.name()));
             if workload_hit {
                 workload_terms.push(term);
@@ -87,7 +106,7 @@ impl Matrix {
                             "--only: {term:?} matches no workload and no configuration; \
                              workloads: {}; configurations: {} (or any \
                              DETECTOR/SCHEDULER/ALLOCATOR name)",
-                            WorkloadId::names(),
+                            self.workload_names(),
                             self.backends
                                 .iter()
                                 .map(BackendChoice::name)
@@ -105,6 +124,8 @@ impl Matrix {
         if !workload_terms.is_empty() {
             self.workloads
                 .retain(|w| workload_terms.iter().any(|t| glob(t, w.name())));
+            self.snapshots
+                .retain(|name| workload_terms.iter().any(|t| glob(t, name)));
         }
         if !backend_terms.is_empty() {
             self.backends
@@ -114,6 +135,16 @@ impl Matrix {
         self.aliases
             .retain(|(name, _)| kept.contains(&name.as_str()));
         Ok(self)
+    }
+
+    /// The workload names a pattern can select, comma separated (for error messages).
+    fn workload_names(&self) -> String {
+        let mut names: Vec<&str> = self.workloads.iter().map(|w| w.name()).collect();
+        names.extend(self.snapshots.iter().map(String::as_str));
+        if self.snapshots.is_empty() {
+            names.push("snapshot-STEM (with --snapshot FILE, or the example programs exported)");
+        }
+        names.join(", ")
     }
 
     /// The pairs that cannot run, with the reason.
@@ -176,13 +207,20 @@ pub fn split_terms(pattern: &str) -> Vec<&str> {
         .collect()
 }
 
-/// Why `backend` cannot run `workload`, if it cannot.
+/// Why `backend` cannot run `workload`, if it cannot: a workload that needs a tracing collector
+/// on a backend that breaks cycles by hand, or a snapshot on a backend that collects no cycles
+/// (see the [module docs](self)).
 pub fn cannot_run(workload: WorkloadId, backend: &BackendChoice) -> Option<String> {
     match workload.needs_tracing() {
         Some(why) if backend.breaks_cycles_by_hand() => Some(format!(
             "{} has no cycle collector and {}: {why}",
             backend.name(),
             workload.name()
+        )),
+        _ if workload == WorkloadId::Snapshot && !backend.collects_cycles() => Some(format!(
+            "{} has no cycle detector, so it cannot find the unreachable objects CPython's \
+             collector found (a replay must find exactly that count)",
+            backend.name()
         )),
         _ => None,
     }
@@ -297,6 +335,44 @@ mod tests {
         assert!(
             error.contains("trees") && error.contains("cpython312"),
             "{error}"
+        );
+    }
+
+    #[test]
+    fn only_selects_snapshot_workloads_by_name() {
+        let names = ["snapshot-big_graph", "snapshot-tracebacks"].map(str::to_owned);
+        let matrix = || Matrix::default_matrix().with_snapshots(names.clone());
+        let all = matrix().only("snapshot*").unwrap();
+        assert!(all.workloads.is_empty());
+        assert_eq!(all.snapshots, names);
+        assert_eq!(all.backends.len(), matrix().backends.len());
+        let one = matrix()
+            .only("rings,snapshot-tracebacks,cpython312")
+            .unwrap();
+        assert_eq!(one.workloads, [WorkloadId::Rings]);
+        assert_eq!(one.snapshots, ["snapshot-tracebacks"]);
+        let none = matrix().only("rings").unwrap();
+        assert!(none.snapshots.is_empty());
+        let configs_only = matrix().only("cpython312").unwrap();
+        assert_eq!(configs_only.snapshots, names);
+        let error = matrix().only("snapshot-nope").unwrap_err();
+        assert!(error.contains("snapshot-big_graph"), "{error}");
+        let error = Matrix::default_matrix().only("snapshot*").unwrap_err();
+        assert!(error.contains("--snapshot FILE"), "{error}");
+    }
+
+    #[test]
+    fn snapshots_run_only_where_cycles_are_collected() {
+        let rc = BackendChoice::parse("rc").unwrap();
+        let cpython = BackendChoice::parse("cpython312").unwrap();
+        let custom = BackendChoice::parse("none/cpython312/system").unwrap();
+        assert!(cannot_run(WorkloadId::Snapshot, &rc).is_some_and(|r| r.contains("no cycle")));
+        assert!(cannot_run(WorkloadId::Snapshot, &custom).is_some());
+        assert_eq!(cannot_run(WorkloadId::Snapshot, &cpython), None);
+        assert_eq!(
+            cannot_run(WorkloadId::GraphChurn, &rc),
+            None,
+            "rc leaks, by design"
         );
     }
 

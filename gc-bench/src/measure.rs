@@ -98,7 +98,7 @@ impl BackendUser for Measure<'_> {
         let after = heap.metrics();
         let counts = ledger::counts();
         let leaks_by_design = heap.leaks_cycles_by_design();
-        let (samples, figures) = probe.finish();
+        let recorded = probe.finish();
 
         let all_expected = !leaks_by_design;
         let passed = counts.double_drops == 0
@@ -142,8 +142,9 @@ impl BackendUser for Measure<'_> {
                 all_expected,
                 passed,
             },
-            samples,
-            figures,
+            samples: recorded.samples,
+            figures: recorded.figures,
+            errors: recorded.errors,
         }
     }
 }

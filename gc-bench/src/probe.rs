@@ -1,5 +1,5 @@
-//! [`Probe`]: what a workload records besides its wall time — time-series samples and figures of
-//! its own.
+//! [`Probe`]: what a workload records besides its wall time — time-series samples, figures of
+//! its own, and errors (a result the workload found wrong without the run failing outright).
 
 use std::collections::BTreeMap;
 
@@ -13,7 +13,19 @@ use crate::rss;
 pub struct Probe {
     samples: Vec<Sample>,
     figures: BTreeMap<String, f64>,
+    errors: Vec<String>,
     read_rss: bool,
+}
+
+/// What a probe recorded, when the workload is done.
+#[derive(Debug, Default)]
+pub struct Recorded {
+    /// The samples, in order.
+    pub samples: Vec<Sample>,
+    /// The figures by name.
+    pub figures: BTreeMap<String, f64>,
+    /// The errors, in order (see [`Probe::error`]).
+    pub errors: Vec<String>,
 }
 
 impl Probe {
@@ -53,8 +65,20 @@ impl Probe {
         self.figures.insert(name.to_owned(), value);
     }
 
-    /// The samples and figures recorded.
-    pub fn finish(self) -> (Vec<Sample>, BTreeMap<String, f64>) {
-        (self.samples, self.figures)
+    /// Records an error: a result the workload knows to be wrong (a snapshot collection that did
+    /// not find CPython's count). The run still produces its record, with its figures, so the
+    /// numbers can be read; the record's `errors` make it a failed run in reports and in
+    /// `gclab run`.
+    pub fn error(&mut self, message: String) {
+        self.errors.push(message);
+    }
+
+    /// Everything recorded.
+    pub fn finish(self) -> Recorded {
+        Recorded {
+            samples: self.samples,
+            figures: self.figures,
+            errors: self.errors,
+        }
     }
 }

@@ -74,6 +74,11 @@ pub struct RunRecord {
     pub samples: Vec<Sample>,
     /// Workload-specific figures (`collect_ms` of `rings`, tick latencies of `steady-burst`, …).
     pub figures: BTreeMap<String, f64>,
+    /// Results the workload found wrong (a snapshot whose collection did not find CPython's
+    /// unreachable count): a run with errors is a failed run, though its figures are kept. Absent
+    /// when there are none.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub errors: Vec<String>,
 }
 
 /// Pauses of one run.

@@ -144,6 +144,15 @@ impl BackendChoice {
         matches!(self, BackendChoice::Peer(peer) if peer.breaks_cycles_by_hand())
     }
 
+    /// Whether this backend finds unreachable cycles: a gclab configuration whose detector is
+    /// not `none`, or a peer with a cycle collector.
+    pub fn collects_cycles(&self) -> bool {
+        match self {
+            BackendChoice::Gclab { full_name, .. } => !full_name.split('/').any(|p| p == "none"),
+            BackendChoice::Peer(peer) => !peer.breaks_cycles_by_hand(),
+        }
+    }
+
     /// Builds the backend on the current thread and runs `user` with it.
     ///
     /// For gclab this configures the current thread's heap, which must be empty: call it on a

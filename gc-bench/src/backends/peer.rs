@@ -87,6 +87,15 @@ impl Peer {
         self == Peer::StdRc
     }
 
+    /// The most strong references one object can have, where the crate caps it below what
+    /// memory allows: `rust-cc` keeps its count in 14 bits and panics on the 16 383rd clone.
+    pub fn max_references(self) -> Option<u64> {
+        match self {
+            Peer::RustCc => Some(16_382),
+            _ => None,
+        }
+    }
+
     /// Builds the peer's backend and runs `user` with it.
     pub fn open<U: BackendUser>(self, user: U) -> Result<U::Output, String> {
         #[cfg(feature = "peers")]

@@ -2,6 +2,7 @@
 
 mod child;
 mod error;
+mod examples;
 mod list;
 mod replay;
 mod report;
@@ -56,13 +57,19 @@ pub struct ReportArgs {
     pub out: PathBuf,
     /// Only these workloads and/or configurations: comma-separated names, `*` as a wildcard; a
     /// comma followed by a digit stays inside a name, so
-    /// `rings,trial-deletion/cpython:1000,10,10/system` is two terms.
+    /// `rings,trial-deletion/cpython:1000,10,10/system` is two terms. Snapshot workloads go by
+    /// `snapshot-STEM` (`snapshot*` selects them all).
     #[arg(long)]
     pub only: Option<String>,
-    /// A heap snapshot (tools/export_heap.py) to add as a `snapshot` workload, run on every
-    /// configuration kept (repeatable). Without it the report has no snapshot workloads.
+    /// A heap snapshot (tools/export_heap.py) to add as a workload, `snapshot-STEM`, run on every
+    /// configuration kept that collects cycles (repeatable; always run, whatever --only selects
+    /// among the workloads).
     #[arg(long = "snapshot", value_name = "FILE")]
     pub snapshots: Vec<PathBuf>,
+    /// Do not export the example programs of tools/examples (by default, when python3 3.10+ is
+    /// found, each is exported into OUT/snapshots/ and replayed as a snapshot workload).
+    #[arg(long)]
+    pub no_examples: bool,
 }
 
 /// Arguments of `gclab run`.

@@ -5,7 +5,7 @@ use gc_bench::matrix::cannot_run;
 use gc_bench::measure::{self, RunSpec};
 use gc_bench::params::Params;
 use gc_bench::record::RunRecord;
-use gc_bench::workloads::WorkloadId;
+use gc_bench::workloads::{snapshot, WorkloadId};
 use gc_bench::Scale;
 use std::fmt::Write;
 
@@ -33,6 +33,13 @@ pub fn resolve(
     let params = Params::resolve(workload, workload_id.params(), scale, overrides)
         .map_err(|error| CliError::Usage(error.to_string()))?;
     workload_id.check(&params).map_err(CliError::Usage)?;
+    if workload_id == WorkloadId::Snapshot {
+        let file = params.text("file");
+        let snapshot = snapshot::load(file).map_err(CliError::Usage)?;
+        if let Some(reason) = snapshot::cannot_replay(&snapshot, &backend) {
+            return Err(CliError::Usage(format!("{file}: {reason}")));
+        }
+    }
     Ok(RunSpec {
         workload: workload_id,
         backend,
@@ -55,7 +62,9 @@ pub fn execute(args: RunArgs) -> Result<(), CliError> {
     } else {
         super::emit(&summary(&record));
     }
-    if record.drop_check.passed {
+    if !record.errors.is_empty() {
+        Err(CliError::Failed(record.errors.join("; ")))
+    } else if record.drop_check.passed {
         Ok(())
     } else {
         Err(CliError::Failed("the drop check failed".into()))
@@ -114,6 +123,9 @@ fn summary(record: &RunRecord) -> String {
     );
     for (name, value) in &record.figures {
         let _ = writeln!(out, "  {name:<15} {value:.3}");
+    }
+    for error in &record.errors {
+        let _ = writeln!(out, "  ERROR           {error}");
     }
     let check = &record.drop_check;
     let _ = writeln!(

@@ -54,7 +54,7 @@ pub fn render(report: &Report, plots: &[Plot]) -> String {
         out.push_str("</ul>\n");
     }
     out.push_str("<h2 id=\"failures\">Failures</h2>\n");
-    if report.failures.is_empty() && report.drop_check_failures().is_empty() {
+    if report.all_passed() {
         out.push_str("<p>None: every run produced a record and passed the drop check.</p>\n");
     } else {
         out.push_str("<ul>\n");
@@ -75,6 +75,16 @@ pub fn render(report: &Report, plots: &[Plot]) -> String {
                 escape(&run.workload),
                 escape(&run.config),
                 run.rep
+            );
+        }
+        for run in report.runs_with_errors() {
+            let _ = writeln!(
+                out,
+                "<li><code>{}</code> on <code>{}</code>, repetition {}: {}</li>",
+                escape(&run.workload),
+                escape(&run.config),
+                run.rep,
+                escape(&run.errors.join("; "))
             );
         }
         out.push_str("</ul>\n");

@@ -26,7 +26,7 @@ pub fn render(report: &Report) -> String {
         out.push('\n');
     }
     let _ = writeln!(out, "## Failures\n");
-    if report.failures.is_empty() && report.drop_check_failures().is_empty() {
+    if report.all_passed() {
         let _ = writeln!(
             out,
             "None: every run produced a record and passed the drop check.\n"
@@ -49,6 +49,16 @@ pub fn render(report: &Report) -> String {
                 "- `{}` on `{}`, repetition {}: drop check failed ({} created, {} dropped, {} \
                  dropped twice)",
                 run.workload, run.config, run.rep, check.created, check.dropped, check.double_drops
+            );
+        }
+        for run in report.runs_with_errors() {
+            let _ = writeln!(
+                out,
+                "- `{}` on `{}`, repetition {}: {}",
+                run.workload,
+                run.config,
+                run.rep,
+                escape(&run.errors.join("; "))
             );
         }
         out.push('\n');

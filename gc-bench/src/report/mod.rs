@@ -98,6 +98,9 @@ pub struct WorkloadInfo {
     pub params: BTreeMap<String, f64>,
     /// Why backends without a cycle collector cannot run it, if they cannot.
     pub needs_tracing: Option<String>,
+    /// For a snapshot workload, the snapshot file it replays. Absent for the others.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub file: Option<String>,
 }
 
 /// A configuration as the report describes it.
@@ -146,6 +149,7 @@ impl Report {
                     .map(|p| p.values().clone())
                     .unwrap_or_default(),
                 needs_tracing: w.needs_tracing().map(str::to_owned),
+                file: None,
             })
             .collect();
         let configs = matrix
@@ -204,5 +208,22 @@ impl Report {
     /// Runs whose drop check failed.
     pub fn drop_check_failures(&self) -> Vec<&RunRecord> {
         self.runs.iter().filter(|r| !r.drop_check.passed).collect()
+    }
+
+    /// Runs whose record holds errors (a snapshot collection that did not find CPython's count).
+    pub fn runs_with_errors(&self) -> Vec<&RunRecord> {
+        self.runs.iter().filter(|r| !r.errors.is_empty()).collect()
+    }
+
+    /// Whether every run produced a record, passed the drop check and holds no error.
+    pub fn all_passed(&self) -> bool {
+        self.failures.is_empty()
+            && self.drop_check_failures().is_empty()
+            && self.runs_with_errors().is_empty()
+    }
+
+    /// The snapshot workloads (those with a [`WorkloadInfo::file`]), in report order.
+    pub fn snapshot_workloads(&self) -> Vec<&WorkloadInfo> {
+        self.workloads.iter().filter(|w| w.file.is_some()).collect()
     }
 }

@@ -85,6 +85,13 @@ impl ReportDir {
         &self.target
     }
 
+    /// Where `relative` is inside the report until [`ReportDir::commit`] (in the temporary
+    /// directory): for files another program writes, such as exported snapshots. After the
+    /// commit the file is at `target().join(relative)`.
+    pub fn staged(&self, relative: &str) -> PathBuf {
+        self.partial.join(relative)
+    }
+
     /// Writes `contents` to `relative` inside the report (creating subdirectories).
     pub fn write(&self, relative: &str, contents: &str) -> io::Result<()> {
         let path = self.partial.join(relative);

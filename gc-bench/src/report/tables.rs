@@ -35,6 +35,9 @@ pub fn all(report: &Report) -> Vec<Table> {
     if ran("rings") {
         tables.push(rings_collect(report));
     }
+    if report.snapshot_workloads().iter().any(|w| ran(&w.name)) {
+        tables.push(snapshot_collect(report));
+    }
     if ran("big-drop") {
         tables.push(big_drop_memory(report));
     }
@@ -298,6 +301,110 @@ pub fn rings_collect(report: &Report) -> Table {
         .to_vec(),
         rows,
     }
+}
+
+/// The replayed CPython heaps: each configuration's collection against CPython's own, and
+/// whether it found CPython's unreachable count.
+pub fn snapshot_collect(report: &Report) -> Table {
+    let snapshots = report.snapshot_workloads();
+    let mut header = vec!["configuration".to_owned()];
+    header.extend(snapshots.iter().map(|w| w.name.clone()));
+    // The file's own figures, the same in every cell of a snapshot: take them from any.
+    let file_figure = |workload: &str, name: &str| {
+        report
+            .summaries
+            .iter()
+            .find(|cell| cell.workload == workload)
+            .and_then(|cell| cell.figures.get(name).copied())
+    };
+    let mut objects = vec!["objects (edges)".to_owned()];
+    let mut cpython = vec!["CPython gc.collect()".to_owned()];
+    for workload in &snapshots {
+        let figure = |name| file_figure(&workload.name, name);
+        objects.push(match (figure("objects"), figure("edges")) {
+            (Some(objects), Some(edges)) => format!("{} ({})", count(objects), count(edges)),
+            _ => "—".to_owned(),
+        });
+        cpython.push(
+            match (figure("cpython_collect_ms"), figure("cpython_unreachable")) {
+                (Some(ms), Some(unreachable)) => {
+                    format!("{} ms, {} unreachable", sig(ms), count(unreachable))
+                }
+                _ => "—".to_owned(),
+            },
+        );
+    }
+    let mut rows = vec![objects, cpython];
+    for config in &report.configs {
+        let mut row = vec![config.name.clone()];
+        for workload in &snapshots {
+            row.push(match report.cell(&workload.name, &config.name) {
+                Some(cell) => snapshot_cell(report, cell),
+                None if report
+                    .unsupported
+                    .iter()
+                    .any(|u| u.workload == workload.name && u.config == config.name) =>
+                {
+                    "n/a".to_owned()
+                }
+                None => "failed".to_owned(),
+            });
+        }
+        rows.push(row);
+    }
+    Table {
+        id: "snapshot-collect",
+        title: "Replayed CPython heaps: the collection against CPython's".into(),
+        intro: "Each snapshot's heap rebuilt, released as the Python program left it, and \
+                collected once (median over repetitions); the ratio is that time over CPython's \
+                own gc.collect() on the same heap, timed once when it was exported (below 1: \
+                faster). Then the unreachable objects found: `ok` when every repetition found \
+                exactly CPython's count; anything else is an error of the run (see Failures). \
+                Peer crates and gclab replay the same graph through the runner's node type, \
+                whose nodes have a few edge slots: objects with more references get helper \
+                nodes, which are not counted as unreachable objects. `n/a`: the configuration \
+                cannot run the snapshot (see Not run)."
+            .into(),
+        header,
+        rows,
+    }
+}
+
+/// One cell of [`snapshot_collect`]: collect time, ratio to CPython, unreachable found.
+fn snapshot_cell(report: &Report, cell: &CellSummary) -> String {
+    let figure = |name: &str| cell.figures.get(name).copied();
+    let mut text = figure("collect_ms").map_or("—".to_owned(), |ms| format!("{} ms", sig(ms)));
+    if let Some(ratio) = figure("ratio_to_cpython") {
+        text.push_str(&format!(" ({ratio:.2}×)"));
+    }
+    let runs: Vec<_> = report
+        .runs
+        .iter()
+        .filter(|r| r.workload == cell.workload && r.config == cell.config)
+        .collect();
+    let Some(expected) = figure("cpython_unreachable") else {
+        text.push_str(", count unknown");
+        return text;
+    };
+    let wrong: Vec<f64> = runs
+        .iter()
+        .filter_map(|r| r.figures.get("unreachable_found").copied())
+        .filter(|found| *found != expected)
+        .collect();
+    if let Some(found) = wrong.first() {
+        text.push_str(&format!(
+            ", MISMATCH: {} found (CPython {}) in {} of {} repetitions",
+            count(*found),
+            count(expected),
+            wrong.len(),
+            runs.len()
+        ));
+    } else if runs.iter().any(|r| !r.errors.is_empty()) {
+        text.push_str(", ERROR (see Failures)");
+    } else {
+        text.push_str(&format!(", {} ok", count(expected)));
+    }
+    text
 }
 
 /// Resident memory at each step of `big-drop`.

@@ -11,9 +11,10 @@
 //! | [`steady_burst`] | a service: steady live heap, periodic bursts of cyclic garbage | bursts |
 //! | [`snapshot`] | the heap of a real CPython program (a snapshot file), rebuilt and collected | what the program left |
 //!
-//! The first seven are synthetic and make up the default report ([`WorkloadId::ALL`]); `snapshot`
-//! needs a file (`--param file=PATH`) and joins a report only when files are given
-//! (`gclab report --snapshot FILE`).
+//! The first seven are synthetic and make up the default report's matrix ([`WorkloadId::ALL`]);
+//! `snapshot` needs a file (`--param file=PATH`) and joins a report once per file, as
+//! `snapshot-STEM`: the example programs of `tools/examples/`, exported when `python3` is there,
+//! and any file given with `gclab report --snapshot FILE`.
 //!
 //! Each workload is a unit type implementing [`Workload`]: a name, a summary, documented
 //! parameters with a default per [`Scale`](crate::Scale) and a generic `run`. [`WorkloadId`] names

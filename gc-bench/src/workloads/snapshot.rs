@@ -15,15 +15,21 @@
 //! - each object gets `ext` handles from outside; the builder's own handles are dropped.
 //!
 //! Automatic collections are paused while the graph is built; then one full collection is timed
-//! (figure `collect_ms`, next to `cpython_collect_ms` from the file and `ratio_to_cpython`), and
-//! `freed_by_collect` counts the nodes it dropped — `expected_freed` is the snapshot's
-//! unreachable objects plus their helpers. Then the external handles are dropped, and the
-//! measurement's final collection frees the rest.
+//! (figure `collect_ms`, next to `cpython_collect_ms` from the file and `ratio_to_cpython`);
+//! `unreachable_found` counts the snapshot's objects it dropped (told apart from helpers by their
+//! ledger ids) and `freed_by_collect` every node it dropped — `expected_freed` is the snapshot's
+//! unreachable objects plus their helpers. A `unreachable_found` other than the header's
+//! `cpython_unreachable`, or a `freed_by_collect` other than `expected_freed`, is an error in the
+//! run's record (the run fails; its figures stay readable). Then the external handles are
+//! dropped, and the measurement's final collection frees the rest.
 //!
 //! The file is read and checked before the run ([`WorkloadId::check`](super::WorkloadId::check)
 //! does it, through [`load`], which keeps it for the run), so reading it is not part of the wall
 //! time, and a bad file is refused with its line number instead of failing the run. A workload
-//! that cannot know which cycles are garbage cannot run on `std-rc`.
+//! that cannot know which cycles are garbage cannot run on `std-rc`, and one whose every answer
+//! is CPython's count cannot run on a configuration without a cycle detector (`rc`); a peer that
+//! caps the references to one object (`rust-cc`) cannot run a snapshot with a more referenced
+//! object ([`cannot_replay`]).
 
 use std::collections::HashMap;
 use std::path::Path;
@@ -32,6 +38,7 @@ use std::time::Instant;
 
 use super::Workload;
 use crate::backend::{Backend, MAX_EDGES};
+use crate::backends::BackendChoice;
 use crate::ledger;
 use crate::params::{ParamSpec, Params};
 use crate::probe::Probe;
@@ -73,6 +80,9 @@ impl Workload for SnapshotReplay {
         let objects = &snapshot.objects;
         heap.pause_automatic();
 
+        // The objects' ledger ids are consecutive from here (helpers come after them), so the
+        // ledger can tell which objects the collection dropped.
+        let first_id = ledger::counts().created;
         let mut nodes: Vec<B::Handle> = Vec::with_capacity(objects.len());
         for (id, object) in objects.iter().enumerate() {
             let bytes = if payload { object.size } else { 0 };
@@ -82,6 +92,12 @@ impl Workload for SnapshotReplay {
             );
             nodes.push(heap.alloc(id as u64, bytes as usize));
         }
+        let object_ids = first_id..first_id + objects.len() as u64;
+        assert_eq!(
+            ledger::counts().created,
+            object_ids.end,
+            "the backend created nodes of its own while the objects were allocated"
+        );
         let mut helpers = vec![0u64; objects.len()];
         for (id, (node, object)) in nodes.iter().zip(objects).enumerate() {
             let targets = object.out.iter().map(|&t| nodes[t].clone()).collect();
@@ -97,10 +113,12 @@ impl Workload for SnapshotReplay {
         probe.sample_with_rss("built", 0, heap);
 
         let live_before = ledger::live();
+        let objects_dropped_before = ledger::dropped_in(object_ids.clone());
         let start = Instant::now();
         heap.collect();
         let collect = start.elapsed();
         let freed = live_before.saturating_sub(ledger::live());
+        let found = ledger::dropped_in(object_ids) - objects_dropped_before;
         heap.resume_automatic();
         probe.sample_with_rss("collected", 1, heap);
         drop(external);
@@ -119,10 +137,22 @@ impl Workload for SnapshotReplay {
         probe.figure("cpython_unreachable", header.cpython_unreachable as f64);
         probe.figure("expected_freed", expected_freed as f64);
         probe.figure("freed_by_collect", freed as f64);
+        probe.figure("unreachable_found", found as f64);
         probe.figure("collect_ms", collect_ms);
         probe.figure("cpython_collect_ms", cpython_ms);
         if cpython_ms > 0.0 {
             probe.figure("ratio_to_cpython", collect_ms / cpython_ms);
+        }
+        if found != header.cpython_unreachable {
+            probe.error(format!(
+                "the collection found {found} unreachable objects, CPython's gc.collect() {}",
+                header.cpython_unreachable
+            ));
+        } else if freed != expected_freed {
+            probe.error(format!(
+                "the collection freed {freed} nodes, expected {expected_freed} (the unreachable \
+                 objects and their helper nodes)"
+            ));
         }
     }
 }
@@ -167,6 +197,34 @@ pub fn check(params: &Params) -> Result<(), String> {
         }
     }
     Ok(())
+}
+
+/// Why `backend` cannot replay `snapshot`, if it cannot: it caps the strong references to one
+/// object ([`Peer::max_references`]) below what an object of the snapshot needs while the graph
+/// is built — its `ext` plus its in-degree, plus the builder's own handle.
+///
+/// [`Peer::max_references`]: crate::backends::Peer::max_references
+pub fn cannot_replay(snapshot: &Snapshot, backend: &BackendChoice) -> Option<String> {
+    let BackendChoice::Peer(peer) = backend else {
+        return None;
+    };
+    let limit = peer.max_references()?;
+    let in_degrees = graph::in_degrees(snapshot);
+    let (id, needed) = snapshot
+        .objects
+        .iter()
+        .zip(&in_degrees)
+        .map(|(object, in_degree)| 1 + object.ext + in_degree)
+        .enumerate()
+        .max_by_key(|&(_, needed)| needed)?;
+    (needed > limit).then(|| {
+        format!(
+            "{} holds at most {limit} references to one object; object {id} ({}) needs {needed} \
+             (its ext, its in-degree and the builder's handle)",
+            peer.name(),
+            snapshot.objects[id].type_name
+        )
+    })
 }
 
 /// The name of a run on `file` in records and reports: `snapshot-` and the file's stem, with any

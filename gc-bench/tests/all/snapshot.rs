@@ -1,6 +1,8 @@
 //! Heap snapshots: a hand-written snapshot and generated ones replayed under every preset with a
 //! cycle detector give CPython's count; every kind of bad input is refused with its line number;
-//! `gclab replay` exits 2 on a bad file and 1 never on a good one.
+//! `gclab replay` exits 2 on a bad file and 1 never on a good one; `gclab report` exports the
+//! example programs itself (unless `--no-examples`), `--only` selects them, and a run that does
+//! not find CPython's count is an error of the report.
 
 use std::fmt::Write;
 use std::path::PathBuf;
@@ -571,7 +573,7 @@ fn run_and_report_refuse_a_missing_or_bad_snapshot_file() {
 }
 
 #[test]
-fn a_report_includes_snapshots_only_when_given() {
+fn a_report_includes_given_snapshots_on_the_configurations_that_collect_cycles() {
     let dir = std::env::temp_dir().join(format!("gclab-snapshot-report-{}", std::process::id()));
     let _ = std::fs::remove_dir_all(&dir);
     std::fs::create_dir_all(&dir).unwrap();
@@ -614,9 +616,27 @@ fn a_report_includes_snapshots_only_when_given() {
         .find(|r| r.workload == "snapshot-small" && r.config == "cpython312")
         .expect("the snapshot ran on cpython312");
     assert_eq!(snapshot_run.figures["freed_by_collect"], 3.0);
-    assert!(with.cell("snapshot-small", "rc").is_some());
+    assert_eq!(snapshot_run.figures["unreachable_found"], 3.0);
+    assert!(snapshot_run.errors.is_empty());
+    // A configuration without a cycle detector cannot find CPython's count: not run.
+    assert!(with.cell("snapshot-small", "rc").is_none());
+    assert!(with
+        .unsupported
+        .iter()
+        .any(|u| u.workload == "snapshot-small" && u.config == "rc"));
+    assert_eq!(
+        with.snapshot_workloads()
+            .iter()
+            .map(|w| w.file.as_deref())
+            .collect::<Vec<_>>(),
+        [small.to_str()]
+    );
     let md = std::fs::read_to_string(dir.join("with/report.md")).unwrap();
     assert!(md.contains("| snapshot-small |"), "{md}");
+    assert!(
+        md.contains("| cpython312 | ") && md.contains(", 3 ok |"),
+        "{md}"
+    );
     let _ = std::fs::remove_dir_all(&dir);
 }
 
@@ -690,5 +710,365 @@ fn the_example_programs_replay_to_cpythons_count_under_every_detector() {
             configs.len()
         );
     }
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+// --- `gclab report` and the example programs ---------------------------------------------------
+
+/// A fresh scratch directory for one report test.
+fn report_scratch(name: &str) -> PathBuf {
+    let dir = std::env::temp_dir().join(format!("gclab-examples-{}-{name}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    dir
+}
+
+/// `gclab report --scale tiny --reps 1 --out OUT` with `args`, and `PATH` replaced by `path` if
+/// given.
+fn tiny_report(out: &std::path::Path, args: &[&str], path: Option<&std::ffi::OsStr>) -> Output {
+    let mut command = Command::new(env!("CARGO_BIN_EXE_gclab"));
+    command
+        .args(["report", "--scale", "tiny", "--reps", "1", "--out"])
+        .arg(out)
+        .args(args);
+    if let Some(path) = path {
+        command.env("PATH", path);
+    }
+    command.output().expect("gclab runs")
+}
+
+/// The report in `out`, which must have succeeded.
+fn read_report(output: &Output, out: &std::path::Path) -> gc_bench::report::Report {
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let json = std::fs::read_to_string(out.join("report.json")).unwrap();
+    serde_json::from_str(&json).unwrap()
+}
+
+/// The snapshot workloads' names the example programs give, `snapshot-STEM`, sorted.
+fn example_names() -> Vec<String> {
+    let examples = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../tools/examples");
+    let mut names: Vec<String> = std::fs::read_dir(examples)
+        .unwrap()
+        .filter_map(Result::ok)
+        .map(|entry| entry.path())
+        .filter(|path| path.extension().is_some_and(|ext| ext == "py"))
+        .map(|path| format!("snapshot-{}", path.file_stem().unwrap().to_string_lossy()))
+        .collect();
+    names.sort();
+    names
+}
+
+#[test]
+fn the_report_exports_the_selected_example_programs_and_replays_them() {
+    if python3().is_none() {
+        eprintln!("skipped: no python3 on this machine (CI has one)");
+        return;
+    }
+    let dir = report_scratch("selected");
+    let out = dir.join("report");
+    let output = tiny_report(
+        &out,
+        &[
+            "--only",
+            "rings,snapshot-parent_trees,snapshot-tracebacks,cpython312,rc",
+        ],
+        None,
+    );
+    let stderr = String::from_utf8_lossy(&output.stderr).into_owned();
+    let report = read_report(&output, &out);
+    assert!(
+        stderr.contains("exported 2 example programs with python3 3."),
+        "{stderr}"
+    );
+    let names: Vec<&str> = report.workloads.iter().map(|w| w.name.as_str()).collect();
+    assert_eq!(
+        names,
+        ["rings", "snapshot-parent_trees", "snapshot-tracebacks"]
+    );
+    for name in ["parent_trees", "tracebacks"] {
+        let file = out.join(format!("snapshots/{name}.jsonl"));
+        assert!(file.is_file(), "{} missing", file.display());
+        let workload = format!("snapshot-{name}");
+        let run = report
+            .runs
+            .iter()
+            .find(|r| r.workload == workload && r.config == "cpython312")
+            .unwrap_or_else(|| panic!("{workload} did not run on cpython312"));
+        // The record names the file where the report keeps it, not the temporary directory.
+        assert_eq!(run.text_params["file"], file.display().to_string());
+        assert!(run.errors.is_empty(), "{:?}", run.errors);
+        assert!(run.figures["cpython_unreachable"] > 0.0);
+        assert_eq!(
+            run.figures["unreachable_found"],
+            run.figures["cpython_unreachable"]
+        );
+        assert!(report.cell(&workload, "rc").is_none(), "rc cannot run it");
+    }
+    let md = std::fs::read_to_string(out.join("report.md")).unwrap();
+    assert!(md.contains("## Replayed CPython heaps"), "{md}");
+    assert!(md.contains("| CPython gc.collect() |"), "{md}");
+    let html = std::fs::read_to_string(out.join("index.html")).unwrap();
+    assert!(html.contains("id=\"snapshot-collect\""));
+    let options = roxmltree::ParsingOptions {
+        allow_dtd: true,
+        ..roxmltree::ParsingOptions::default()
+    };
+    roxmltree::Document::parse_with_options(&html, options)
+        .unwrap_or_else(|e| panic!("index.html is not well formed: {e}"));
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
+fn only_snapshot_star_selects_every_example_and_nothing_else() {
+    if python3().is_none() {
+        eprintln!("skipped: no python3 on this machine (CI has one)");
+        return;
+    }
+    let dir = report_scratch("star");
+    let out = dir.join("report");
+    let output = tiny_report(&out, &["--only", "snapshot*,cpython312"], None);
+    let report = read_report(&output, &out);
+    let names: Vec<String> = report.workloads.iter().map(|w| w.name.clone()).collect();
+    assert_eq!(names, example_names());
+    assert_eq!(report.runs.len(), names.len());
+    assert!(report.runs.iter().all(|r| r.config == "cpython312"));
+    assert!(report.all_passed(), "{:?}", report.runs_with_errors());
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
+fn no_examples_leaves_the_example_programs_out() {
+    let dir = report_scratch("none");
+    let out = dir.join("report");
+    let output = tiny_report(&out, &["--no-examples", "--only", "rings,cpython312"], None);
+    let stderr = String::from_utf8_lossy(&output.stderr).into_owned();
+    let report = read_report(&output, &out);
+    assert!(report.snapshot_workloads().is_empty());
+    assert!(!out.join("snapshots").exists());
+    assert!(
+        !stderr.contains("exported") && !stderr.contains("skipped"),
+        "{stderr}"
+    );
+    // Without the examples, their names are not workloads `--only` can select.
+    let refused = tiny_report(
+        &dir.join("never"),
+        &["--no-examples", "--only", "snapshot*"],
+        None,
+    );
+    let stderr = String::from_utf8_lossy(&refused.stderr);
+    assert_eq!(refused.status.code(), Some(2), "{stderr}");
+    assert_eq!(stderr.trim_end().lines().count(), 1, "{stderr}");
+    assert!(
+        stderr.contains("\"snapshot*\" matches no workload") && stderr.contains("--snapshot FILE"),
+        "{stderr}"
+    );
+    assert!(!dir.join("never").exists());
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
+fn without_python3_the_examples_are_skipped_and_the_report_goes_on() {
+    let dir = report_scratch("no-python");
+    let empty = dir.join("empty-path");
+    std::fs::create_dir_all(&empty).unwrap();
+    let out = dir.join("report");
+    let output = tiny_report(
+        &out,
+        &["--only", "rings,snapshot-parent_trees,cpython312"],
+        Some(empty.as_os_str()),
+    );
+    let stderr = String::from_utf8_lossy(&output.stderr).into_owned();
+    let report = read_report(&output, &out);
+    assert!(
+        stderr.contains("python3 not found: example snapshot workloads skipped"),
+        "{stderr}"
+    );
+    let names: Vec<&str> = report.workloads.iter().map(|w| w.name.as_str()).collect();
+    assert_eq!(names, ["rings"]);
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[cfg(unix)]
+#[test]
+fn a_program_that_fails_to_export_is_skipped_not_fatal() {
+    use std::os::unix::fs::PermissionsExt;
+
+    // The interpreter itself, not a launcher script (pyenv's shims need their own PATH).
+    let real = Command::new("python3")
+        .args(["-c", "import sys; print(sys.executable)"])
+        .output()
+        .ok()
+        .filter(|output| output.status.success())
+        .map(|output| String::from_utf8_lossy(&output.stdout).trim().to_owned())
+        .filter(|path| !path.is_empty());
+    let Some(real) = real else {
+        eprintln!("skipped: no python3 on this machine (CI has one)");
+        return;
+    };
+    // A python3 that fails on one program and is the real one otherwise.
+    let dir = report_scratch("failing");
+    let bin = dir.join("bin");
+    std::fs::create_dir_all(&bin).unwrap();
+    let wrapper = bin.join("python3");
+    std::fs::write(
+        &wrapper,
+        format!(
+            "#!/bin/sh\ncase \"$2\" in *tracebacks.py) echo 'boom: cannot export' >&2; exit 1;; \
+             esac\nexec '{}' \"$@\"\n",
+            real
+        ),
+    )
+    .unwrap();
+    std::fs::set_permissions(&wrapper, std::fs::Permissions::from_mode(0o755)).unwrap();
+    let mut path = vec![bin];
+    path.extend(std::env::split_paths(
+        &std::env::var_os("PATH").unwrap_or_default(),
+    ));
+    let path = std::env::join_paths(path).unwrap();
+    let out = dir.join("report");
+    let output = tiny_report(
+        &out,
+        &[
+            "--only",
+            "snapshot-tracebacks,snapshot-parent_trees,cpython312",
+        ],
+        Some(&path),
+    );
+    let stderr = String::from_utf8_lossy(&output.stderr).into_owned();
+    let report = read_report(&output, &out);
+    assert!(
+        stderr.contains("tracebacks.py failed: the exporter exited with")
+            && stderr.contains("boom: cannot export; snapshot-tracebacks skipped"),
+        "{stderr}"
+    );
+    assert!(
+        stderr.contains("exported 1 example program with python3"),
+        "{stderr}"
+    );
+    let names: Vec<&str> = report.workloads.iter().map(|w| w.name.as_str()).collect();
+    assert_eq!(names, ["snapshot-parent_trees"]);
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
+fn a_wrong_count_is_an_error_of_the_run_and_of_the_report() {
+    use gc_bench::backends::BackendChoice;
+    use gc_bench::matrix::Matrix;
+    use gc_bench::measure::{self, RunSpec};
+    use gc_bench::params::Params;
+    use gc_bench::report::{markdown, Report, WorkloadInfo};
+    use gc_bench::workloads::WorkloadId;
+    use gc_bench::Scale;
+
+    let file = fixture("small.jsonl");
+    let workload = WorkloadId::Snapshot;
+    let overrides = [format!("file={}", file.display())];
+    let params =
+        Params::resolve(workload.name(), workload.params(), Scale::Tiny, &overrides).unwrap();
+    let spec = RunSpec {
+        workload,
+        backend: BackendChoice::parse("cpython312").unwrap(),
+        scale: Scale::Tiny,
+        params,
+        rep: 0,
+    };
+    let good = measure::run(&spec).unwrap();
+    assert!(good.errors.is_empty(), "{:?}", good.errors);
+    // What a collector that missed an object would have recorded.
+    let mut bad = good.clone();
+    bad.rep = 1;
+    bad.figures.insert("unreachable_found".into(), 2.0);
+    bad.errors
+        .push("the collection found 2 unreachable objects, CPython's gc.collect() 3".into());
+    let matrix = Matrix::default_matrix().only("cpython312").unwrap();
+    let mut report = Report::new(&matrix, Scale::Tiny, 2, vec![good, bad], Vec::new(), 0.1);
+    report.workloads = vec![WorkloadInfo {
+        name: "snapshot-small".into(),
+        summary: "the small snapshot".into(),
+        params: Default::default(),
+        needs_tracing: None,
+        file: Some(file.display().to_string()),
+    }];
+    assert!(!report.all_passed());
+    assert_eq!(report.runs_with_errors().len(), 1);
+    let md = markdown::render(&report);
+    assert!(
+        md.contains("| cpython312 | ")
+            && md.contains(", MISMATCH: 2 found (CPython 3) in 1 of 2 repetitions |"),
+        "{md}"
+    );
+    assert!(
+        md.contains("repetition 1: the collection found 2 unreachable objects"),
+        "{md}"
+    );
+    // A record without errors reads as before (the field is absent from its JSON).
+    let json = serde_json::to_string(&report.runs[0]).unwrap();
+    assert!(!json.contains("\"errors\""), "{json}");
+}
+
+#[cfg(feature = "peers")]
+#[test]
+fn a_peer_that_caps_references_cannot_run_a_snapshot_above_its_cap() {
+    // Object 0 has 20 000 references from outside: more than rust-cc's 16 382.
+    let text = [
+        r#"{"format": "gclab-heap-snapshot", "version": 1, "python": "3.12.3", "objects": 3, "edges": 3, "cpython_unreachable": 2, "cpython_collect_ns": 5000}"#,
+        r#"{"id": 0, "type": "type", "size": 1000, "ext": 20000, "out": []}"#,
+        r#"{"id": 1, "type": "list", "size": 72, "ext": 0, "out": [2, 0]}"#,
+        r#"{"id": 2, "type": "list", "size": 72, "ext": 0, "out": [1]}"#,
+    ]
+    .join("\n")
+        + "\n";
+    let dir = report_scratch("cap");
+    let file = dir.join("popular.jsonl");
+    std::fs::write(&file, text).unwrap();
+    let param = format!("file={}", file.display());
+    let run = |config: &str| {
+        gclab(&[
+            "run",
+            "--workload",
+            "snapshot",
+            "--config",
+            config,
+            "--param",
+            &param,
+        ])
+    };
+    let refused = run("rust-cc");
+    let stderr = String::from_utf8_lossy(&refused.stderr);
+    assert_eq!(refused.status.code(), Some(2), "{stderr}");
+    assert!(
+        stderr.contains("rust-cc holds at most 16382 references to one object; object 0 (type)"),
+        "{stderr}"
+    );
+    let fine = run("gcmodule");
+    assert!(
+        fine.status.success(),
+        "{}",
+        String::from_utf8_lossy(&fine.stderr)
+    );
+    let out = dir.join("report");
+    let output = tiny_report(
+        &out,
+        &[
+            "--no-examples",
+            "--only",
+            "snapshot*,rust-cc,gcmodule",
+            "--snapshot",
+            file.to_str().unwrap(),
+        ],
+        None,
+    );
+    let report = read_report(&output, &out);
+    assert!(report.cell("snapshot-popular", "gcmodule").is_some());
+    assert!(report
+        .unsupported
+        .iter()
+        .any(|u| u.workload == "snapshot-popular"
+            && u.config == "rust-cc"
+            && u.reason.contains("16382")));
     let _ = std::fs::remove_dir_all(&dir);
 }
