@@ -39,7 +39,7 @@ use crate::stats::HeapStats;
 /// Afterwards the heap's allocator gives memory back, because this is when a program expects its
 /// memory to go down: what it keeps empty for reuse
 /// ([`Allocator::release_empty`](gc_core::Allocator::release_empty): the pool allocator's spare
-/// arenas and empty pools) and, when less than half of its resident memory holds objects, the
+/// arenas and empty pools) and, when less than a quarter of its resident memory holds objects, the
 /// free pages inside partly used pools as well (as [`trim`] does). Automatic collections give
 /// nothing back.
 ///

@@ -778,8 +778,9 @@ impl Heap {
 
     /// A collection the program asked for. After a full one (unless it was skipped because one
     /// is running) the allocator gives memory back: what it keeps empty for reuse, and — when
-    /// less than half of its resident memory holds blocks in use, the state a program is in after
-    /// dropping most of a large heap — the free pages of partly used memory too (a trim).
+    /// less than a quarter of its resident memory holds blocks in use, the state a program is in
+    /// after dropping most of a large heap — the free pages of partly used memory too (a trim,
+    /// which costs a system call per page range; not worth it for a heap still mostly in use).
     pub(crate) fn collect_explicit(&self, generation: usize) -> usize {
         let running = self.collecting.get();
         let found = self.collect(generation);
@@ -787,7 +788,7 @@ impl Heap {
             let allocator = self.allocator();
             let stats = allocator.stats();
             let resident = stats.bytes_mapped.saturating_sub(stats.bytes_released);
-            if stats.bytes_in_use.saturating_mul(2) < resident {
+            if stats.bytes_in_use.saturating_mul(4) < resident {
                 allocator.trim();
             } else {
                 allocator.release_empty();
