@@ -158,9 +158,11 @@ impl AllocatorChoice {
 /// ```
 /// use gc_refcount::{gc, HeapConfig, NoCycles, Manual};
 /// let by_type = HeapConfig::default().detector(NoCycles).scheduler(Manual);
-/// assert_eq!(by_type.name(), "none/manual/system");
-/// let by_name = HeapConfig::from_name("rc").unwrap();
+/// assert_eq!(by_type.name(), "none/manual/pool");
+/// let by_name = HeapConfig::from_name("none/manual/pool").unwrap();
 /// assert_eq!(by_name.name(), by_type.name());
+/// // Presets are names too: "rc" is "none/manual/system".
+/// assert_eq!(HeapConfig::from_name("rc").unwrap().name(), "none/manual/system");
 /// gc::configure(by_name).unwrap(); // before this thread's first allocation
 /// ```
 pub struct HeapConfig {

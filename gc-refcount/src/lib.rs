@@ -55,6 +55,7 @@ mod handle;
 mod heap;
 mod object;
 mod stats;
+pub mod sync;
 mod teardown;
 mod weak;
 

@@ -1,0 +1,410 @@
+//! What the thread-shared heap needs from its surroundings: who is running, a mailbox per thread
+//! for objects queued to their owner (biased counting), memory, and epoch-deferred frees.
+
+use std::alloc::Layout;
+use std::cell::Cell;
+use std::collections::BTreeMap;
+use std::ptr::NonNull;
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex, PoisonError};
+
+use gc_core::sync::{Platform, Std};
+
+use super::biased::{BiasedCounts, Queued};
+
+/// The id [`Runtime::current_thread`] returns on a thread that has no owner id: one that never
+/// allocated a shared object, or one whose registration has been destroyed (it is exiting). No
+/// object is ever owned by it, so on such a thread every count update takes the shared path.
+pub const ANONYMOUS: usize = usize::MAX;
+
+/// The runtime of the thread-shared heap: atomics (through [`Platform`]), thread identity,
+/// mailboxes, memory and epoch-deferred frees.
+///
+/// Like gc-core's [`Platform`] (which it extends, for the atomics), a runtime is a type
+/// parameter, so that the counting code is written once and runs on [`Std`] in production and on
+/// gc-core's `Loom` platform (cargo feature `loom`) in the models of `loom-tests`.
+///
+/// ## Threads on `Std`
+///
+/// A thread gets an owner id the first time it allocates a shared object: a number from a
+/// global counter, never reused (so an object whose owner has exited can never be mistaken for
+/// the object of a new thread), registered with a mailbox in a global registry. The registration
+/// is a thread-local whose destructor, when the thread exits — normally or by a panic —
+/// unregisters it first (from then on, objects sent to it are merged by their sender, see
+/// [`BiasedCounts`](super::BiasedCounts)) and then merges what its mailbox still holds.
+///
+/// The registry is one mutex: it is taken only to register, to unregister, and to queue an object
+/// to its owner (the slow path of a cross-thread decrement). Free-threaded CPython shards the same
+/// registry into 257 buckets; if merges show up in profiles, so can this one.
+///
+/// # Safety
+///
+/// An implementer promises, and the counting code relies on it for memory safety:
+///
+/// 1. **Identity.** [`current_thread`](Runtime::current_thread) returns, on each thread, either
+///    [`ANONYMOUS`] or the id [`register_current_thread`](Runtime::register_current_thread) gave
+///    that thread; an id is never 0, never `ANONYMOUS`, and never given to two threads (not even
+///    one after the other: ids are not reused).
+/// 2. **Mailboxes.** An object [`send_to_owner`](Runtime::send_to_owner) accepted is returned by
+///    exactly one later [`take_mailbox`](Runtime::take_mailbox) *on the owner thread* — or, if
+///    the owner unregisters first, by its unregistration, which merges it. Once a thread has
+///    unregistered, `send_to_owner` for it fails, and the failure happens-after every count
+///    update that thread made (the registry's lock orders them), so that the sender may merge
+///    the dead owner's local count itself.
+/// 3. **Memory.** [`alloc`](Runtime::alloc) and [`dealloc`](Runtime::dealloc) behave as
+///    `std::alloc`'s; [`dealloc_deferred`](Runtime::dealloc_deferred) frees the memory only once
+///    every thread that was pinned ([`pin`](Runtime::pin)) when it was called has unpinned.
+pub unsafe trait Runtime: Platform {
+    /// A pinned epoch: while one is alive on a thread, memory passed to
+    /// [`dealloc_deferred`](Runtime::dealloc_deferred) after the pin is not freed.
+    type Guard;
+
+    /// The owner id of the current thread, or [`ANONYMOUS`]. Must be cheap: every clone and drop
+    /// asks.
+    fn current_thread() -> usize;
+
+    /// The owner id of the current thread, registering it (with a mailbox) if it has none yet.
+    /// [`ANONYMOUS`] if the thread cannot be registered any more (it is exiting).
+    fn register_current_thread() -> usize;
+
+    /// Queues `obj` to the thread `owner`, to be merged at its next safepoint. Gives it back if
+    /// that thread has exited.
+    fn send_to_owner(owner: usize, obj: Queued<Self>) -> Result<(), Queued<Self>>;
+
+    /// Takes every object queued to the current thread (cheap when there is none).
+    fn take_mailbox() -> Vec<Queued<Self>>;
+
+    /// Allocates memory for an object.
+    ///
+    /// # Safety
+    ///
+    /// As `std::alloc::alloc`: `layout` has a non-zero size.
+    unsafe fn alloc(layout: Layout) -> *mut u8;
+
+    /// Frees an object's memory now.
+    ///
+    /// # Safety
+    ///
+    /// As `std::alloc::dealloc`: `ptr` came from [`alloc`](Runtime::alloc) with `layout`, and no
+    /// thread uses it any more.
+    unsafe fn dealloc(ptr: NonNull<u8>, layout: Layout);
+
+    /// Frees an object's memory once every thread pinned now has unpinned.
+    ///
+    /// # Safety
+    ///
+    /// `ptr` came from [`alloc`](Runtime::alloc) with `layout`; it is no longer stored where a
+    /// thread that pins from now on could read it, and the threads pinned now touch at most its
+    /// header's counts.
+    unsafe fn dealloc_deferred(ptr: NonNull<u8>, layout: Layout);
+
+    /// Pins the current thread's epoch.
+    fn pin() -> Self::Guard;
+}
+
+// --- Std --------------------------------------------------------------------------------------
+
+/// A thread's mailbox: objects other threads queued to it.
+#[derive(Default)]
+struct Mailbox {
+    /// Set after a push, cleared by the owner before it takes the items: the owner's safepoint
+    /// reads only this when nothing is queued.
+    pending: AtomicBool,
+    items: Mutex<Vec<Queued<Std>>>,
+}
+
+/// Live threads by owner id.
+static REGISTRY: Mutex<BTreeMap<usize, Arc<Mailbox>>> = Mutex::new(BTreeMap::new());
+/// The next owner id.
+static NEXT_ID: AtomicUsize = AtomicUsize::new(1);
+
+/// A thread's registration; its destructor unregisters the thread when it exits.
+struct Registration {
+    id: usize,
+    mailbox: Arc<Mailbox>,
+}
+
+impl Registration {
+    fn new() -> Self {
+        let id = NEXT_ID.fetch_add(1, Ordering::Relaxed);
+        assert!(id < ANONYMOUS / 2, "owner ids exhausted");
+        let mailbox = Arc::new(Mailbox::default());
+        lock(&REGISTRY).insert(id, Arc::clone(&mailbox));
+        Registration { id, mailbox }
+    }
+}
+
+impl Drop for Registration {
+    fn drop(&mut self) {
+        // From here on this thread owns nothing: its count updates take the shared path.
+        THREAD_ID.set(ANONYMOUS);
+        // After this, senders merge objects owned by this thread themselves; the lock orders
+        // every local-count update this thread made before their merges.
+        lock(&REGISTRY).remove(&self.id);
+        // What was queued before the removal is merged here, on the owner thread, one last time.
+        let items = std::mem::take(&mut *lock(&self.mailbox.items));
+        BiasedCounts::<Std>::merge_all(items);
+    }
+}
+
+thread_local! {
+    /// The owner id, or `ANONYMOUS`. No destructor: it stays readable while other thread-locals
+    /// are destroyed.
+    static THREAD_ID: Cell<usize> = const { Cell::new(ANONYMOUS) };
+    /// Created on the thread's first allocation; destroyed when it exits.
+    static REGISTRATION: Registration = Registration::new();
+}
+
+/// Locks a mutex whose data stays consistent across a panic (every critical section here is a
+/// single push, take or map update).
+fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    mutex.lock().unwrap_or_else(PoisonError::into_inner)
+}
+
+// SAFETY: [1] ids come from a global counter and are never reused, never 0 (it starts at 1) and
+// never `ANONYMOUS` (asserted); `THREAD_ID` holds the id of this thread's registration or
+// `ANONYMOUS`. [2] `send_to_owner` pushes under the registry lock to a registered mailbox; the
+// owner takes it at a safepoint or, having removed itself under the same lock, in its
+// registration's destructor; a send that finds no mailbox holds the lock after the removal.
+// [3] `alloc`/`dealloc` are `std::alloc`'s; `dealloc_deferred` is crossbeam-epoch's
+// `defer_unchecked`, which runs the free once every thread pinned at that time has unpinned.
+unsafe impl Runtime for Std {
+    #[cfg(not(miri))]
+    type Guard = crossbeam_epoch::Guard;
+    #[cfg(miri)]
+    type Guard = std::sync::RwLockReadGuard<'static, ()>;
+
+    #[inline(always)]
+    fn current_thread() -> usize {
+        THREAD_ID.get()
+    }
+
+    fn register_current_thread() -> usize {
+        let id = THREAD_ID.get();
+        if id != ANONYMOUS {
+            return id;
+        }
+        match REGISTRATION.try_with(|registration| registration.id) {
+            Ok(id) => {
+                THREAD_ID.set(id);
+                id
+            }
+            Err(_) => ANONYMOUS,
+        }
+    }
+
+    fn send_to_owner(owner: usize, obj: Queued<Std>) -> Result<(), Queued<Std>> {
+        let registry = lock(&REGISTRY);
+        let Some(mailbox) = registry.get(&owner) else {
+            return Err(obj);
+        };
+        lock(&mailbox.items).push(obj);
+        mailbox.pending.store(true, Ordering::Release);
+        Ok(())
+    }
+
+    #[inline]
+    fn take_mailbox() -> Vec<Queued<Std>> {
+        if THREAD_ID.get() == ANONYMOUS {
+            return Vec::new(); // not registered: nothing can be queued to this thread
+        }
+        REGISTRATION
+            .try_with(|registration| {
+                let mailbox = &registration.mailbox;
+                if !mailbox.pending.load(Ordering::Acquire) {
+                    return Vec::new();
+                }
+                mailbox.pending.store(false, Ordering::Relaxed);
+                std::mem::take(&mut *lock(&mailbox.items))
+            })
+            .unwrap_or_default()
+    }
+
+    #[inline]
+    unsafe fn alloc(layout: Layout) -> *mut u8 {
+        // SAFETY: the caller guarantees a non-zero size.
+        unsafe { std::alloc::alloc(layout) }
+    }
+
+    #[inline]
+    unsafe fn dealloc(ptr: NonNull<u8>, layout: Layout) {
+        // SAFETY: the caller guarantees `ptr` came from `alloc` with `layout` and is unused.
+        unsafe { std::alloc::dealloc(ptr.as_ptr(), layout) }
+    }
+
+    #[cfg(not(miri))]
+    unsafe fn dealloc_deferred(ptr: NonNull<u8>, layout: Layout) {
+        /// The pointer, movable into the deferred closure.
+        struct Memory(NonNull<u8>);
+        // SAFETY: the memory is no longer used by any thread but for count reads by pinned
+        // loaders; whichever thread runs the deferred free owns it then.
+        unsafe impl Send for Memory {}
+        let memory = Memory(ptr);
+        let guard = crossbeam_epoch::pin();
+        // SAFETY: `defer_unchecked` runs the closure once every thread pinned now has unpinned;
+        // the caller guarantees that no thread pinning later can read `ptr`, and that the pinned
+        // ones only read the header, so freeing it then is the last use.
+        unsafe {
+            guard.defer_unchecked(move || {
+                let memory = memory;
+                std::alloc::dealloc(memory.0.as_ptr(), layout);
+            });
+        }
+    }
+
+    #[cfg(not(miri))]
+    #[inline]
+    fn pin() -> crossbeam_epoch::Guard {
+        crossbeam_epoch::pin()
+    }
+
+    #[cfg(miri)]
+    unsafe fn dealloc_deferred(ptr: NonNull<u8>, layout: Layout) {
+        // Wait for every pin taken before this call to end: they hold read guards.
+        drop(
+            miri_epoch::GRACE
+                .write()
+                .unwrap_or_else(PoisonError::into_inner),
+        );
+        // SAFETY: every thread pinned at the call has unpinned; the caller guarantees that no
+        // thread pinning later can read `ptr`.
+        unsafe { std::alloc::dealloc(ptr.as_ptr(), layout) }
+    }
+
+    #[cfg(miri)]
+    #[inline]
+    fn pin() -> Self::Guard {
+        miri_epoch::GRACE
+            .read()
+            .unwrap_or_else(PoisonError::into_inner)
+    }
+}
+
+/// Under Miri, a grace period is a write lock. crossbeam-epoch does not run under Miri with the
+/// flags CI uses: its tagged pointers are integers cast back to pointers, which
+/// `-Zmiri-strict-provenance` rejects (and under permissive provenance, Stacked Borrows flags a
+/// retag in its intrusive list; Tree Borrows accepts it). So under `cfg(miri)` a pin is a read
+/// guard of one global `RwLock`, and a deferred free first takes the write lock once, which waits
+/// for every pin taken before it. Correct and slow, and enough for Miri to check the code around
+/// it. Pins are never nested (`AtomicGc` pins for one load at a time), so a thread never waits for
+/// its own read guard.
+#[cfg(miri)]
+mod miri_epoch {
+    pub(super) static GRACE: std::sync::RwLock<()> = std::sync::RwLock::new(());
+}
+
+// --- Loom -------------------------------------------------------------------------------------
+
+#[cfg(feature = "loom")]
+pub use self::loom_runtime::exit_loom_thread;
+
+#[cfg(feature = "loom")]
+mod loom_runtime {
+    use super::{Layout, NonNull, Queued, Runtime, ANONYMOUS};
+    use crate::sync::biased::BiasedCounts;
+    use gc_core::sync::Loom;
+    use loom::sync::atomic::{AtomicUsize, Ordering};
+    use loom::sync::Mutex;
+    use std::cell::Cell;
+
+    /// The loom instance's global state, one per model execution.
+    struct Registry {
+        next_id: AtomicUsize,
+        mailboxes: Mutex<Vec<(usize, Vec<Queued<Loom>>)>>,
+    }
+
+    loom::lazy_static! {
+        static ref REGISTRY: Registry = Registry {
+            next_id: AtomicUsize::new(1),
+            mailboxes: Mutex::new(Vec::new()),
+        };
+    }
+
+    loom::thread_local! {
+        /// The loom thread's owner id, or `ANONYMOUS`.
+        static THREAD_ID: Cell<usize> = Cell::new(ANONYMOUS);
+    }
+
+    /// Unregisters the current loom thread and merges what was queued to it: what `Std` does in
+    /// a thread's exit (the destructor of its registration). Loom runs a thread-local destructor
+    /// of the model's main thread during the execution's shutdown, when loom's statics may not be
+    /// touched; so under loom the model calls this at the end of every thread that allocated.
+    pub fn exit_loom_thread() {
+        let id = THREAD_ID.with(|t| t.replace(ANONYMOUS));
+        if id == ANONYMOUS {
+            return;
+        }
+        let items = {
+            let mut mailboxes = REGISTRY.mailboxes.lock().unwrap();
+            let at = mailboxes.iter().position(|(owner, _)| *owner == id);
+            at.map(|at| mailboxes.swap_remove(at).1).unwrap_or_default()
+        };
+        BiasedCounts::<Loom>::merge_all(items);
+    }
+
+    // SAFETY: as `Std`'s, with loom's thread-locals, mutex and atomics: [1] ids come from a
+    // per-execution counter starting at 1; [2] sends and unregistration (`exit_loom_thread`) hold
+    // the registry mutex;
+    // [3] memory is loom's tracked allocator (it reports leaks). Deferred frees are not modelled:
+    // `dealloc_deferred` frees at once, so the loom instance must not be used with `AtomicGc`
+    // (the models do not).
+    unsafe impl Runtime for Loom {
+        type Guard = ();
+
+        fn current_thread() -> usize {
+            THREAD_ID.with(Cell::get)
+        }
+
+        fn register_current_thread() -> usize {
+            THREAD_ID.with(|t| {
+                if t.get() == ANONYMOUS {
+                    let id = REGISTRY.next_id.fetch_add(1, Ordering::Relaxed);
+                    REGISTRY.mailboxes.lock().unwrap().push((id, Vec::new()));
+                    t.set(id);
+                }
+                t.get()
+            })
+        }
+
+        fn send_to_owner(owner: usize, obj: Queued<Loom>) -> Result<(), Queued<Loom>> {
+            let mut mailboxes = REGISTRY.mailboxes.lock().unwrap();
+            match mailboxes.iter_mut().find(|(id, _)| *id == owner) {
+                Some((_, items)) => {
+                    items.push(obj);
+                    Ok(())
+                }
+                None => Err(obj),
+            }
+        }
+
+        fn take_mailbox() -> Vec<Queued<Loom>> {
+            let id = Self::current_thread();
+            if id == ANONYMOUS {
+                return Vec::new();
+            }
+            let mut mailboxes = REGISTRY.mailboxes.lock().unwrap();
+            mailboxes
+                .iter_mut()
+                .find(|(owner, _)| *owner == id)
+                .map(|(_, items)| std::mem::take(items))
+                .unwrap_or_default()
+        }
+
+        unsafe fn alloc(layout: Layout) -> *mut u8 {
+            // SAFETY: the caller guarantees a non-zero size.
+            unsafe { loom::alloc::alloc(layout) }
+        }
+
+        unsafe fn dealloc(ptr: NonNull<u8>, layout: Layout) {
+            // SAFETY: the caller guarantees `ptr` came from `alloc` with `layout` and is unused.
+            unsafe { loom::alloc::dealloc(ptr.as_ptr(), layout) }
+        }
+
+        unsafe fn dealloc_deferred(ptr: NonNull<u8>, layout: Layout) {
+            // SAFETY: as `dealloc`; see the impl's comment for what this does not model.
+            unsafe { loom::alloc::dealloc(ptr.as_ptr(), layout) }
+        }
+
+        fn pin() {}
+    }
+}
