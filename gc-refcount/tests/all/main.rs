@@ -1,5 +1,8 @@
 //! Integration tests of gc-refcount, in one binary (one link, shared helpers).
 
+// The configuration list and its macros first: the generic suites below use them.
+#[macro_use]
+mod configurations;
 mod cpython_ports;
 mod deep;
 mod disciplines;
