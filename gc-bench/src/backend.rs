@@ -101,7 +101,7 @@ pub struct BackendMetrics {
     pub bytes_freed: Option<u64>,
     /// The most bytes live at once.
     pub peak_live_bytes: Option<u64>,
-    /// The most objects tracked by the collector at once (as sampled at collection starts).
+    /// The most objects tracked by the collector at once.
     pub peak_tracked: Option<u64>,
     /// Collections per generation, youngest first (one entry for a non-generational manager).
     pub collections: Vec<u64>,

@@ -267,7 +267,7 @@ pub fn stats() -> HeapStats {
     Heap::with(|heap| heap.stats())
 }
 
-/// Restarts the peak-live-bytes measurement from the current live bytes.
+/// Restarts the peak measurements (live bytes, tracked objects) from the current values.
 pub fn reset_peak() {
     Heap::with(|heap| heap.reset_peak())
 }

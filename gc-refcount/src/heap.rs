@@ -92,6 +92,8 @@ pub(crate) struct Heap {
     bytes_freed: Cell<u64>,
     peak_live_bytes: Cell<u64>,
     tracked: Cell<usize>,
+    /// The most objects tracked at once (since the heap was created or `reset_peak`).
+    peak_tracked: Cell<usize>,
     generation_stats: RefCell<[GenerationStats; MAX_GENERATIONS]>,
     records: RefCell<Option<Vec<CollectionRecord>>>,
 }
@@ -126,6 +128,7 @@ impl Heap {
             bytes_freed: Cell::new(0),
             peak_live_bytes: Cell::new(0),
             tracked: Cell::new(0),
+            peak_tracked: Cell::new(0),
             generation_stats: RefCell::new(Default::default()),
             records: RefCell::new(None),
         };
@@ -250,7 +253,11 @@ impl Heap {
             header.set(self.tracked_flags.get());
             // SAFETY: the object is live and unlinked; it is unlinked before it is freed.
             unsafe { self.generations[0].push_back(object) };
-            self.tracked.set(self.tracked.get() + 1);
+            let tracked = self.tracked.get() + 1;
+            self.tracked.set(tracked);
+            if tracked > self.peak_tracked.get() {
+                self.peak_tracked.set(tracked);
+            }
         }
         self.objects_allocated.set(self.objects_allocated.get() + 1);
         let bytes = self.bytes_allocated.get() + layout.size() as u64;
@@ -767,6 +774,7 @@ impl Heap {
             bytes_freed: self.bytes_freed.get(),
             peak_live_bytes: self.peak_live_bytes.get(),
             tracked_objects: self.tracked.get(),
+            peak_tracked_objects: self.peak_tracked.get(),
             generations: self.generation_stats.borrow()[..self.generation_count.get()].to_vec(),
             allocator,
         }
@@ -804,6 +812,7 @@ impl Heap {
     pub(crate) fn reset_peak(&self) {
         self.peak_live_bytes
             .set(self.bytes_allocated.get() - self.bytes_freed.get());
+        self.peak_tracked.set(self.tracked.get());
     }
 
     pub(crate) fn record_collections(&self, on: bool) {

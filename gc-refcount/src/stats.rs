@@ -19,6 +19,9 @@ pub struct HeapStats {
     pub peak_live_bytes: u64,
     /// Objects currently tracked by the cycle collector.
     pub tracked_objects: usize,
+    /// The most objects tracked at once (since the heap was created or
+    /// [`gc::reset_peak`](crate::gc::reset_peak)).
+    pub peak_tracked_objects: usize,
     /// Per generation totals, youngest first.
     pub generations: Vec<GenerationStats>,
     /// The allocator's own counters.

@@ -6,14 +6,11 @@
 //! must run on a thread whose heap is still empty (the runner gives every run a fresh thread).
 //! Pauses, collections and counters come from the heap itself (`gc::stats`,
 //! `gc::take_collection_records`), so automatic collections are measured as well as explicit
-//! ones; a collection callback samples the tracked-object count at every collection start, where
-//! the tracked set is at its largest.
+//! ones; the peak of tracked objects is the heap's own high-water mark.
 
-use std::cell::Cell;
-use std::rc::Rc;
 use std::time::Duration;
 
-use gc_refcount::gc::{self, CallbackId, Phase};
+use gc_refcount::gc;
 use gc_refcount::{ConfigError, Gc, GcCell, HeapConfig, Trace};
 
 use crate::backend::{Backend, BackendMetrics, MAX_EDGES};
@@ -47,8 +44,6 @@ pub struct GclabBackend {
     full_name: String,
     automatic: bool,
     leaks_cycles: bool,
-    peak_tracked: Rc<Cell<u64>>,
-    callback: CallbackId,
 }
 
 impl GclabBackend {
@@ -60,20 +55,11 @@ impl GclabBackend {
         let full_name = config.name();
         gc::configure(config)?;
         gc::record_collections(true);
-        let peak_tracked = Rc::new(Cell::new(0u64));
-        let peak = Rc::clone(&peak_tracked);
-        let callback = gc::add_callback(move |phase, _info| {
-            if phase == Phase::Start {
-                peak.set(peak.get().max(gc::tracked_count() as u64));
-            }
-        });
         let parts: Vec<&str> = full_name.split('/').collect();
         Ok(GclabBackend {
             automatic: !parts.contains(&"manual"),
             leaks_cycles: parts.contains(&"none"),
             full_name,
-            peak_tracked,
-            callback,
         })
     }
 
@@ -85,7 +71,6 @@ impl GclabBackend {
 
 impl Drop for GclabBackend {
     fn drop(&mut self) {
-        gc::remove_callback(self.callback);
         gc::record_collections(false);
     }
 }
@@ -155,14 +140,13 @@ impl Backend for GclabBackend {
 
     fn metrics(&self) -> BackendMetrics {
         let stats = gc::stats();
-        let peak_tracked = self.peak_tracked.get().max(stats.tracked_objects as u64);
         BackendMetrics {
             objects_allocated: Some(stats.objects_allocated),
             objects_freed: Some(stats.objects_freed),
             bytes_allocated: Some(stats.bytes_allocated),
             bytes_freed: Some(stats.bytes_freed),
             peak_live_bytes: Some(stats.peak_live_bytes),
-            peak_tracked: Some(peak_tracked),
+            peak_tracked: Some(stats.peak_tracked_objects as u64),
             collections: stats
                 .generations
                 .iter()

@@ -482,6 +482,26 @@ fn byte_statistics() {
     })
 }
 
+#[test]
+fn the_peak_of_tracked_objects_is_a_high_water_mark() {
+    on_fresh_heap(|| {
+        gc::disable();
+        let cells: Vec<Gc<GcCell<Option<Gc<u8>>>>> =
+            (0..10).map(|_| Gc::new(GcCell::new(None))).collect();
+        // Leaves are not tracked: they do not count.
+        let leaf = Gc::new(7u8);
+        assert_eq!(gc::stats().tracked_objects, 10);
+        drop(cells);
+        let stats = gc::stats();
+        assert_eq!(stats.tracked_objects, 0);
+        assert_eq!(stats.peak_tracked_objects, 10, "the peak stays");
+        let kept = Gc::new(GcCell::new(Some(leaf)));
+        gc::reset_peak();
+        assert_eq!(gc::stats().peak_tracked_objects, 1);
+        drop(kept);
+    })
+}
+
 // --- GcCell ------------------------------------------------------------------------------------------
 
 #[test]
