@@ -64,11 +64,16 @@ impl Rng {
     }
 }
 
-/// `n` objects: each but the first is the child of a random earlier one (so object 0 reaches
-/// all), and each gets one more edge to a random object: average out-degree 2. Returns all of
-/// them (handle 0 is the root).
-fn random_heap(n: usize) -> Vec<Gc<Node>> {
-    let mut rng = Rng(0x2545_f491_4f6c_dd1d);
+/// `n` objects, each but the first the child of the earlier object `parent(rng, i)` (so object 0
+/// reaches all), then each given one more edge, to `extra(rng, i)`: average out-degree 2.
+/// Returns all of them (handle 0 is the root).
+fn heap_of(
+    n: usize,
+    seed: u64,
+    parent: fn(&mut Rng, usize) -> usize,
+    extra: fn(&mut Rng, usize, usize) -> usize,
+) -> Vec<Gc<Node>> {
+    let mut rng = Rng(seed);
     let nodes: Vec<Gc<Node>> = (0..n)
         .map(|_| {
             Gc::new(Node {
@@ -77,36 +82,38 @@ fn random_heap(n: usize) -> Vec<Gc<Node>> {
         })
         .collect();
     for i in 1..n {
-        let parent = rng.below(i);
+        let parent = parent(&mut rng, i);
         nodes[parent].edges.borrow_mut().push(nodes[i].clone());
     }
-    for node in &nodes {
-        node.edges.borrow_mut().push(nodes[rng.below(n)].clone());
+    for (i, node) in nodes.iter().enumerate() {
+        let target = extra(&mut rng, i, n);
+        node.edges.borrow_mut().push(nodes[target].clone());
     }
     nodes
 }
 
-/// Like [`random_heap`], but each object's parent and extra edge are among the 64 objects
+/// The graph of [`heap_of`] with every edge to a random object.
+fn random_heap(n: usize) -> Vec<Gc<Node>> {
+    heap_of(
+        n,
+        0x2545_f491_4f6c_dd1d,
+        |rng, i| rng.below(i),
+        |rng, _, n| rng.below(n),
+    )
+}
+
+/// Objects an edge of [`local_heap`] may reach back.
+const WINDOW: usize = 64;
+
+/// The graph of [`heap_of`] with each object's parent and extra edge among the [`WINDOW`] objects
 /// allocated just before it (the first object's extra edge is to itself).
 fn local_heap(n: usize) -> Vec<Gc<Node>> {
-    const WINDOW: usize = 64;
-    let mut rng = Rng(0x9e37_79b9_7f4a_7c15);
-    let nodes: Vec<Gc<Node>> = (0..n)
-        .map(|_| {
-            Gc::new(Node {
-                edges: GcCell::new(Vec::with_capacity(2)),
-            })
-        })
-        .collect();
-    for i in 1..n {
-        let parent = i - 1 - rng.below(i.min(WINDOW));
-        nodes[parent].edges.borrow_mut().push(nodes[i].clone());
-    }
-    for (i, node) in nodes.iter().enumerate() {
-        let target = i - rng.below(i.min(WINDOW) + 1);
-        node.edges.borrow_mut().push(nodes[target].clone());
-    }
-    nodes
+    heap_of(
+        n,
+        0x9e37_79b9_7f4a_7c15,
+        |rng, i| i - 1 - rng.below(i.min(WINDOW)),
+        |rng, i, _| i - rng.below(i.min(WINDOW) + 1),
+    )
 }
 
 /// The header of a handle's object: a `Gc`'s `Trace` reports exactly that edge.

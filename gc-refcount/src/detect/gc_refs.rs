@@ -32,9 +32,7 @@ pub unsafe fn compute(examined: &ObjectList) -> usize {
     // SAFETY: members are live (caller's promise).
     unsafe {
         examined.for_each(|object| {
-            let header = Header::from_ptr(object);
-            header.set(flags::EXAMINED);
-            header.set_scratch(header.strong());
+            update_refs(Header::from_ptr(object));
             members += 1;
         })
     };
@@ -42,13 +40,16 @@ pub unsafe fn compute(examined: &ObjectList) -> usize {
     let mut visitor = SubtractInternal { source: None };
     // SAFETY: as above; `Header::trace` reads values that are initialised (tracked objects in a
     // list are never dropped).
-    unsafe {
-        examined.for_each(|object| {
-            visitor.source = Some(object);
-            Header::trace(object, &mut visitor);
-        })
-    };
+    unsafe { examined.for_each(|object| visitor.subtract_from(object)) };
     members
+}
+
+/// CPython's `update_refs` for one member: flags it examined and copies its strong count into
+/// the scratch word.
+#[inline]
+fn update_refs(header: &Header) {
+    header.set(flags::EXAMINED);
+    header.set_scratch(header.strong());
 }
 
 /// Whether `object`, after [`compute`], is referenced from outside the examined set.
@@ -64,6 +65,20 @@ pub unsafe fn is_root(object: NonNull<Header>) -> bool {
 
 struct SubtractInternal {
     source: Option<Edge>,
+}
+
+impl SubtractInternal {
+    /// Traces `object`, subtracting one from every examined target of its edges.
+    ///
+    /// # Safety
+    ///
+    /// `object` is live with its value in place (a member of the examined set).
+    #[inline]
+    unsafe fn subtract_from(&mut self, object: Edge) {
+        self.source = Some(object);
+        // SAFETY: the caller's promise.
+        unsafe { Header::trace(object, self) };
+    }
 }
 
 impl Visitor for SubtractInternal {
@@ -127,9 +142,7 @@ pub unsafe fn compute_parallel<S: Spawn>(
     // SAFETY: members are live (caller's promise).
     unsafe {
         examined.for_each(|object| {
-            let header = Header::from_ptr(object);
-            header.set(flags::EXAMINED);
-            header.set_scratch(header.strong());
+            update_refs(Header::from_ptr(object));
             members.push(object);
         })
     };
@@ -137,9 +150,8 @@ pub unsafe fn compute_parallel<S: Spawn>(
         // subtract_refs, on this thread.
         let mut visitor = SubtractInternal { source: None };
         for &object in members.iter() {
-            visitor.source = Some(object);
             // SAFETY: members are live (caller's promise).
-            unsafe { Header::trace(object, &mut visitor) };
+            unsafe { visitor.subtract_from(object) };
         }
         return members.len();
     }
