@@ -25,6 +25,16 @@ pub trait Visitor {
     /// Called once for every managed pointer held by the traced value, with multiplicity: a value
     /// that holds two handles to the same object reports that edge twice.
     fn visit(&mut self, edge: Edge);
+
+    /// Called once for every handle to a *thread-shared* tracked object (a
+    /// `gc_refcount::sync::Gc` whose value may hold handles) that the traced value holds, with
+    /// multiplicity. `object` is the object's address, meaningful only to the shared collector
+    /// that reported it. Thread-local collectors ignore these edges (the default): a shared
+    /// object is outside every thread-local heap, as an `Arc` is.
+    #[inline]
+    fn visit_shared(&mut self, object: NonNull<u8>) {
+        let _ = object;
+    }
 }
 
 /// A value whose managed pointers (`Gc` fields) the collector can enumerate.
@@ -44,7 +54,8 @@ pub trait Visitor {
 /// 1. **Every edge, exactly once per handle.** `trace` calls [`Visitor::visit`] once for every
 ///    strong managed handle (`Gc`) the value owns — directly or through fields, boxes and
 ///    collections — and for nothing else: not for `Weak` handles, not for a handle the value does
-///    not own, not twice for one handle.
+///    not own, not twice for one handle. The same holds for [`Visitor::visit_shared`] and
+///    thread-shared handles.
 ///    - *A missed edge* makes its target look referenced from outside the examined set. The target
 ///      and everything it reaches survive: a cycle through that edge leaks. Memory-safe, but a leak.
 ///    - *A false edge* (reported but not backed by a strong count, or reported twice) makes the

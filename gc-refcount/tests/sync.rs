@@ -3,8 +3,6 @@
 //!
 //! Sizes shrink under Miri (`cfg(miri)`), which runs these too (see `.ci/run`).
 
-use std::sync::atomic::AtomicUsize;
-use std::sync::atomic::Ordering::{Relaxed, SeqCst};
 use std::sync::{mpsc, Arc, Barrier};
 use std::thread;
 
@@ -27,72 +25,8 @@ fn join_all<T>(handles: Vec<thread::ScopedJoinHandle<'_, T>>) -> Vec<T> {
     handles.into_iter().map(|h| h.join().unwrap()).collect()
 }
 
-// --- drop accounting ----------------------------------------------------------------------------
-
-/// Counts the drops of every object it has handed out, by id.
-#[derive(Default)]
-struct Ledger {
-    made: AtomicUsize,
-    drops: std::sync::Mutex<Vec<u32>>,
-}
-
-impl Ledger {
-    fn new() -> Arc<Ledger> {
-        Arc::new(Ledger::default())
-    }
-
-    fn item(self: &Arc<Self>) -> Item {
-        let id = self.made.fetch_add(1, Relaxed);
-        let mut drops = self.drops.lock().unwrap();
-        if drops.len() <= id {
-            drops.resize(id + 1, 0);
-        }
-        Item {
-            id,
-            ledger: Arc::clone(self),
-        }
-    }
-
-    /// Objects dropped so far.
-    fn dropped(&self) -> usize {
-        self.drops
-            .lock()
-            .unwrap()
-            .iter()
-            .filter(|&&d| d > 0)
-            .count()
-    }
-
-    /// Every object made has been dropped exactly once.
-    #[track_caller]
-    fn assert_all_dropped_once(&self) {
-        let drops = self.drops.lock().unwrap();
-        assert_eq!(drops.len(), self.made.load(SeqCst));
-        for (id, &d) in drops.iter().enumerate() {
-            assert_eq!(d, 1, "object {id} dropped {d} times");
-        }
-    }
-}
-
-/// A value that records its drop in its ledger (and panics if dropped twice).
-struct Item {
-    id: usize,
-    ledger: Arc<Ledger>,
-}
-
-impl Drop for Item {
-    fn drop(&mut self) {
-        let mut drops = self.ledger.drops.lock().unwrap();
-        drops[self.id] += 1;
-        assert_eq!(drops[self.id], 1, "object {} dropped twice", self.id);
-    }
-}
-
-// SAFETY: holds no managed handle.
-unsafe impl Trace for Item {
-    const MAY_CONTAIN_GC: bool = false;
-    fn trace(&self, _visitor: &mut dyn Visitor) {}
-}
+mod ledger;
+use ledger::{Item, Ledger};
 
 // --- basics -------------------------------------------------------------------------------------
 
@@ -371,7 +305,7 @@ fn atomic_gc_storm<C: Counts>() {
                         }
                         3 => {
                             if let Some(gc) = slot.load() {
-                                assert!(gc.id < ledger.made.load(Relaxed));
+                                assert!(gc.id < ledger.made());
                             }
                         }
                         _ => drop(slot.swap(None)),
@@ -418,7 +352,7 @@ fn load_races_last_store<C: Counts>() {
                 for _ in 0..rounds {
                     if let Some(gc) = slot.load() {
                         // The drop flag of a freed object would be set (and the ledger knows).
-                        let drops = ledger.drops.lock().unwrap()[gc.id];
+                        let drops = ledger.drops_of(gc.id);
                         assert_eq!(drops, 0, "loaded a dropped object");
                         loaded += 1;
                     }
@@ -510,10 +444,14 @@ fn gc_lock_shares_mutation() {
 }
 
 /// A visitor that counts edges.
-struct Count(usize);
+/// Counts thread-local edges, then shared ones.
+struct Count(usize, usize);
 impl Visitor for Count {
     fn visit(&mut self, _edge: Edge) {
         self.0 += 1;
+    }
+    fn visit_shared(&mut self, _object: std::ptr::NonNull<u8>) {
+        self.1 += 1;
     }
 }
 
@@ -521,16 +459,23 @@ impl Visitor for Count {
 fn gc_lock_traces_only_when_free() {
     let local = gc_refcount::Gc::new(5u32);
     let lock = GcLock::new(vec![local.clone(), local]);
-    let mut count = Count(0);
+    let mut count = Count(0, 0);
     lock.trace(&mut count);
     assert_eq!(count.0, 2, "unlocked: both edges");
     let guard = lock.lock();
-    let mut count = Count(0);
+    let mut count = Count(0, 0);
     lock.trace(&mut count);
     assert_eq!(count.0, 0, "locked: the value is not read");
     drop(guard);
-    // A shared `Gc` is outside the thread-local heaps: a leaf.
-    const { assert!(!<GcLock<Option<Gc<Node>>>>::MAY_CONTAIN_GC) };
+    // A shared `Gc` is outside the thread-local heaps: reported as a shared edge only.
+    let shared = GcLock::new(Some(Gc::new(Node {
+        value: 1,
+        next: GcLock::new(None),
+    })));
+    let mut count = Count(0, 0);
+    shared.trace(&mut count);
+    assert_eq!(count.0, 0, "no thread-local edge");
+    assert_eq!(count.1, 1, "one shared edge");
 }
 
 #[test]

@@ -96,6 +96,9 @@ impl<T: Trace + Send + Sync + 'static, C: Counts> AtomicGc<T, C> {
 
     /// Stores `value` and returns what the slot held (its reference passes to the caller).
     pub fn swap(&self, value: Option<Gc<T, C>>) -> Option<Gc<T, C>> {
+        // Changing a slot changes an edge (if the slot is in a shared object): not while a
+        // collection examines the heap.
+        let _access = C::Runtime::enter_heap();
         let old = self.slot.swap(Self::publish(value), AcqRel);
         // SAFETY: `old` was the slot's reference, which the swap took out of the slot.
         unsafe { Self::take(old) }
@@ -112,6 +115,7 @@ impl<T: Trace + Send + Sync + 'static, C: Counts> AtomicGc<T, C> {
         new: Option<Gc<T, C>>,
     ) -> Result<Option<Gc<T, C>>, CompareExchangeError<T, C>> {
         let expected = current.map_or(ptr::null_mut(), |gc| Self::raw(gc));
+        let _access = C::Runtime::enter_heap();
         let new = Self::publish(new);
         match self.slot.compare_exchange(expected, new, AcqRel, Acquire) {
             // SAFETY: the exchange took the slot's reference to `old` out of the slot.
@@ -188,10 +192,20 @@ impl<T: Trace + Send + Sync + 'static, C: Counts> fmt::Debug for CompareExchange
     }
 }
 
-/// A leaf to the thread-local heaps, like [`Gc`] (see its `Trace` impl).
-// SAFETY: holds no edge of a thread-local heap and reports none.
+/// Reports the slot's object to the shared collector, like [`Gc`] (see its `Trace` impl).
+// SAFETY: [1] the slot holds one reference, reported once (tracked values only); while a
+// collection traces, no store can change the slot (stores take heap access); [2] one atomic
+// load; [3] as `Gc`'s.
 unsafe impl<T: Trace + Send + Sync + 'static, C: Counts> Trace for AtomicGc<T, C> {
-    const MAY_CONTAIN_GC: bool = false;
+    /// `true`, as for the thread-local `Gc`: `T::MAY_CONTAIN_GC` here would make a recursive
+    /// type's constant depend on itself. A handle to a leaf is simply not reported.
+    const MAY_CONTAIN_GC: bool = true;
 
-    fn trace(&self, _visitor: &mut dyn Visitor) {}
+    fn trace(&self, visitor: &mut dyn Visitor) {
+        if T::MAY_CONTAIN_GC {
+            if let Some(obj) = NonNull::new(self.slot.load(Acquire)) {
+                visitor.visit_shared(obj.cast());
+            }
+        }
+    }
 }

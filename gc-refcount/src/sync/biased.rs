@@ -11,6 +11,7 @@ use gc_core::sync::{AtomicWord, Std};
 use super::counts::Counts;
 use super::object::{free, Published, SharedHeader};
 use super::runtime::{Runtime, ANONYMOUS};
+use super::tracked::TrackedLinks;
 
 const QUEUED: usize = 1;
 const MERGED: usize = 2;
@@ -71,8 +72,9 @@ fn published(shared: usize) -> Published {
 ///
 /// A queued object stays allocated until its owner merges it, however many threads drop it, so a
 /// thread that frees its objects across threads and whose owner never reaches a safepoint holds
-/// them until it does (or exits). The stop-the-world collector will merge every mailbox before it
-/// examines the heap; it is not built yet.
+/// them until it does (or exits). The shared collector does not merge mailboxes: it reads the
+/// counts as they are (a queued entry's reference is not counted) and, for garbage, removes the
+/// entries from the mailboxes before it tears the objects down.
 ///
 /// ## The shared word
 ///
@@ -105,6 +107,13 @@ pub struct BiasedCounts<R: Runtime = Std> {
 /// An object queued to its owner: the mailbox entry that holds one reference until the owner
 /// merges it.
 pub struct Queued<R: Runtime>(NonNull<SharedHeader<BiasedCounts<R>>>);
+
+impl<R: Runtime> Queued<R> {
+    /// The queued object.
+    pub(crate) fn object(&self) -> NonNull<TrackedLinks> {
+        self.0.cast()
+    }
+}
 
 // SAFETY: a queued entry is a counted reference to a thread-shared object (`Send + Sync` values
 // only: `Gc::new` requires it); whichever thread holds the entry may merge it.
@@ -382,6 +391,17 @@ unsafe impl<R: Runtime> Counts for BiasedCounts<R> {
         if !items.is_empty() {
             Self::merge_all(items);
         }
+    }
+
+    unsafe fn hold_for_teardown(&self) {
+        let total = self.strong_count() as isize + 1;
+        let shared = self.shared.load(Acquire);
+        // No other thread touches a garbage object while the world is stopped, and its owner
+        // (stopped, or in a blocking section, holding no reference to it) never will again.
+        self.owner.store(0, Relaxed);
+        self.local.store(0, Relaxed);
+        self.shared
+            .store(word(total, (shared & PUBLISHED) | MERGED), Release);
     }
 }
 

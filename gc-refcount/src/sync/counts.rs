@@ -74,6 +74,19 @@ pub unsafe trait Counts: Sized + Send + Sync + 'static {
     /// Does the deferred work queued to the current thread (biased counting merges). Called at
     /// every allocation and by [`sync::safepoint`](super::safepoint).
     fn safepoint();
+
+    /// The shared collector found the object garbage and is about to tear it down: turn the
+    /// counts into a plain shared count of [`strong_count`](Counts::strong_count) plus one (the
+    /// collector's hold, given up later by [`decrement`](Counts::decrement)), forgetting any
+    /// deferred work pending for it (a queued entry, which the collector has removed from its
+    /// mailbox). From then on any thread's decrement takes the shared path, and the last one
+    /// frees the object.
+    ///
+    /// # Safety
+    ///
+    /// The world is stopped, the object is garbage (no thread holds a reference to it except
+    /// through other garbage), and no mailbox holds an entry for it.
+    unsafe fn hold_for_teardown(&self);
 }
 
 /// Plain atomic reference counts, as `std::sync::Arc`: every clone is an atomic increment and
@@ -177,4 +190,8 @@ unsafe impl<R: Runtime> Counts for AtomicCounts<R> {
 
     #[inline]
     fn safepoint() {}
+
+    unsafe fn hold_for_teardown(&self) {
+        self.strong.fetch_add(1, Relaxed);
+    }
 }

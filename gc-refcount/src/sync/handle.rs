@@ -10,6 +10,7 @@ use gc_core::{Trace, Visitor};
 use super::biased::BiasedCounts;
 use super::counts::Counts;
 use super::object::{addr, SharedBox, SharedHeader};
+use super::runtime::Runtime;
 
 /// A handle to a thread-shared object: `Send + Sync` when `T` is, cloned and dropped from any
 /// thread, the value dropped exactly once when the last handle (or [`AtomicGc`](super::AtomicGc)
@@ -18,7 +19,8 @@ use super::object::{addr, SharedBox, SharedHeader};
 /// `C` is the counting discipline: [`BiasedCounts`] by default (non-atomic updates on the thread
 /// that created the object), or [`AtomicCounts`](super::AtomicCounts) (as `Arc`).
 ///
-/// Cycles of `Gc`s are not collected yet: they leak (see the [module docs](super)).
+/// Cycles of `Gc`s (through [`GcLock`](super::GcLock)s and [`AtomicGc`](super::AtomicGc)s) are
+/// found by the shared collector: [`sync::collect`](super::collect), or automatically.
 ///
 /// ```compile_fail
 /// // The value must be `Send + Sync`: a thread-local `Gc` may not be shared.
@@ -50,6 +52,8 @@ impl<T: Trace + Send + Sync + 'static, C: Counts> Gc<T, C> {
     /// Allocates `value` under the discipline `C`, named by type:
     /// `Gc::<_, AtomicCounts>::new_counted(v)`.
     pub fn new_counted(value: T) -> Self {
+        C::Runtime::poll();
+        let _access = C::Runtime::enter_heap();
         C::safepoint();
         Gc {
             ptr: SharedBox::<T, C>::allocate(value, C::new()),
@@ -122,11 +126,20 @@ impl<T: Trace + Send + Sync + 'static, C: Counts> Drop for Gc<T, C> {
 impl<T: Trace + Send + Sync + 'static, C: Counts> Deref for Gc<T, C> {
     type Target = T;
 
+    /// # Panics
+    ///
+    /// If a collection has torn the object down: a handle that a `Drop` of other garbage kept
+    /// or resurrected (see [`collect`](super::collect)).
     #[inline]
     fn deref(&self) -> &T {
+        if self.header().links().is_dead() {
+            dead_value();
+        }
         // SAFETY: the handle's reference keeps the value alive (it is dropped only when the count
-        // reaches zero), `ptr` is a `SharedBox<T, C>` (made by `new_counted` for this `T`), and
-        // the value is only ever read through shared references until then.
+        // reaches zero, or by a collection that flagged it dead, checked above; a collection
+        // finds garbage only objects no thread can reach, so it cannot flag it while this
+        // thread dereferences it), `ptr` is a `SharedBox<T, C>` (made by `new_counted` for this
+        // `T`), and the value is only ever read through shared references until then.
         unsafe { SharedBox::<T, C>::value_ptr(self.ptr).as_ref() }
     }
 }
@@ -143,18 +156,32 @@ impl<T: Trace + Send + Sync + 'static + fmt::Display, C: Counts> fmt::Display fo
     }
 }
 
-/// To the thread-local heaps a shared object is outside, as a value behind an `Arc` is: a
-/// thread-local collector does not examine it, and no thread-local object can be reached through
-/// it (`T: Send` rules out thread-local `Gc`s), so a `sync::Gc` holds no edge a thread-local
-/// collector could use, and is a leaf (`MAY_CONTAIN_GC = false`, no edge reported).
-///
-/// The shared collector, when it lands, needs these edges; `Visitor` has one kind of edge (a
-/// thread-local header) today, so it will need a second one (see the [module docs](super)).
-// SAFETY: reports no edge, and holds no edge of a thread-local heap: exact for the thread-local
-// collectors, the only ones that exist.
+#[cold]
+#[track_caller]
+fn dead_value() -> ! {
+    panic!(
+        "dereferenced a shared Gc whose value a collection has dropped (a handle to cyclic \
+         garbage kept or resurrected by a Drop)"
+    )
+}
+
+/// Reports the object to the shared collector ([`Visitor::visit_shared`]) if its value may hold
+/// handles (leaf objects are not tracked, like CPython's non-container objects). To the
+/// thread-local heaps a shared object is outside, as a value behind an `Arc` is: their visitors
+/// ignore shared edges, and no thread-local object can be reached through it (`T: Send` rules
+/// out thread-local `Gc`s).
+// SAFETY: [1] one shared edge per handle, for tracked objects (the only ones the shared
+// collector examines), and no thread-local edge (it holds none); [2] reads only the pointer;
+// [3] a handle to a tracked value is a handle the shared collector counts.
 unsafe impl<T: Trace + Send + Sync + 'static, C: Counts> Trace for Gc<T, C> {
-    const MAY_CONTAIN_GC: bool = false;
+    /// `true`, as for the thread-local `Gc`: `T::MAY_CONTAIN_GC` here would make a recursive
+    /// type's constant depend on itself. A handle to a leaf is simply not reported.
+    const MAY_CONTAIN_GC: bool = true;
 
     #[inline]
-    fn trace(&self, _visitor: &mut dyn Visitor) {}
+    fn trace(&self, visitor: &mut dyn Visitor) {
+        if T::MAY_CONTAIN_GC {
+            visitor.visit_shared(self.ptr.cast());
+        }
+    }
 }

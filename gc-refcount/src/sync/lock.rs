@@ -6,12 +6,22 @@ use std::sync::{Mutex, MutexGuard, PoisonError, TryLockError};
 
 use gc_core::{Trace, Visitor};
 
+use super::registry::{self, blocking, HeapAccess};
+
 /// A mutex around a traced value: the way to mutate a shared object's fields (a `Gc` gives
 /// shared access only).
 ///
 /// It wraps `std::sync::Mutex` without its poisoning: a thread that panics while holding the
 /// lock leaves the value as it was at the panic, and the next [`lock`](GcLock::lock) takes it as
 /// it is (as `parking_lot` does).
+///
+/// ## Taking the lock is a heap operation
+///
+/// [`lock`](GcLock::lock) and [`try_lock`](GcLock::try_lock) may change edges (through the
+/// guard), so on a thread inside a [`blocking`](super::blocking) section they first wait for a
+/// running shared collection to end. A `lock` that must wait for another thread to release the
+/// lock waits inside a blocking section, so that a collection never waits for a thread that waits
+/// for a parked one.
 ///
 /// ## Tracing
 ///
@@ -20,14 +30,10 @@ use gc_core::{Trace, Visitor};
 /// collection, not a use-after-free (see `Trace`'s safety rules) — provided the answer is the
 /// same every time the value is traced during that collection. The thread-local collectors get
 /// that for free: a `GcLock` holding thread-local `Gc`s is not `Sync`, so only the collecting
-/// thread can hold it, and it is blocked in the collection.
-///
-/// The shared collector will not: a stopped thread may be holding a guard, and a thread in a
-/// `blocking` section may acquire a lock while the collection runs. It must decide once per
-/// collection for each lock — take it (and hold the guard until the collection ends) or treat
-/// the value as unreadable (its referents are then reached from outside, so they and what they
-/// reach survive) — rather than call `trace` more than once. What a stopped thread may hold and
-/// why tracing is sound is part of the stop-the-world design, not built yet.
+/// thread can hold it, and it is blocked in the collection. The shared collector gets it from
+/// the stopped world: no thread can take a lock while it runs, so a lock is either free for every
+/// trace of one collection or held by the same thread throughout (see
+/// [`collect`](super::collect) for why a holder's changes are safe).
 #[derive(Default)]
 pub struct GcLock<T> {
     inner: Mutex<T>,
@@ -36,6 +42,8 @@ pub struct GcLock<T> {
 /// A held [`GcLock`]: the value, readable and writable until the guard drops.
 pub struct GcLockGuard<'a, T> {
     inner: MutexGuard<'a, T>,
+    /// Dropped after `inner`: the thread gives its heap access back once the lock is released.
+    _access: HeapAccess,
 }
 
 impl<T> GcLock<T> {
@@ -48,20 +56,33 @@ impl<T> GcLock<T> {
 
     /// Takes the lock, blocking until it is free.
     pub fn lock(&self) -> GcLockGuard<'_, T> {
+        let access = registry::enter_heap();
+        let inner = match self.inner.try_lock() {
+            Ok(inner) => inner,
+            Err(TryLockError::Poisoned(poisoned)) => poisoned.into_inner(),
+            Err(TryLockError::WouldBlock) => {
+                blocking(|| self.inner.lock()).unwrap_or_else(PoisonError::into_inner)
+            }
+        };
         GcLockGuard {
-            inner: self.inner.lock().unwrap_or_else(PoisonError::into_inner),
+            inner,
+            _access: access,
         }
     }
 
-    /// Takes the lock if it is free.
+    /// Takes the lock if it is free (after waiting for a running shared collection to end, on a
+    /// thread inside a blocking section).
     pub fn try_lock(&self) -> Option<GcLockGuard<'_, T>> {
-        match self.inner.try_lock() {
-            Ok(inner) => Some(GcLockGuard { inner }),
-            Err(TryLockError::Poisoned(poisoned)) => Some(GcLockGuard {
-                inner: poisoned.into_inner(),
-            }),
-            Err(TryLockError::WouldBlock) => None,
-        }
+        let access = registry::enter_heap();
+        let inner = match self.inner.try_lock() {
+            Ok(inner) => inner,
+            Err(TryLockError::Poisoned(poisoned)) => poisoned.into_inner(),
+            Err(TryLockError::WouldBlock) => return None,
+        };
+        Some(GcLockGuard {
+            inner,
+            _access: access,
+        })
     }
 
     /// The value, through exclusive access to the lock (no locking needed).
@@ -107,17 +128,21 @@ impl<T: fmt::Debug> fmt::Debug for GcLockGuard<'_, T> {
 
 // SAFETY: [1] reports the value's edges when it can read the value and none otherwise: a missed
 // edge, which `Trace` allows (a leak, never a false edge) as long as the answer does not change
-// within one collection — true for the thread-local collectors, the only ones that exist (see the
-// type's docs); [2] it never reports an edge the value does not hold; [3] `MAY_CONTAIN_GC` is the
-// value's. Taking the lock writes the mutex word, which rule 2 of `Trace` asks to avoid: the price
-// of reading the value without racing a holder; the only effect another tracer can see is a failed
-// `try_lock`, i.e. [1] again.
+// within one collection — true for the thread-local collectors (the type's docs) and for the
+// shared one (no thread takes a lock while the world is stopped); [2] it never reports an edge the
+// value does not hold; [3] `MAY_CONTAIN_GC` is the value's. Taking the lock writes the mutex word,
+// which rule 2 of `Trace` asks to avoid: the price of reading the value without racing a holder;
+// the only effect another tracer can see is a failed `try_lock`, i.e. [1] again.
 unsafe impl<T: Trace> Trace for GcLock<T> {
     const MAY_CONTAIN_GC: bool = T::MAY_CONTAIN_GC;
 
     fn trace(&self, visitor: &mut dyn Visitor) {
-        if let Some(guard) = self.try_lock() {
-            guard.trace(visitor);
-        }
+        // The mutex itself, not `try_lock`: the tracer is a collector, which needs no heap access.
+        let guard = match self.inner.try_lock() {
+            Ok(guard) => guard,
+            Err(TryLockError::Poisoned(poisoned)) => poisoned.into_inner(),
+            Err(TryLockError::WouldBlock) => return,
+        };
+        guard.trace(visitor);
     }
 }

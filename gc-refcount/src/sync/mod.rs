@@ -45,48 +45,74 @@
 //! loading; crossbeam-epoch keeps that object's memory until the loader is done, and the count is
 //! never raised from zero. See [`AtomicGc`] for exactly which frees are deferred and why.
 //!
+//! ## Cycles: the shared collector
+//!
+//! A cycle of shared objects (through `GcLock`s or `AtomicGc`s) is found by the shared
+//! collector: [`collect()`] by hand, or automatically on free-threaded CPython's schedule
+//! ([`set_threshold`]; a collection when the tracked objects allocated since the last one exceed
+//! 2000 and a quarter of its survivors). A collection **stops the world**: every thread that uses
+//! the shared heap is registered, and stops at its next *safepoint* — every allocation is one,
+//! [`safepoint()`] is another — or is claimed while it runs code declared with [`blocking`],
+//! which does not touch the heap. Then trial deletion runs over every tracked object, and the
+//! garbage is torn down once the world runs again. See [`collect`] for what a stopped thread may
+//! hold and why tracing stays sound, and the `world` module (source) for the handshake, which
+//! `loom-tests` checks.
+//!
+//! **The contract for threads:** a thread that waits for another thread (a `join`, a channel, a
+//! std lock) outside a [`blocking`] section holds a collection up until the wait ends; an explicit
+//! [`collect()`] waits for it, an automatic one gives up after [`AUTOMATIC_PATIENCE`] and tries
+//! again later. [`GcLock::lock`] waits inside a blocking section on its own.
+//!
 //! ## What is not built yet
 //!
-//! This is the first part of the shared heap. **Cycles are not collected**: a cycle of shared
-//! objects (through `GcLock`s) leaks until the shared collector lands — there is no
-//! `sync::collect()` yet. Neither is the stop-the-world machinery: no registry of mutators to
-//! stop, no `sync::blocking`; a safepoint today only merges the biased counts queued to the
-//! calling thread. A thread that never allocates again and never calls [`safepoint()`] keeps the
-//! objects queued to it (they are merged when it exits). [`Gc`] does not report its edges to a
-//! [`Visitor`](gc_core::Visitor) (to the thread-local heaps a shared object is outside, like an
-//! `Arc`); the shared collector will need a second kind of edge in gc-core's `Visitor`. Dropping
-//! a very long chain of shared objects recurses (there is no trashcan for shared objects yet).
+//! No `sync::Weak`. The collector marks on the calling thread (the parallel marker of the
+//! thread-local `MarkSweep` is not used here yet). Dropping a very long chain of shared objects
+//! recurses (there is no trashcan for shared objects yet). Leaf objects carry the collector's
+//! four header words unused (see [`SharedHeader`]).
 //!
 //! ## Where the unsafe code is
 //!
 //! `object.rs` (layout, allocation, the free), `handle.rs` (`Gc`), `atomic.rs` (`AtomicGc`), the
-//! counting disciplines `counts.rs` and `biased.rs`, and `runtime.rs` (crossbeam-epoch, memory).
+//! counting disciplines `counts.rs` and `biased.rs`, `runtime.rs` (crossbeam-epoch, memory),
+//! `tracked.rs` (the lists of tracked objects) and `collector.rs` (trial deletion, tear-down).
 //! Every concurrent step goes through the runtime's atomics (gc-core's sync facade), so that the
 //! models in `loom-tests` check this code, not a copy.
 
 mod atomic;
 mod biased;
+mod collector;
 mod counts;
 mod handle;
 mod lock;
 mod object;
+mod registry;
 mod runtime;
+mod tracked;
+pub mod world;
 
 pub use atomic::{AtomicGc, CompareExchangeError};
 pub use biased::{BiasedCounts, Queued};
+pub use collector::{collect, set_threshold, threshold, AUTOMATIC_PATIENCE};
 pub use counts::{AtomicCounts, Counts};
+use gc_core::sync::Std;
 pub use handle::Gc;
 pub use lock::{GcLock, GcLockGuard};
 pub use object::{SharedHeader, SharedTypeInfo};
+pub use registry::{blocking, HeapAccess, DEFAULT_THRESHOLD};
 #[cfg(feature = "loom")]
 pub use runtime::exit_loom_thread;
 pub use runtime::{Runtime, ANONYMOUS};
+pub use tracked::TrackedLinks;
+pub use world::{ThreadState, World};
 
-/// A safepoint for the calling thread: merges the shared objects that other threads queued to
-/// it (biased counting), freeing those whose last reference is gone. Every allocation of a shared
-/// object is one too. Cheap when nothing is queued.
+/// A safepoint for the calling thread: parks it while a shared collection runs (and runs one if
+/// it is due), then merges the shared objects that other threads queued to it (biased counting),
+/// freeing those whose last reference is gone. Every allocation of a shared object is one too.
+/// Cheap when there is nothing to do: two loads of global flags and one of the mailbox's.
 ///
-/// Stop-the-world collection will also stop here; it is not built yet.
+/// A thread that runs long without allocating calls it now and then, or runs that code inside
+/// [`blocking`]: a collection waits for every running thread to reach a safepoint.
 pub fn safepoint() {
+    <Std as Runtime>::poll();
     <BiasedCounts as Counts>::safepoint();
 }

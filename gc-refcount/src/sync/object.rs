@@ -6,40 +6,50 @@ use std::marker::PhantomData;
 use std::mem::{offset_of, ManuallyDrop};
 use std::ptr::NonNull;
 
+use gc_core::{Trace, Visitor};
+
 use super::counts::Counts;
 use super::runtime::Runtime;
+use super::tracked::TrackedLinks;
 
-/// The header in front of every thread-shared value: the counts of the discipline `C`, then the
-/// per-type record. Its size, and why each word is there:
+/// The header in front of every thread-shared value: the links and state the shared collector
+/// uses, the per-type record, then the counts of the discipline `C`.
 ///
 /// ## The header
 ///
 /// ```text
-/// SharedHeader<C> = [ counts: C | type_info: &'static SharedTypeInfo<C> ]
+/// SharedHeader<C> = [ links: prev | next | shard | state ][ type_info ][ counts: C ]
 /// ```
 ///
 /// | discipline | `counts` | header size (64-bit) |
 /// |---|---|---|
-/// | [`AtomicCounts`](super::AtomicCounts) | one word: the strong count; its top bit says "published in an `AtomicGc`" | 16 bytes |
-/// | [`BiasedCounts`](super::BiasedCounts) | three words: owner thread, owner's local count, shared count with 3 flag bits (queued, merged, published) | 32 bytes |
+/// | [`AtomicCounts`](super::AtomicCounts) | one word: the strong count; its top bit says "published in an `AtomicGc`" | 48 bytes |
+/// | [`BiasedCounts`](super::BiasedCounts) | three words: owner thread, owner's local count, shared count with 3 flag bits (queued, merged, published) | 64 bytes |
 ///
-/// and the last word, `type_info`, is the per-type record: layout, drop, name. It is what lets a
-/// thread that did not create an object free it type-erased — the owner merging a queued object
-/// (biased counting) — and what the shared collector will trace through when it lands.
+/// - `links` (four words, [`TrackedLinks`]): the list of tracked objects the object is in (two
+///   links and the list itself, so that any thread can unlink it), and the collector's state
+///   word (`gc_refs` and marks during a collection; "dead" once a collection tore it down). A
+///   leaf value (one that can hold no handle, `Trace::MAY_CONTAIN_GC == false`) is in no list,
+///   and only its state word is used: these 32 bytes are the price of one header layout for all
+///   values. CPython gives its pre-header only to container objects; so could gclab, by putting
+///   the links before the header for tracked types only — not done yet.
+/// - `type_info`: the per-type record — layout, drop, trace, name, and the discipline's
+///   operations, type-erased. It is what lets a thread that did not create an object free it
+///   (the owner merging a queued object) and what the shared collector traces through.
+/// - `counts`: the discipline's counts, last, so that the collector finds `links` and
+///   `type_info` at the same offsets whatever the discipline.
 ///
-/// Free-threaded CPython spends the same 32 bytes on the same duties (`ob_tid`, `ob_ref_local`,
-/// `ob_ref_shared`, `ob_type`; its GC bits and per-object mutex sit in padding of `ob_tid`'s
-/// neighbour). The thread-local [`gc_core::Header`] is not reused: its fields are `Cell`s and
-/// its list links and scratch word serve the thread-local collector, which a shared object is
-/// not in. The thread-local [`gc_core::TypeInfo`] is not reused either: its functions take a
-/// thread-local header and find the value at [`gc_core::ObjectBox`]'s offset, not this one's.
+/// Free-threaded CPython spends 32 bytes (`ob_tid`, `ob_ref_local`, `ob_ref_shared`,
+/// `ob_type`) and finds its objects by walking mimalloc's heaps instead of lists, reusing
+/// `ob_tid` as `gc_refs` during a collection. The thread-local [`gc_core::Header`] is not reused:
+/// its fields are `Cell`s that only one thread may touch.
 ///
-/// There is no weak count yet (no `sync::Weak`); the 4 bytes it will need are not taken from
-/// anything else, so adding it costs one more word in the worst case.
+/// There is no weak count yet (no `sync::Weak`).
 #[repr(C)]
 pub struct SharedHeader<C: 'static> {
+    links: TrackedLinks,
+    type_info: &'static SharedTypeInfo,
     counts: C,
-    type_info: &'static SharedTypeInfo<C>,
 }
 
 impl<C: 'static> SharedHeader<C> {
@@ -47,6 +57,12 @@ impl<C: 'static> SharedHeader<C> {
     #[inline(always)]
     pub fn counts(&self) -> &C {
         &self.counts
+    }
+
+    /// The collector's links and state.
+    #[inline(always)]
+    pub(crate) fn links(&self) -> &TrackedLinks {
+        &self.links
     }
 
     /// The header behind a pointer.
@@ -57,26 +73,57 @@ impl<C: 'static> SharedHeader<C> {
     /// may be dead — value dropped — but its memory not yet freed, as during a deferred free).
     #[inline(always)]
     pub(crate) unsafe fn from_ptr<'a>(ptr: NonNull<SharedHeader<C>>) -> &'a SharedHeader<C> {
-        // SAFETY: the caller guarantees the memory is allocated for `'a`; every field is an atomic
-        // or immutable, so shared references from several threads may coexist.
+        // SAFETY: the caller guarantees the memory is allocated for `'a`; every field is an atomic,
+        // immutable, or touched only under a lock (the links), so shared references from several
+        // threads may coexist.
         unsafe { ptr.as_ref() }
     }
 }
 
-/// What a thread-shared object's type contributes to freeing it type-erased.
-pub struct SharedTypeInfo<C: 'static> {
+/// What a thread-shared object's type contributes: layout, drop and name, and, for the shared
+/// collector, its trace and its discipline's operations. Every function takes the object's
+/// header address, type-erased; it must be an object of the type (and discipline) that the
+/// record was made for.
+pub struct SharedTypeInfo {
     /// Layout of the whole allocation (header and value).
     layout: Layout,
+    /// Whether the value may hold handles to tracked objects (then the object is tracked).
+    pub(crate) tracked: bool,
     /// Drops the value in place.
-    drop_value: unsafe fn(NonNull<SharedHeader<C>>),
+    pub(crate) drop_value: unsafe fn(NonNull<TrackedLinks>),
+    /// Reports the value's shared edges.
+    pub(crate) trace: unsafe fn(NonNull<TrackedLinks>, &mut dyn Visitor),
+    /// The number of references ([`Counts::strong_count`]).
+    pub(crate) strong_count: unsafe fn(NonNull<TrackedLinks>) -> usize,
+    /// [`Counts::hold_for_teardown`].
+    pub(crate) hold_for_teardown: unsafe fn(NonNull<TrackedLinks>),
+    /// Gives up one reference ([`Counts::decrement`]).
+    pub(crate) release: unsafe fn(NonNull<TrackedLinks>),
     /// `std::any::type_name` of the value.
     type_name: fn() -> &'static str,
 }
 
-impl<C: 'static> SharedTypeInfo<C> {
+impl SharedTypeInfo {
     /// The value type's name.
     pub fn name(&self) -> &'static str {
         (self.type_name)()
+    }
+}
+
+/// The type record of the object at `obj`.
+///
+/// # Safety
+///
+/// `obj` is the header of an allocated shared object (of any discipline).
+#[inline]
+pub(crate) unsafe fn type_info_of(obj: NonNull<TrackedLinks>) -> &'static SharedTypeInfo {
+    // SAFETY: `SharedHeader` is `#[repr(C)]` with `links` first and `type_info` second, so for
+    // every discipline the record sits right after the links; the memory is allocated.
+    unsafe {
+        *obj.cast::<u8>()
+            .add(offset_of!(SharedHeader<()>, type_info))
+            .cast::<&'static SharedTypeInfo>()
+            .as_ptr()
     }
 }
 
@@ -87,18 +134,23 @@ pub(crate) struct SharedBox<T, C: 'static> {
     value: ManuallyDrop<T>,
 }
 
-impl<T: Send + Sync + 'static, C: Counts> SharedBox<T, C> {
-    const TYPE_INFO: &'static SharedTypeInfo<C> = &SharedTypeInfo {
+impl<T: Trace + Send + Sync + 'static, C: Counts> SharedBox<T, C> {
+    const TYPE_INFO: &'static SharedTypeInfo = &SharedTypeInfo {
         layout: Layout::new::<SharedBox<T, C>>(),
+        tracked: T::MAY_CONTAIN_GC,
         drop_value: Self::drop_erased,
+        trace: Self::trace_erased,
+        strong_count: Self::strong_count_erased,
+        hold_for_teardown: Self::hold_erased,
+        release: Self::release_erased,
         type_name: std::any::type_name::<T>,
     };
 
     /// Allocates an object holding `value`, its counts made by `counts` (one reference, held by
-    /// the caller).
+    /// the caller), and tracks it if its value may hold handles.
     pub(crate) fn allocate(value: T, counts: C) -> NonNull<SharedHeader<C>> {
         let layout = Layout::new::<SharedBox<T, C>>();
-        // SAFETY: `SharedBox` contains a header of at least one word, so `layout` is non-zero.
+        // SAFETY: `SharedBox` contains a header of several words, so `layout` is non-zero.
         let raw = unsafe { C::Runtime::alloc(layout) };
         let Some(ptr) = NonNull::new(raw.cast::<SharedBox<T, C>>()) else {
             std::alloc::handle_alloc_error(layout)
@@ -107,11 +159,16 @@ impl<T: Send + Sync + 'static, C: Counts> SharedBox<T, C> {
         unsafe {
             ptr.write(SharedBox {
                 header: SharedHeader {
-                    counts,
+                    links: TrackedLinks::new(),
                     type_info: Self::TYPE_INFO,
+                    counts,
                 },
                 value: ManuallyDrop::new(value),
             });
+        }
+        if T::MAY_CONTAIN_GC {
+            // SAFETY: the object is live, in no list, and not shared yet.
+            unsafe { C::Runtime::track(ptr.cast()) };
         }
         ptr.cast()
     }
@@ -135,12 +192,47 @@ impl<T: Send + Sync + 'static, C: Counts> SharedBox<T, C> {
     }
 
     /// # Safety
-    /// `header` is an allocated `SharedBox<T, C>` whose value is initialised; it is dropped
+    /// `obj` is an allocated `SharedBox<T, C>` whose value is initialised; it is dropped
     /// exactly once, here.
-    unsafe fn drop_erased(header: NonNull<SharedHeader<C>>) {
+    unsafe fn drop_erased(obj: NonNull<TrackedLinks>) {
         // SAFETY: `TYPE_INFO` pairs this function with `SharedBox<T, C>` only; the caller
         // guarantees the value is initialised and never dropped again.
-        unsafe { std::ptr::drop_in_place(Self::value_ptr(header).as_ptr()) }
+        unsafe { std::ptr::drop_in_place(Self::value_ptr(obj.cast()).as_ptr()) }
+    }
+
+    /// # Safety
+    /// `obj` is a live `SharedBox<T, C>` whose value no thread mutates during the call (the
+    /// world is stopped; `GcLock`s the value holds are tried, not waited for).
+    unsafe fn trace_erased(obj: NonNull<TrackedLinks>, visitor: &mut dyn Visitor) {
+        // SAFETY: the value is initialised and only read here.
+        unsafe { Self::value_ptr(obj.cast()).as_ref() }.trace(visitor);
+    }
+
+    /// # Safety
+    /// `obj` is an allocated `SharedBox<T, C>`.
+    unsafe fn strong_count_erased(obj: NonNull<TrackedLinks>) -> usize {
+        // SAFETY: allocated, so its header can be read.
+        unsafe { SharedHeader::<C>::from_ptr(obj.cast()) }
+            .counts()
+            .strong_count()
+    }
+
+    /// # Safety
+    /// As [`Counts::hold_for_teardown`].
+    unsafe fn hold_erased(obj: NonNull<TrackedLinks>) {
+        // SAFETY: the caller's promise, passed on.
+        unsafe {
+            SharedHeader::<C>::from_ptr(obj.cast())
+                .counts()
+                .hold_for_teardown()
+        }
+    }
+
+    /// # Safety
+    /// As [`Counts::decrement`].
+    unsafe fn release_erased(obj: NonNull<TrackedLinks>) {
+        // SAFETY: the caller's promise, passed on.
+        unsafe { C::decrement(obj.cast()) }
     }
 }
 
@@ -165,7 +257,14 @@ pub(crate) enum Published {
 /// [`Counts::try_increment`] fails from now on). Each object is freed exactly once.
 pub(crate) unsafe fn free<C: Counts>(obj: NonNull<SharedHeader<C>>, published: Published) {
     // SAFETY: the caller guarantees the memory is allocated.
-    let info = unsafe { SharedHeader::from_ptr(obj) }.type_info;
+    let header = unsafe { SharedHeader::from_ptr(obj) };
+    let info = header.type_info;
+    // A thread in a blocking section (or exiting) waits here for a running collection to end:
+    // the collector may be reading this object's list, or (if the count reached zero while it
+    // ran) have skipped it as "being freed", and this free unlinks it and drops its value.
+    let _access = C::Runtime::enter_heap();
+    // A collection tore it down already (value dropped, unlinked): only its memory is left.
+    let dead = header.links().is_dead();
 
     /// Returns the memory even if the value's `Drop` panics: `drop_in_place` has dropped the
     /// remaining fields while unwinding, and nothing will read the value again.
@@ -190,15 +289,22 @@ pub(crate) unsafe fn free<C: Counts>(obj: NonNull<SharedHeader<C>>, published: P
         }
     }
 
+    if info.tracked && !dead {
+        // SAFETY: a live tracked object, in its list until now; the caller's thread holds heap
+        // access, so no collection is reading the list.
+        unsafe { C::Runtime::untrack(obj.cast()) };
+    }
     let _dealloc = Dealloc::<C> {
         obj,
         layout: info.layout,
         published,
         _counts: PhantomData,
     };
-    // SAFETY: the value is initialised and, the count being zero for good, no one else drops or
-    // reads it; `drop_value` belongs to this object's type.
-    unsafe { (info.drop_value)(obj) };
+    if !dead {
+        // SAFETY: the value is initialised and, the count being zero for good, no one else drops
+        // or reads it; `drop_value` belongs to this object's type.
+        unsafe { (info.drop_value)(obj.cast()) };
+    }
 }
 
 /// The address of a header, for comparisons.

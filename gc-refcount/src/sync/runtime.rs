@@ -2,15 +2,15 @@
 //! for objects queued to their owner (biased counting), memory, and epoch-deferred frees.
 
 use std::alloc::Layout;
-use std::cell::Cell;
-use std::collections::BTreeMap;
 use std::ptr::NonNull;
-use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
-use std::sync::{Arc, Mutex, PoisonError};
+#[cfg(miri)]
+use std::sync::PoisonError;
 
 use gc_core::sync::{Platform, Std};
 
-use super::biased::{BiasedCounts, Queued};
+use super::biased::Queued;
+use super::registry;
+use super::tracked::TrackedLinks;
 
 /// The id [`Runtime::current_thread`] returns on a thread that has no owner id: one that never
 /// allocated a shared object, or one whose registration has been destroyed (it is exiting). No
@@ -26,34 +26,38 @@ pub const ANONYMOUS: usize = usize::MAX;
 ///
 /// ## Threads on `Std`
 ///
-/// A thread gets an owner id the first time it allocates a shared object: a number from a
-/// global counter, never reused (so an object whose owner has exited can never be mistaken for
-/// the object of a new thread), registered with a mailbox in a global registry. The registration
-/// is a thread-local whose destructor, when the thread exits — normally or by a panic —
-/// unregisters it first (from then on, objects sent to it are merged by their sender, see
-/// [`BiasedCounts`](super::BiasedCounts)) and then merges what its mailbox still holds.
-///
-/// The registry is one mutex: it is taken only to register, to unregister, and to queue an object
-/// to its owner (the slow path of a cross-thread decrement). Free-threaded CPython shards the same
-/// registry into 257 buckets; if merges show up in profiles, so can this one.
+/// See the `registry` module: a thread is registered on its first heap operation (an owner id
+/// never reused, a mailbox, a handshake state, a list of tracked objects) and unregistered when
+/// it exits. The registry is one mutex: it is taken only to register, to unregister, and to
+/// queue an object to its owner (the slow path of a cross-thread decrement). Free-threaded
+/// CPython shards the same registry into 257 buckets; if merges show up in profiles, so can
+/// this one.
 ///
 /// # Safety
 ///
 /// An implementer promises, and the counting code relies on it for memory safety:
 ///
 /// 1. **Identity.** [`current_thread`](Runtime::current_thread) returns, on each thread, either
-///    [`ANONYMOUS`] or the id [`register_current_thread`](Runtime::register_current_thread) gave
-///    that thread; an id is never 0, never `ANONYMOUS`, and never given to two threads (not even
-///    one after the other: ids are not reused).
+///    an id that owns no object (such as [`ANONYMOUS`]) or the id
+///    [`register_current_thread`](Runtime::register_current_thread) gave that thread; an owner id
+///    is never 0, never `ANONYMOUS`, and never given to two threads (not even one after the
+///    other: ids are not reused).
 /// 2. **Mailboxes.** An object [`send_to_owner`](Runtime::send_to_owner) accepted is returned by
 ///    exactly one later [`take_mailbox`](Runtime::take_mailbox) *on the owner thread* — or, if
-///    the owner unregisters first, by its unregistration, which merges it. Once a thread has
+///    the owner unregisters first, by its unregistration, which merges it; or a collection that
+///    found the object garbage forgets it (see [`Counts::hold_for_teardown`](super::Counts)). Once a thread has
 ///    unregistered, `send_to_owner` for it fails, and the failure happens-after every count
 ///    update that thread made (the registry's lock orders them), so that the sender may merge
 ///    the dead owner's local count itself.
 /// 3. **Memory.** [`alloc`](Runtime::alloc) and [`dealloc`](Runtime::dealloc) behave as
 ///    `std::alloc`'s; [`dealloc_deferred`](Runtime::dealloc_deferred) frees the memory only once
 ///    every thread that was pinned ([`pin`](Runtime::pin)) when it was called has unpinned.
+/// 4. **The world.** If the runtime has a collector, no thread runs heap code that needs
+///    [`enter_heap`](Runtime::enter_heap) while it examines the heap, and every tracked object
+///    is in exactly one list from [`track`](Runtime::track) to [`untrack`](Runtime::untrack).
+///    A thread inside a blocking section never reports itself as an object's owner
+///    ([`current_thread`](Runtime::current_thread) is not its owner id there), so that a
+///    collection reads biased counts that only atomic updates can change.
 pub unsafe trait Runtime: Platform {
     /// A pinned epoch: while one is alive on a thread, memory passed to
     /// [`dealloc_deferred`](Runtime::dealloc_deferred) after the pin is not freed.
@@ -100,74 +104,52 @@ pub unsafe trait Runtime: Platform {
 
     /// Pins the current thread's epoch.
     fn pin() -> Self::Guard;
+
+    /// What [`enter_heap`](Runtime::enter_heap) returns: the current thread's permission to run
+    /// heap code, given back when dropped.
+    type HeapAccess;
+
+    /// Waits until the current thread may run heap code that a running collection must not see
+    /// — allocate, free, store an edge — and holds that permission until the result is dropped.
+    /// Free for a running registered thread (it is stopped at safepoints only); a thread in a
+    /// [`blocking`](super::blocking) section or an unregistered one waits for a running
+    /// collection to end.
+    fn enter_heap() -> Self::HeapAccess;
+
+    /// A safepoint for the world: parks the current thread while a collection runs, and runs
+    /// one if the schedule says it is due. Called at every allocation and by
+    /// [`sync::safepoint`](super::safepoint).
+    fn poll();
+
+    /// Adds a new object whose value may hold handles to the lists the collector examines.
+    ///
+    /// # Safety
+    ///
+    /// `obj` is the header of a live object in no list, not yet shared with another thread; the
+    /// current thread holds heap access.
+    unsafe fn track(obj: NonNull<TrackedLinks>);
+
+    /// Removes an object that is about to be freed from its list.
+    ///
+    /// # Safety
+    ///
+    /// `obj` is a live tracked object (in its list), and the current thread holds heap access
+    /// ([`enter_heap`](Runtime::enter_heap)).
+    unsafe fn untrack(obj: NonNull<TrackedLinks>);
 }
 
 // --- Std --------------------------------------------------------------------------------------
 
-/// A thread's mailbox: objects other threads queued to it.
-#[derive(Default)]
-struct Mailbox {
-    /// Set after a push, cleared by the owner before it takes the items: the owner's safepoint
-    /// reads only this when nothing is queued.
-    pending: AtomicBool,
-    items: Mutex<Vec<Queued<Std>>>,
-}
-
-/// Live threads by owner id.
-static REGISTRY: Mutex<BTreeMap<usize, Arc<Mailbox>>> = Mutex::new(BTreeMap::new());
-/// The next owner id.
-static NEXT_ID: AtomicUsize = AtomicUsize::new(1);
-
-/// A thread's registration; its destructor unregisters the thread when it exits.
-struct Registration {
-    id: usize,
-    mailbox: Arc<Mailbox>,
-}
-
-impl Registration {
-    fn new() -> Self {
-        let id = NEXT_ID.fetch_add(1, Ordering::Relaxed);
-        assert!(id < ANONYMOUS / 2, "owner ids exhausted");
-        let mailbox = Arc::new(Mailbox::default());
-        lock(&REGISTRY).insert(id, Arc::clone(&mailbox));
-        Registration { id, mailbox }
-    }
-}
-
-impl Drop for Registration {
-    fn drop(&mut self) {
-        // From here on this thread owns nothing: its count updates take the shared path.
-        THREAD_ID.set(ANONYMOUS);
-        // After this, senders merge objects owned by this thread themselves; the lock orders
-        // every local-count update this thread made before their merges.
-        lock(&REGISTRY).remove(&self.id);
-        // What was queued before the removal is merged here, on the owner thread, one last time.
-        let items = std::mem::take(&mut *lock(&self.mailbox.items));
-        BiasedCounts::<Std>::merge_all(items);
-    }
-}
-
-thread_local! {
-    /// The owner id, or `ANONYMOUS`. No destructor: it stays readable while other thread-locals
-    /// are destroyed.
-    static THREAD_ID: Cell<usize> = const { Cell::new(ANONYMOUS) };
-    /// Created on the thread's first allocation; destroyed when it exits.
-    static REGISTRATION: Registration = Registration::new();
-}
-
-/// Locks a mutex whose data stays consistent across a panic (every critical section here is a
-/// single push, take or map update).
-fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
-    mutex.lock().unwrap_or_else(PoisonError::into_inner)
-}
-
-// SAFETY: [1] ids come from a global counter and are never reused, never 0 (it starts at 1) and
-// never `ANONYMOUS` (asserted); `THREAD_ID` holds the id of this thread's registration or
-// `ANONYMOUS`. [2] `send_to_owner` pushes under the registry lock to a registered mailbox; the
-// owner takes it at a safepoint or, having removed itself under the same lock, in its
-// registration's destructor; a send that finds no mailbox holds the lock after the removal.
+// SAFETY: (see `registry`) [1] ids come from a global counter and are never reused, never 0 (it
+// starts at 1), never `ANONYMOUS` or `BLOCKED` (asserted); the thread-local id is this thread's
+// registration's id, or `BLOCKED`/`ANONYMOUS`, which own nothing. [2] `send_to_owner` pushes
+// under the registry lock to a registered mailbox; the owner takes it at a safepoint or, having
+// removed itself under the same lock, in its registration's destructor; a send that finds no
+// mailbox holds the lock after the removal; a collector only forgets entries of garbage.
 // [3] `alloc`/`dealloc` are `std::alloc`'s; `dealloc_deferred` is crossbeam-epoch's
 // `defer_unchecked`, which runs the free once every thread pinned at that time has unpinned.
+// [4] the world's handshake (`world`), `enter_heap` for every thread that is not running and
+// registered, and `BLOCKED` as the id inside blocking sections.
 unsafe impl Runtime for Std {
     #[cfg(not(miri))]
     type Guard = crossbeam_epoch::Guard;
@@ -176,48 +158,44 @@ unsafe impl Runtime for Std {
 
     #[inline(always)]
     fn current_thread() -> usize {
-        THREAD_ID.get()
+        registry::current_thread()
     }
 
     fn register_current_thread() -> usize {
-        let id = THREAD_ID.get();
-        if id != ANONYMOUS {
-            return id;
-        }
-        match REGISTRATION.try_with(|registration| registration.id) {
-            Ok(id) => {
-                THREAD_ID.set(id);
-                id
-            }
-            Err(_) => ANONYMOUS,
-        }
+        registry::register_current_thread()
     }
 
     fn send_to_owner(owner: usize, obj: Queued<Std>) -> Result<(), Queued<Std>> {
-        let registry = lock(&REGISTRY);
-        let Some(mailbox) = registry.get(&owner) else {
-            return Err(obj);
-        };
-        lock(&mailbox.items).push(obj);
-        mailbox.pending.store(true, Ordering::Release);
-        Ok(())
+        registry::send_to_owner(owner, obj)
     }
 
     #[inline]
     fn take_mailbox() -> Vec<Queued<Std>> {
-        if THREAD_ID.get() == ANONYMOUS {
-            return Vec::new(); // not registered: nothing can be queued to this thread
-        }
-        REGISTRATION
-            .try_with(|registration| {
-                let mailbox = &registration.mailbox;
-                if !mailbox.pending.load(Ordering::Acquire) {
-                    return Vec::new();
-                }
-                mailbox.pending.store(false, Ordering::Relaxed);
-                std::mem::take(&mut *lock(&mailbox.items))
-            })
-            .unwrap_or_default()
+        registry::take_mailbox()
+    }
+
+    type HeapAccess = registry::HeapAccess;
+
+    #[inline]
+    fn enter_heap() -> registry::HeapAccess {
+        registry::enter_heap()
+    }
+
+    #[inline]
+    fn poll() {
+        registry::poll();
+    }
+
+    #[inline]
+    unsafe fn track(obj: NonNull<TrackedLinks>) {
+        // SAFETY: the caller's promise, passed on.
+        unsafe { registry::track(obj) }
+    }
+
+    #[inline]
+    unsafe fn untrack(obj: NonNull<TrackedLinks>) {
+        // SAFETY: the caller's promise, passed on.
+        unsafe { registry::untrack(obj) }
     }
 
     #[inline]
@@ -300,7 +278,7 @@ pub use self::loom_runtime::exit_loom_thread;
 
 #[cfg(feature = "loom")]
 mod loom_runtime {
-    use super::{Layout, NonNull, Queued, Runtime, ANONYMOUS};
+    use super::{Layout, NonNull, Queued, Runtime, TrackedLinks, ANONYMOUS};
     use crate::sync::biased::BiasedCounts;
     use gc_core::sync::Loom;
     use loom::sync::atomic::{AtomicUsize, Ordering};
@@ -406,5 +384,17 @@ mod loom_runtime {
         }
 
         fn pin() {}
+
+        /// The loom instance has no collector (the handshake is modelled on its own, with
+        /// `World<Loom>`): no heap access to wait for, no list to keep.
+        type HeapAccess = ();
+
+        fn enter_heap() {}
+
+        fn poll() {}
+
+        unsafe fn track(_obj: NonNull<TrackedLinks>) {}
+
+        unsafe fn untrack(_obj: NonNull<TrackedLinks>) {}
     }
 }

@@ -1,0 +1,303 @@
+//! The shared collector: trial deletion over every tracked shared object, with the world
+//! stopped, and the tear-down of what it finds.
+//!
+//! ## One collection
+//!
+//! 1. **Stop the world** (`registry::StoppedWorld`): every other registered thread is parked at
+//!    a safepoint or held in a blocking section; no thread can register, allocate, free, lock a
+//!    [`GcLock`](super::GcLock) or store into an [`AtomicGc`](super::AtomicGc) until the restart.
+//! 2. **Count** (trial deletion, as the thread-local `TrialDeletion`): every tracked object gets
+//!    `gc_refs` = its strong count; an object whose count is zero is being freed by a thread that
+//!    waits for the collection to end, and is skipped (its references count as external). Each
+//!    examined object's value is traced once, subtracting one from `gc_refs` of each shared
+//!    object it references. Objects left with `gc_refs > 0` are referenced from outside the
+//!    shared heap (a handle on some thread's stack, a thread-local object, a static): they are
+//!    the roots, and everything reachable from them is live.
+//! 3. **Garbage** is what is examined and not reachable. It is flagged dead, unlinked, removed
+//!    from the owners' mailboxes, and held (one extra count each) — then the world restarts.
+//! 4. **Tear-down**, with the world running (garbage is unreachable, so no mutator can see it):
+//!    every value is dropped, then the holds are released, which frees the memory. The rules are
+//!    the thread-local heap's (see `teardown.rs` in this crate): a handle to a torn-down object
+//!    that a `Drop` kept or resurrected panics on dereference instead of reading freed memory;
+//!    a panicking `Drop` does not stop the tear-down, and the first panic is resumed at the end.
+//!
+//! ## Why tracing is sound while threads hold locks and references
+//!
+//! What a stopped thread may hold, and why the collector may still trust its counts and edges:
+//!
+//! - **A handle or a borrowed `&T`**: its count is in the object's strong count, so the object
+//!   is a root (or reachable from one). Threads in a blocking section may clone and drop handles
+//!   while the collection runs; inside the section every count update is atomic (the thread does
+//!   not count as an owner there), so each object's count is read as one consistent word, and a
+//!   change to it only concerns objects the thread can reach — live ones. A drop that would
+//!   *free* waits for the collection to end.
+//! - **A `GcLock` guard**: the collector cannot take that lock, so it does not read the value —
+//!   it never traces data another thread may be writing. The value's references then count as
+//!   external: what it references, and everything reachable from that, survives this collection.
+//!   A lock is either taken by the collector when it traces the value in step 2 and again in the
+//!   marking, or it is held throughout by a thread that already held it when the world stopped
+//!   (taking a lock is a heap operation that waits): the two passes see the same edges. A thread
+//!   holding a guard in a blocking section may change that value, but only by moving references
+//!   between it, its own handles, and other values it holds locked: every reference moved lands
+//!   where the collector counts it as external.
+//! - **An `AtomicGc` slot**: stores wait for the collection (they change an edge); loads only add
+//!   a reference to an object the loader reaches through live objects.
+
+use std::any::Any;
+use std::panic::{catch_unwind, resume_unwind, AssertUnwindSafe};
+use std::ptr::NonNull;
+use std::sync::atomic::Ordering::Relaxed;
+use std::time::Duration;
+
+use gc_core::{Edge, Visitor};
+
+use super::object::type_info_of;
+use super::registry::{end_collecting, StoppedWorld, SCHEDULE};
+use super::tracked::{shard_of, state, List, Shard, TrackedLinks};
+
+/// Collects the thread-shared heap: stops the world, finds every unreachable cycle of shared
+/// objects, restarts the world, and tears them down. Returns the number of unreachable objects
+/// found.
+///
+/// Called from a `Drop` that a collection runs, it does nothing and returns 0 (as CPython). A
+/// thread in a [`blocking`](super::blocking) section leaves it for the collection.
+///
+/// # Panics
+///
+/// If a value's `Drop` panics during the tear-down (the rest is still torn down first), or if a
+/// `Trace` impl reported a false edge (then nothing is freed).
+///
+/// It waits for every registered thread to reach a safepoint or a blocking section: a thread
+/// blocked outside one (in a `join`, on a channel or a std lock — wrap such waits in
+/// [`blocking`](super::blocking)) holds it up until it gets there. Automatic collections do not
+/// wait that long: they give up after [`AUTOMATIC_PATIENCE`] and try again later.
+pub fn collect() -> usize {
+    collect_within(None).unwrap_or(0)
+}
+
+/// How long an automatic collection waits for the running threads to reach a safepoint before it
+/// gives up (and is put off by a threshold's worth of allocations).
+pub const AUTOMATIC_PATIENCE: Duration = Duration::from_millis(50);
+
+/// Runs a collection if the schedule finds one due (the threshold was crossed since the last
+/// one). Called at safepoints.
+pub(crate) fn collect_if_due() {
+    if collect_within(Some(AUTOMATIC_PATIENCE)).is_none() {
+        SCHEDULE.postpone();
+    }
+}
+
+/// A collection that gives up stopping the world after `patience` (`None`: never). `None` if it
+/// did not run: it gave up, or this thread may not collect now (see `StoppedWorld::stop`).
+fn collect_within(patience: Option<Duration>) -> Option<usize> {
+    let world = StoppedWorld::stop(patience)?;
+    /// Ends the collection even if a `Trace` impl or a `Drop` panics.
+    struct End;
+    impl Drop for End {
+        fn drop(&mut self) {
+            end_collecting();
+        }
+    }
+    let _end = End;
+    let outcome = find_garbage(&world);
+    drop(world);
+    match outcome {
+        Ok(garbage) => {
+            let found = garbage.len();
+            tear_down(garbage);
+            Some(found)
+        }
+        Err(FalseEdge) => panic!(
+            "a Trace impl reported a false edge to a shared object (more edges than references); \
+             nothing was freed"
+        ),
+    }
+}
+
+/// Sets the automatic collection threshold: a collection runs when the tracked shared objects
+/// allocated minus those freed since the last one exceed `threshold` (and are at least a quarter
+/// of the survivors of the last one). 0 disables automatic collection; the default is
+/// free-threaded CPython 3.13's, 2000.
+pub fn set_threshold(threshold: usize) {
+    SCHEDULE.threshold.store(threshold, Relaxed);
+}
+
+/// The automatic collection threshold (see [`set_threshold`]).
+pub fn threshold() -> usize {
+    SCHEDULE.threshold.load(Relaxed)
+}
+
+/// A `Trace` impl reported more edges to an object than it has references.
+struct FalseEdge;
+
+/// Steps 2 and 3 (see the module docs), with the world stopped: returns the garbage, dead,
+/// unlinked, held, and gone from every mailbox.
+fn find_garbage(world: &StoppedWorld) -> Result<Vec<NonNull<TrackedLinks>>, FalseEdge> {
+    let shards = world.shards();
+    let mut lists: Vec<_> = shards.iter().map(|shard| shard.lock()).collect();
+
+    // gc_refs = strong count; zero means "being freed" and is skipped.
+    let mut members = Vec::new();
+    for list in &lists {
+        // SAFETY: the list is locked, and with the world stopped every object in it is live
+        // (a free unlinks first, and no free runs now).
+        unsafe {
+            list.for_each(|obj| {
+                let links = obj.as_ref();
+                let count = (type_info_of(obj).strong_count)(obj);
+                if count == 0 {
+                    links.set_state(0);
+                } else {
+                    links.set_state(count << state::SHIFT | state::EXAMINED);
+                    members.push(obj);
+                }
+            });
+        }
+    }
+
+    let mut subtract = Subtract { false_edge: false };
+    for &obj in &members {
+        // SAFETY: a live member; no mutator changes its value while the world is stopped
+        // (locked `GcLock`s are tried, not waited for).
+        unsafe { (type_info_of(obj).trace)(obj, &mut subtract) };
+    }
+    if subtract.false_edge {
+        for &obj in &members {
+            // SAFETY: live members.
+            unsafe { obj.as_ref() }.set_state(0);
+        }
+        return Err(FalseEdge);
+    }
+
+    let mut stack: Vec<NonNull<TrackedLinks>> = Vec::new();
+    for &obj in &members {
+        // SAFETY: live members.
+        let links = unsafe { obj.as_ref() };
+        if links.state() >> state::SHIFT > 0 {
+            links.set_state(links.state() | state::REACHABLE);
+            stack.push(obj);
+        }
+    }
+    let mut mark = Mark { stack };
+    while let Some(obj) = mark.stack.pop() {
+        // SAFETY: a live member, traced as in the subtraction.
+        unsafe { (type_info_of(obj).trace)(obj, &mut mark) };
+    }
+
+    let mut garbage = Vec::new();
+    for obj in members {
+        // SAFETY: live members.
+        let links = unsafe { obj.as_ref() };
+        if links.state() & state::REACHABLE != 0 {
+            links.set_state(0);
+        } else {
+            links.set_state(state::DEAD);
+            // SAFETY: a member of one of the locked lists.
+            unsafe { unlink(shards, &mut lists, obj) };
+            garbage.push(obj);
+        }
+    }
+    let survivors = lists.iter().map(|list| list.len()).sum();
+    for list in &mut lists {
+        list.unreported = 0;
+    }
+    SCHEDULE.reset(survivors);
+    drop(lists);
+
+    world.retain_mailbox_entries(|entry| {
+        // SAFETY: a queued entry holds a reference: the object is allocated.
+        !unsafe { entry.object().as_ref() }.is_dead()
+    });
+    for &obj in &garbage {
+        // SAFETY: the world is stopped, the object is garbage and no mailbox holds it now.
+        unsafe { (type_info_of(obj).hold_for_teardown)(obj) };
+    }
+    Ok(garbage)
+}
+
+/// Unlinks `obj` from its list, one of `lists` (the locked lists of `shards`, in order).
+///
+/// # Safety
+///
+/// `obj` is a live member of one of the lists.
+unsafe fn unlink(
+    shards: &[&'static Shard],
+    lists: &mut [std::sync::MutexGuard<'_, List>],
+    obj: NonNull<TrackedLinks>,
+) {
+    // SAFETY: a live tracked object.
+    let shard = unsafe { shard_of(obj) };
+    let at = shards
+        .iter()
+        .position(|candidate| std::ptr::eq(*candidate, shard))
+        .expect("every shard is in the registry");
+    // SAFETY: `obj` is in this locked list.
+    unsafe { lists[at].unlink(obj) };
+}
+
+/// Subtracts one from the `gc_refs` of every examined object an edge points to.
+struct Subtract {
+    false_edge: bool,
+}
+
+impl Visitor for Subtract {
+    fn visit(&mut self, _edge: Edge) {}
+
+    fn visit_shared(&mut self, object: NonNull<u8>) {
+        // SAFETY: `sync::Gc` reports the header of a live tracked object (the edge holds a
+        // reference), and `TrackedLinks` is the header's first field.
+        let links = unsafe { object.cast::<TrackedLinks>().as_ref() };
+        let word = links.state();
+        if word & state::EXAMINED == 0 {
+            return; // being freed: not examined
+        }
+        if word >> state::SHIFT == 0 {
+            self.false_edge = true;
+        } else {
+            links.set_state(word - state::ONE);
+        }
+    }
+}
+
+/// Marks every examined object an edge points to as reachable, and pushes it to be traced.
+struct Mark {
+    stack: Vec<NonNull<TrackedLinks>>,
+}
+
+impl Visitor for Mark {
+    fn visit(&mut self, _edge: Edge) {}
+
+    fn visit_shared(&mut self, object: NonNull<u8>) {
+        let obj = object.cast::<TrackedLinks>();
+        // SAFETY: as in `Subtract`.
+        let links = unsafe { obj.as_ref() };
+        let word = links.state();
+        if word & state::EXAMINED != 0 && word & state::REACHABLE == 0 {
+            links.set_state(word | state::REACHABLE);
+            self.stack.push(obj);
+        }
+    }
+}
+
+/// Step 4: drops every garbage value, then releases the collector's holds (which frees the
+/// memory of every object no resurrected handle keeps).
+fn tear_down(garbage: Vec<NonNull<TrackedLinks>>) {
+    let mut first_panic: Option<Box<dyn Any + Send>> = None;
+    for &obj in &garbage {
+        // SAFETY: garbage, dead (so no one else drops its value: `free` skips dead values), and
+        // held by this collection, so its memory stays allocated; its value is dropped once, here.
+        let dropped = catch_unwind(AssertUnwindSafe(|| unsafe {
+            (type_info_of(obj).drop_value)(obj)
+        }));
+        if let Err(panic) = dropped {
+            first_panic.get_or_insert(panic);
+        }
+    }
+    for obj in garbage {
+        // SAFETY: the collection's hold (`hold_for_teardown`), given up once.
+        unsafe { (type_info_of(obj).release)(obj) };
+    }
+    if let Some(panic) = first_panic {
+        resume_unwind(panic);
+    }
+}

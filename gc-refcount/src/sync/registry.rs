@@ -1,0 +1,523 @@
+//! The threads of the shared heap on [`Std`]: who is registered, each one's mailbox (biased
+//! counting), handshake state ([`ThreadState`]) and list of tracked objects ([`Shard`]), and the
+//! heap access that [`blocking`] sections give up.
+//!
+//! ## Registration
+//!
+//! A thread is registered the first time it runs heap code (allocates, frees, locks a `GcLock`,
+//! stores into an `AtomicGc`): it gets an owner id from a global counter (never reused, so an
+//! object whose owner has exited is never mistaken for a new thread's), a mailbox, a handshake
+//! state and a shard (an orphaned one if a thread left one behind, or a new one). The
+//! registration is a thread-local whose destructor, when the thread exits — normally or by a
+//! panic — enters a blocking section (so that a collector need not wait for it), unregisters,
+//! orphans its shard (its objects stay tracked) and merges what its mailbox still holds.
+//!
+//! Registering and unregistering take the `MEMBERSHIP` lock, which a collector holds for the
+//! whole time the world is stopped: the set of threads it stopped cannot change under it. A
+//! thread waiting there is not registered yet (or no longer), so the collector never waits for
+//! it — no deadlock.
+//!
+//! A thread whose registration is already destroyed (other thread-locals' destructors run after
+//! it) runs heap code as an *anonymous* thread: through the world's anonymous gate.
+
+use std::cell::Cell;
+use std::collections::BTreeMap;
+use std::marker::PhantomData;
+use std::ptr::NonNull;
+use std::sync::atomic::{AtomicBool, AtomicIsize, AtomicUsize, Ordering};
+use std::sync::{Arc, LazyLock, Mutex, MutexGuard, PoisonError};
+use std::time::{Duration, Instant};
+
+use gc_core::sync::Std;
+
+use super::biased::{BiasedCounts, Queued};
+use super::runtime::ANONYMOUS;
+use super::tracked::{shard_of, Shard, TrackedLinks};
+use super::world::{ThreadState, World};
+
+/// What [`current_thread`] returns inside a blocking section: an id no object is owned by, so
+/// that every count update takes the shared (atomic) path there.
+const BLOCKED: usize = usize::MAX - 1;
+
+/// A registered thread.
+pub(crate) struct ThreadRecord {
+    id: usize,
+    /// Objects other threads queued to this one.
+    mailbox: Mailbox,
+    /// The handshake state.
+    state: ThreadState<Std>,
+}
+
+/// A thread's mailbox: objects other threads queued to it.
+#[derive(Default)]
+struct Mailbox {
+    /// Set after a push, cleared by the owner before it takes the items: the owner's safepoint
+    /// reads only this when nothing is queued.
+    pending: AtomicBool,
+    items: Mutex<Vec<Queued<Std>>>,
+}
+
+/// Live threads by owner id.
+static REGISTRY: Mutex<BTreeMap<usize, Arc<ThreadRecord>>> = Mutex::new(BTreeMap::new());
+/// Held to register or unregister a thread, and by a collector while the world is stopped.
+static MEMBERSHIP: Mutex<()> = Mutex::new(());
+/// The next owner id.
+static NEXT_ID: AtomicUsize = AtomicUsize::new(1);
+/// The handshake words.
+pub(crate) static WORLD: LazyLock<World<Std>> = LazyLock::new(World::new);
+/// Every shard ever made (shards are never freed).
+static SHARDS: Mutex<Vec<&'static Shard>> = Mutex::new(Vec::new());
+/// Shards whose thread has exited, for the next thread that registers.
+static ORPHANS: Mutex<Vec<&'static Shard>> = Mutex::new(Vec::new());
+/// The shard of objects allocated by threads that are not registered (exiting ones).
+static ANONYMOUS_SHARD: LazyLock<&'static Shard> = LazyLock::new(new_shard);
+
+/// A thread's registration; its destructor unregisters the thread when it exits.
+struct Registration {
+    record: Arc<ThreadRecord>,
+    shard: &'static Shard,
+}
+
+impl Registration {
+    fn new() -> Self {
+        let _membership = lock(&MEMBERSHIP);
+        let id = NEXT_ID.fetch_add(1, Ordering::Relaxed);
+        assert!(id < BLOCKED / 2, "owner ids exhausted");
+        let record = Arc::new(ThreadRecord {
+            id,
+            mailbox: Mailbox::default(),
+            state: ThreadState::new(),
+        });
+        lock(&REGISTRY).insert(id, Arc::clone(&record));
+        let shard = lock(&ORPHANS).pop().unwrap_or_else(new_shard);
+        Registration { record, shard }
+    }
+}
+
+fn new_shard() -> &'static Shard {
+    let shard = Shard::leak();
+    lock(&SHARDS).push(shard);
+    shard
+}
+
+impl Drop for Registration {
+    fn drop(&mut self) {
+        // A thread that exits inside a blocking section (a panic unwinding through it) is
+        // already there.
+        if THREAD_ID.get() != BLOCKED {
+            WORLD.enter_blocking(&self.record.state);
+        }
+        // From here on this thread owns nothing: its count updates take the shared path.
+        THREAD_ID.set(ANONYMOUS);
+        {
+            let _membership = lock(&MEMBERSHIP);
+            // After this, senders merge objects owned by this thread themselves; the lock orders
+            // every local-count update this thread made before their merges.
+            lock(&REGISTRY).remove(&self.record.id);
+            lock(&ORPHANS).push(self.shard);
+        }
+        // What was queued before the removal is merged here, on the owner thread, one last time
+        // (as an anonymous thread: frees go through the anonymous gate).
+        let items = std::mem::take(&mut *lock(&self.record.mailbox.items));
+        BiasedCounts::<Std>::merge_all(items);
+    }
+}
+
+thread_local! {
+    /// The owner id, `BLOCKED` inside a blocking section, or `ANONYMOUS`. No destructor: it stays
+    /// readable while other thread-locals are destroyed.
+    static THREAD_ID: Cell<usize> = const { Cell::new(ANONYMOUS) };
+    /// How many anonymous heap accesses this thread holds (they nest).
+    static ANONYMOUS_DEPTH: Cell<usize> = const { Cell::new(0) };
+    /// Whether this thread is running a collection (a collection started from a `Drop` that the
+    /// collection runs is skipped).
+    static COLLECTING: Cell<bool> = const { Cell::new(false) };
+    /// Created on the thread's first heap operation; destroyed when it exits.
+    static REGISTRATION: Registration = Registration::new();
+}
+
+/// Locks a mutex whose data stays consistent across a panic (every critical section here is a
+/// single push, take or map update).
+fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
+    mutex.lock().unwrap_or_else(PoisonError::into_inner)
+}
+
+// --- thread identity and mailboxes (see `Runtime`) ---------------------------------------------
+
+#[inline(always)]
+pub(crate) fn current_thread() -> usize {
+    THREAD_ID.get()
+}
+
+pub(crate) fn register_current_thread() -> usize {
+    match THREAD_ID.get() {
+        // Inside a blocking section the thread owns nothing new (callers take heap access
+        // first, which leaves the section, so this is a fallback).
+        BLOCKED => ANONYMOUS,
+        ANONYMOUS => match REGISTRATION.try_with(|registration| registration.record.id) {
+            Ok(id) => {
+                THREAD_ID.set(id);
+                id
+            }
+            Err(_) => ANONYMOUS,
+        },
+        id => id,
+    }
+}
+
+pub(crate) fn send_to_owner(owner: usize, obj: Queued<Std>) -> Result<(), Queued<Std>> {
+    let registry = lock(&REGISTRY);
+    let Some(record) = registry.get(&owner) else {
+        return Err(obj);
+    };
+    lock(&record.mailbox.items).push(obj);
+    record.mailbox.pending.store(true, Ordering::Release);
+    Ok(())
+}
+
+#[inline]
+pub(crate) fn take_mailbox() -> Vec<Queued<Std>> {
+    // Not registered: nothing can be queued to this thread. Blocking: merging would write the
+    // owner's counts, which a collection may be reading; it waits for the next safepoint.
+    if matches!(THREAD_ID.get(), ANONYMOUS | BLOCKED) {
+        return Vec::new();
+    }
+    REGISTRATION
+        .try_with(|registration| {
+            let mailbox = &registration.record.mailbox;
+            if !mailbox.pending.load(Ordering::Acquire) {
+                return Vec::new();
+            }
+            mailbox.pending.store(false, Ordering::Relaxed);
+            std::mem::take(&mut *lock(&mailbox.items))
+        })
+        .unwrap_or_default()
+}
+
+// --- heap access and blocking sections ----------------------------------------------------------
+
+/// The current thread's permission to run heap code (see `Runtime::enter_heap`).
+/// Not `Send`: it is given back on the thread that took it.
+#[must_use]
+pub struct HeapAccess {
+    kind: Access,
+    _not_send: PhantomData<*const ()>,
+}
+
+enum Access {
+    /// A running registered thread: nothing to give back.
+    Running,
+    /// A thread that left its blocking section for this access, and re-enters it after.
+    LeftBlocking,
+    /// An unregistered thread, counted by the world's anonymous gate.
+    Anonymous,
+}
+
+pub(crate) fn enter_heap() -> HeapAccess {
+    let kind = match THREAD_ID.get() {
+        BLOCKED => {
+            let left = REGISTRATION.try_with(|registration| {
+                WORLD.leave_blocking(&registration.record.state);
+                THREAD_ID.set(registration.record.id);
+            });
+            debug_assert!(left.is_ok(), "a blocking thread is registered");
+            Access::LeftBlocking
+        }
+        ANONYMOUS if register_current_thread() == ANONYMOUS => {
+            let depth = ANONYMOUS_DEPTH.get();
+            if depth == 0 {
+                WORLD.enter_anonymous();
+            }
+            ANONYMOUS_DEPTH.set(depth + 1);
+            Access::Anonymous
+        }
+        _ => Access::Running,
+    };
+    HeapAccess {
+        kind,
+        _not_send: PhantomData,
+    }
+}
+
+impl Drop for HeapAccess {
+    fn drop(&mut self) {
+        match self.kind {
+            Access::Running => {}
+            Access::LeftBlocking => enter_blocking(),
+            Access::Anonymous => {
+                let depth = ANONYMOUS_DEPTH.get() - 1;
+                ANONYMOUS_DEPTH.set(depth);
+                if depth == 0 {
+                    WORLD.leave_anonymous();
+                }
+            }
+        }
+    }
+}
+
+/// The current thread (running and registered) enters a blocking section.
+fn enter_blocking() {
+    let _ = REGISTRATION.try_with(|registration| {
+        WORLD.enter_blocking(&registration.record.state);
+        THREAD_ID.set(BLOCKED);
+    });
+}
+
+/// Runs `f` in a *blocking section*: a collection does not wait for this thread while `f` runs,
+/// so `f` may block (on I/O, a lock, a channel) or compute for long without reaching a
+/// safepoint. What `f` may do with the shared heap:
+///
+/// - **Anything that does not change an edge or free an object is free:** read values, clone
+///   and drop handles (drops that do not free), load from an [`AtomicGc`](super::AtomicGc).
+///   Count updates take the atomic path inside the section.
+/// - **Heap operations wait for a running collection to end:** allocating, a drop that frees,
+///   [`GcLock::lock`](super::GcLock::lock), storing into an `AtomicGc`. They leave the section
+///   for their duration (for a lock, as long as the guard lives) and re-enter it after.
+/// - **A `GcLock` guard taken before the section stays usable in it**: a collection that runs
+///   meanwhile cannot take that lock, so it treats the value as unreadable, keeping everything
+///   it references alive for that collection (see [`GcLock`](super::GcLock)).
+///
+/// Nested sections are one section. On a thread that is not registered (it never used the
+/// shared heap), `f` just runs.
+pub fn blocking<R>(f: impl FnOnce() -> R) -> R {
+    match THREAD_ID.get() {
+        BLOCKED => f(),
+        ANONYMOUS if ANONYMOUS_DEPTH.get() == 0 => f(),
+        ANONYMOUS => {
+            // An anonymous thread inside a heap access gives it up while `f` runs.
+            struct Restore(usize);
+            impl Drop for Restore {
+                fn drop(&mut self) {
+                    WORLD.enter_anonymous();
+                    ANONYMOUS_DEPTH.set(self.0);
+                }
+            }
+            let _restore = Restore(ANONYMOUS_DEPTH.replace(0));
+            WORLD.leave_anonymous();
+            f()
+        }
+        _ => {
+            enter_blocking();
+            let _leave = LeaveBlocking;
+            f()
+        }
+    }
+}
+
+/// Leaves the current thread's blocking section when dropped (waiting while a collector holds
+/// it).
+struct LeaveBlocking;
+
+impl Drop for LeaveBlocking {
+    fn drop(&mut self) {
+        let _ = REGISTRATION.try_with(|registration| {
+            WORLD.leave_blocking(&registration.record.state);
+            THREAD_ID.set(registration.record.id);
+        });
+    }
+}
+
+/// A safepoint: parks while a collection runs (a running registered thread only: the others are
+/// not waited for), then runs a collection if one is due.
+#[inline]
+pub(crate) fn poll() {
+    if WORLD.stop_requested() {
+        park();
+    }
+    if SCHEDULE.due.load(Ordering::Relaxed) {
+        super::collector::collect_if_due();
+    }
+}
+
+#[cold]
+fn park() {
+    if matches!(THREAD_ID.get(), ANONYMOUS | BLOCKED) {
+        return;
+    }
+    let _ = REGISTRATION.try_with(|registration| WORLD.safepoint(&registration.record.state));
+}
+
+// --- the collection schedule ----------------------------------------------------------------------
+
+/// Free-threaded CPython's schedule (`SingleGeneration`): collect when the tracked objects
+/// allocated minus those freed since the last collection exceed `threshold` and are at least a
+/// quarter of the objects that survived it.
+pub(crate) struct Schedule {
+    /// Tracked allocations minus frees since the last collection, as reported by the shards
+    /// (each reports in batches of [`REPORT_EVERY`]).
+    young: AtomicIsize,
+    /// Tracked objects after the last collection.
+    pub(crate) long_lived: AtomicUsize,
+    /// `young` must exceed this; 0 disables automatic collection.
+    pub(crate) threshold: AtomicUsize,
+    /// Set when a report finds a collection due; cleared by the collection.
+    due: AtomicBool,
+}
+
+/// A shard reports its allocation count to the schedule every this many tracked allocations
+/// (or frees), so that threads do not contend on one counter.
+const REPORT_EVERY: isize = 64;
+
+/// Free-threaded CPython 3.13's threshold.
+pub const DEFAULT_THRESHOLD: usize = 2000;
+
+pub(crate) static SCHEDULE: Schedule = Schedule {
+    young: AtomicIsize::new(0),
+    long_lived: AtomicUsize::new(0),
+    threshold: AtomicUsize::new(DEFAULT_THRESHOLD),
+    due: AtomicBool::new(false),
+};
+
+impl Schedule {
+    fn report(&self, delta: isize) {
+        let young = self.young.fetch_add(delta, Ordering::Relaxed) + delta;
+        let threshold = self.threshold.load(Ordering::Relaxed);
+        if threshold != 0
+            && young > threshold as isize
+            && young as usize >= self.long_lived.load(Ordering::Relaxed) / 4
+        {
+            self.due.store(true, Ordering::Relaxed);
+        }
+    }
+
+    /// Puts the next automatic collection off by a threshold's worth of allocations (the world
+    /// could not be stopped in time).
+    pub(crate) fn postpone(&self) {
+        self.young.store(0, Ordering::Relaxed);
+        self.due.store(false, Ordering::Relaxed);
+    }
+
+    /// Starts counting anew after a collection that left `survivors` tracked objects.
+    pub(crate) fn reset(&self, survivors: usize) {
+        self.young.store(0, Ordering::Relaxed);
+        self.long_lived.store(survivors, Ordering::Relaxed);
+        self.due.store(false, Ordering::Relaxed);
+    }
+}
+
+// --- tracking -------------------------------------------------------------------------------------
+
+/// # Safety
+/// As `Runtime::track`.
+pub(crate) unsafe fn track(obj: NonNull<TrackedLinks>) {
+    let shard = REGISTRATION
+        .try_with(|registration| registration.shard)
+        .unwrap_or_else(|_| *ANONYMOUS_SHARD);
+    let mut list = shard.lock();
+    // SAFETY: the caller's promise: a live object in no list, not shared yet.
+    unsafe { list.push(shard, obj) };
+    list.unreported += 1;
+    if list.unreported >= REPORT_EVERY {
+        let delta = std::mem::take(&mut list.unreported);
+        drop(list);
+        SCHEDULE.report(delta);
+    }
+}
+
+/// # Safety
+/// As `Runtime::untrack`.
+pub(crate) unsafe fn untrack(obj: NonNull<TrackedLinks>) {
+    // SAFETY: the caller's promise: a live tracked object; the caller holds a reference's worth
+    // of happens-after its allocation.
+    let shard = unsafe { shard_of(obj) };
+    let mut list = shard.lock();
+    // SAFETY: `obj` is in `shard`'s list, locked here.
+    unsafe { list.unlink(obj) };
+    list.unreported -= 1;
+    if list.unreported <= -REPORT_EVERY {
+        let delta = std::mem::take(&mut list.unreported);
+        drop(list);
+        SCHEDULE.report(delta);
+    }
+}
+
+// --- what a collector needs ----------------------------------------------------------------------
+
+/// The world, stopped by the current thread: every other registered thread is parked or held in
+/// its blocking section, no anonymous thread is inside a heap operation, and no thread can
+/// register or unregister. Dropping it restarts the world.
+pub(crate) struct StoppedWorld {
+    _membership: MutexGuard<'static, ()>,
+    others: Vec<Arc<ThreadRecord>>,
+    shards: Vec<&'static Shard>,
+    /// The collector's own heap access, given back after the restart.
+    _access: HeapAccess,
+}
+
+impl StoppedWorld {
+    /// Stops the world, or returns `None` if the current thread may not collect now: it is
+    /// running a collection already, or it is inside an anonymous heap access (an exiting thread
+    /// freeing objects), which the collector would wait for.
+    ///
+    /// With `patience`, it gives up (and returns `None`) if some running thread has not reached a
+    /// safepoint after that long.
+    pub(crate) fn stop(patience: Option<Duration>) -> Option<StoppedWorld> {
+        if COLLECTING.get() || ANONYMOUS_DEPTH.get() != 0 {
+            return None;
+        }
+        // Collecting is heap code: a blocking thread leaves its section until the collection
+        // ends. An exiting thread (no registration any more) does not collect.
+        let access = enter_heap();
+        if matches!(access.kind, Access::Anonymous) {
+            return None;
+        }
+        let me = current_thread();
+        let mut turn = 0u32;
+        while !WORLD.try_become_collector() {
+            // Another thread collects: stop for it like any mutator, then try again.
+            poll_stop_only();
+            <Std as gc_core::sync::Platform>::backoff(turn);
+            turn = turn.saturating_add(1);
+        }
+        let membership = lock(&MEMBERSHIP);
+        let others: Vec<Arc<ThreadRecord>> = lock(&REGISTRY)
+            .values()
+            .filter(|record| record.id != me)
+            .cloned()
+            .collect();
+        let started = Instant::now();
+        let give_up = || patience.is_some_and(|patience| started.elapsed() > patience);
+        if !WORLD.try_stop(others.iter().map(|record| &record.state), give_up) {
+            return None;
+        }
+        COLLECTING.set(true);
+        let shards = lock(&SHARDS).clone();
+        Some(StoppedWorld {
+            _membership: membership,
+            others,
+            shards,
+            _access: access,
+        })
+    }
+
+    /// Every shard (lock each to read it).
+    pub(crate) fn shards(&self) -> &[&'static Shard] {
+        &self.shards
+    }
+
+    /// Keeps in every mailbox only the entries `keep` accepts; the others are forgotten (the
+    /// caller accounts for the references they held).
+    pub(crate) fn retain_mailbox_entries(&self, mut keep: impl FnMut(&Queued<Std>) -> bool) {
+        for record in lock(&REGISTRY).values() {
+            lock(&record.mailbox.items).retain(&mut keep);
+        }
+    }
+}
+
+impl Drop for StoppedWorld {
+    fn drop(&mut self) {
+        WORLD.restart(self.others.iter().map(|record| &record.state));
+    }
+}
+
+/// Parks the current thread if a stop is requested (without starting a collection).
+fn poll_stop_only() {
+    if WORLD.stop_requested() {
+        park();
+    }
+}
+
+/// Marks the end of the current thread's collection (after its tear-down).
+pub(crate) fn end_collecting() {
+    COLLECTING.set(false);
+}

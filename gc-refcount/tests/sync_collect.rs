@@ -1,0 +1,296 @@
+//! Tests of the shared collector (`gc_refcount::sync::collect`): cycles of thread-shared objects
+//! through `GcLock`s and `AtomicGc`s are found and torn down, what is reachable survives, and
+//! threads that are parked, blocking, holding locks, exiting or panicking neither wedge a
+//! collection nor lose objects.
+//!
+//! The collector examines the whole shared heap, which every test of this binary shares, so the
+//! tests run one at a time (`serial`) and count their own objects with a [`Ledger`], not with
+//! `collect`'s return value. A thread waiting for another (a `join`) waits inside
+//! `sync::blocking`, so that a collection need not wait for it.
+
+use std::sync::{Mutex, MutexGuard, PoisonError};
+use std::thread;
+
+use gc_refcount::sync::{self, AtomicGc, Gc, GcLock};
+use gc_refcount::Trace;
+
+mod ledger;
+use ledger::{Item, Ledger};
+
+/// Scales a loop count down under Miri.
+const fn size(native: usize, miri: usize) -> usize {
+    if cfg!(miri) {
+        miri
+    } else {
+        native
+    }
+}
+
+/// One test at a time: each collection examines every test's objects.
+fn serial() -> MutexGuard<'static, ()> {
+    static SERIAL: Mutex<()> = Mutex::new(());
+    SERIAL.lock().unwrap_or_else(PoisonError::into_inner)
+}
+
+/// Joins a thread inside a blocking section, so that a collection does not wait for the joiner.
+fn join<T>(handle: thread::ScopedJoinHandle<'_, T>) -> thread::Result<T> {
+    sync::blocking(|| handle.join())
+}
+
+/// A shared node: an item for drop accounting, and edges behind a lock.
+#[derive(Trace)]
+struct Node {
+    item: Item,
+    edges: GcLock<Vec<Gc<Node>>>,
+}
+
+fn node(ledger: &std::sync::Arc<Ledger>) -> Gc<Node> {
+    Gc::new(Node {
+        item: ledger.item(),
+        edges: GcLock::new(Vec::new()),
+    })
+}
+
+fn link(from: &Gc<Node>, to: &Gc<Node>) {
+    from.edges.lock().push(to.clone());
+}
+
+#[test]
+fn a_shared_cycle_is_collected() {
+    let _serial = serial();
+    let ledger = Ledger::new();
+    let a = node(&ledger);
+    let b = node(&ledger);
+    link(&a, &b);
+    link(&b, &a);
+    drop((a, b));
+    assert_eq!(
+        ledger.dropped(),
+        0,
+        "reference counting alone cannot free a cycle"
+    );
+    assert!(sync::collect() >= 2);
+    ledger.assert_all_dropped_once();
+}
+
+#[test]
+fn reachable_objects_survive() {
+    let _serial = serial();
+    let ledger = Ledger::new();
+    let a = node(&ledger);
+    let b = node(&ledger);
+    let c = node(&ledger);
+    link(&a, &b);
+    link(&b, &a);
+    link(&b, &c);
+    link(&c, &c);
+    let (b_id, c_id) = (b.item.id, c.item.id);
+    drop((b, c));
+    sync::collect();
+    assert_eq!(ledger.dropped(), 0, "everything is reachable from `a`");
+    let b = a.edges.lock()[0].clone();
+    assert_eq!(b.item.id, b_id);
+    assert_eq!(b.edges.lock()[1].item.id, c_id);
+    drop((a, b));
+    sync::collect();
+    ledger.assert_all_dropped_once();
+}
+
+/// A node whose edge is an `AtomicGc` slot.
+#[derive(Trace)]
+struct Slotted {
+    item: Item,
+    next: AtomicGc<Slotted>,
+}
+
+#[test]
+fn a_cycle_through_atomic_slots_is_collected() {
+    let _serial = serial();
+    let ledger = Ledger::new();
+    let a = Gc::new(Slotted {
+        item: ledger.item(),
+        next: AtomicGc::new(None),
+    });
+    let b = Gc::new(Slotted {
+        item: ledger.item(),
+        next: AtomicGc::new(Some(a.clone())),
+    });
+    a.next.store(Some(b.clone()));
+    drop(b);
+    sync::collect();
+    assert_eq!(ledger.dropped(), 0);
+    drop(a);
+    sync::collect();
+    ledger.assert_all_dropped_once();
+}
+
+#[test]
+fn a_locked_value_keeps_what_it_references() {
+    let _serial = serial();
+    let ledger = Ledger::new();
+    let a = node(&ledger);
+    let b = node(&ledger);
+    link(&a, &b);
+    link(&b, &a);
+    let b_id = b.item.id;
+    drop(b);
+    {
+        // `a` is held; `b` is reachable only through `a`'s value, which is locked while another
+        // thread collects: the collector cannot read it, so `b` must count as referenced.
+        let guard = a.edges.lock();
+        thread::scope(|s| {
+            let collector = s.spawn(sync::collect);
+            join(collector).unwrap();
+        });
+        assert_eq!(guard[0].item.id, b_id);
+        assert_eq!(ledger.dropped(), 0);
+    }
+    drop(a);
+    sync::collect();
+    ledger.assert_all_dropped_once();
+}
+
+#[test]
+fn garbage_whose_lock_is_held_by_a_blocking_thread_survives_until_released() {
+    let _serial = serial();
+    let ledger = Ledger::new();
+    let a = node(&ledger);
+    let b = node(&ledger);
+    link(&a, &b);
+    link(&b, &a);
+    let (locked_tx, locked_rx) = std::sync::mpsc::channel();
+    let (release_tx, release_rx) = std::sync::mpsc::channel::<()>();
+    thread::scope(|s| {
+        let a = &a;
+        let holder = s.spawn(move || {
+            let guard = a.edges.lock();
+            locked_tx.send(()).unwrap();
+            // Holds the guard while the main thread drops its handles and collects.
+            sync::blocking(|| release_rx.recv().unwrap());
+            drop(guard);
+        });
+        locked_rx.recv().unwrap();
+        sync::collect();
+        assert_eq!(ledger.dropped(), 0);
+        release_tx.send(()).unwrap();
+        join(holder).unwrap();
+    });
+    drop((a, b));
+    sync::collect();
+    ledger.assert_all_dropped_once();
+}
+
+#[test]
+fn objects_of_an_exited_thread_are_collected() {
+    let _serial = serial();
+    let ledger = Ledger::new();
+    thread::scope(|s| {
+        let ledger = &ledger;
+        let maker = s.spawn(move || {
+            for _ in 0..size(100, 5) {
+                let a = node(ledger);
+                let b = node(ledger);
+                link(&a, &b);
+                link(&b, &a);
+            }
+        });
+        join(maker).unwrap();
+    });
+    sync::collect();
+    ledger.assert_all_dropped_once();
+}
+
+#[test]
+fn a_panicking_thread_does_not_wedge_the_collector() {
+    let _serial = serial();
+    let ledger = Ledger::new();
+    let kept = node(&ledger);
+    thread::scope(|s| {
+        let (ledger, kept) = (&ledger, &kept);
+        let panicker = s.spawn(move || {
+            let a = node(ledger);
+            link(&a, &a);
+            link(kept, &a);
+            let _guard = a.edges.lock();
+            panic!("a mutator panics holding a reference and a lock");
+        });
+        assert!(join(panicker).is_err());
+    });
+    sync::collect();
+    assert_eq!(
+        ledger.dropped(),
+        0,
+        "the self-cycle is still referenced by `kept`"
+    );
+    kept.edges.lock().clear();
+    sync::collect();
+    assert_eq!(ledger.dropped(), 1);
+    drop(kept);
+    ledger.assert_all_dropped_once();
+}
+
+#[test]
+fn automatic_collections_free_cycles() {
+    let _serial = serial();
+    let ledger = Ledger::new();
+    let before = sync::threshold();
+    sync::set_threshold(100);
+    let cycles = size(2_000, 60);
+    for _ in 0..cycles {
+        let a = node(&ledger);
+        let b = node(&ledger);
+        link(&a, &b);
+        link(&b, &a);
+    }
+    sync::set_threshold(before);
+    assert!(
+        ledger.dropped() >= cycles,
+        "automatic collections freed {} of {} objects",
+        ledger.dropped(),
+        2 * cycles
+    );
+    sync::collect();
+    ledger.assert_all_dropped_once();
+}
+
+/// A node whose `Drop` keeps a handle to another member of its (garbage) cycle.
+#[derive(Trace)]
+struct Resurrector {
+    item: Item,
+    peer: GcLock<Option<Gc<Resurrector>>>,
+}
+
+static KEPT: Mutex<Option<Gc<Resurrector>>> = Mutex::new(None);
+
+impl Drop for Resurrector {
+    fn drop(&mut self) {
+        if let Some(peer) = self.peer.lock().take() {
+            KEPT.lock()
+                .unwrap_or_else(PoisonError::into_inner)
+                .get_or_insert(peer);
+        }
+    }
+}
+
+#[test]
+fn a_resurrected_handle_panics_instead_of_reading_a_dropped_value() {
+    let _serial = serial();
+    let ledger = Ledger::new();
+    let a = Gc::new(Resurrector {
+        item: ledger.item(),
+        peer: GcLock::new(None),
+    });
+    let b = Gc::new(Resurrector {
+        item: ledger.item(),
+        peer: GcLock::new(Some(a.clone())),
+    });
+    *a.peer.lock() = Some(b.clone());
+    drop((a, b));
+    assert_eq!(sync::collect(), 2);
+    ledger.assert_all_dropped_once();
+    let kept = KEPT.lock().unwrap().take().expect("a Drop kept its peer");
+    let deref = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| kept.item.id));
+    assert!(deref.is_err(), "a torn-down value must not be readable");
+    drop(kept); // frees the memory, without dropping the value again
+    ledger.assert_all_dropped_once();
+}
