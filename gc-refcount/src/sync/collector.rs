@@ -47,7 +47,8 @@ use std::any::Any;
 use std::panic::{catch_unwind, resume_unwind, AssertUnwindSafe};
 use std::ptr::NonNull;
 use std::sync::atomic::Ordering::Relaxed;
-use std::time::Duration;
+use std::sync::{Mutex, PoisonError};
+use std::time::{Duration, Instant};
 
 use gc_core::{Edge, Visitor};
 
@@ -90,7 +91,9 @@ pub(crate) fn collect_if_due() {
 /// A collection that gives up stopping the world after `patience` (`None`: never). `None` if it
 /// did not run: it gave up, or this thread may not collect now (see `StoppedWorld::stop`).
 fn collect_within(patience: Option<Duration>) -> Option<usize> {
+    let requested = Instant::now();
     let world = StoppedWorld::stop(patience)?;
+    let stopped = Instant::now();
     /// Ends the collection even if a `Trace` impl or a `Drop` panics.
     struct End;
     impl Drop for End {
@@ -99,11 +102,32 @@ fn collect_within(patience: Option<Duration>) -> Option<usize> {
         }
     }
     let _end = End;
+    let examined = world.examined();
     let outcome = find_garbage(&world);
     drop(world);
+    let restarted = Instant::now();
     match outcome {
         Ok(garbage) => {
             let found = garbage.len();
+            /// Logs the collection even if a `Drop` panics in the tear-down.
+            struct Log(SharedCollection);
+            impl Drop for Log {
+                fn drop(&mut self) {
+                    self.0.teardown = self.0.teardown_started.elapsed();
+                    let mut log = LOG.lock().unwrap_or_else(PoisonError::into_inner);
+                    if log.len() < LOG_CAPACITY {
+                        log.push(self.0.clone());
+                    }
+                }
+            }
+            let _log = Log(SharedCollection {
+                stop: stopped - requested,
+                pause: restarted - requested,
+                teardown: Duration::ZERO,
+                teardown_started: restarted,
+                examined,
+                found,
+            });
             tear_down(garbage);
             Some(found)
         }
@@ -113,6 +137,33 @@ fn collect_within(patience: Option<Duration>) -> Option<usize> {
         ),
     }
 }
+
+/// One shared collection, as [`take_collection_log`] reports it.
+#[derive(Debug, Clone)]
+pub struct SharedCollection {
+    /// From the request to the moment every other thread was stopped: the time-to-safepoint.
+    pub stop: Duration,
+    /// From the request to the restart: how long the other threads could not run heap code.
+    pub pause: Duration,
+    /// The tear-down that followed, with the world running.
+    pub teardown: Duration,
+    teardown_started: Instant,
+    /// Tracked objects in the heap when the world stopped.
+    pub examined: usize,
+    /// Unreachable objects found (and torn down).
+    pub found: usize,
+}
+
+/// The collections logged since the last call (explicit and automatic, on every thread), oldest
+/// first; the log keeps at most [`LOG_CAPACITY`] entries between calls.
+pub fn take_collection_log() -> Vec<SharedCollection> {
+    std::mem::take(&mut *LOG.lock().unwrap_or_else(PoisonError::into_inner))
+}
+
+/// How many collections the log keeps between two [`take_collection_log`] calls.
+pub const LOG_CAPACITY: usize = 100_000;
+
+static LOG: Mutex<Vec<SharedCollection>> = Mutex::new(Vec::new());
 
 /// Sets the automatic collection threshold: a collection runs when the tracked shared objects
 /// allocated minus those freed since the last one exceed `threshold` (and are at least a quarter

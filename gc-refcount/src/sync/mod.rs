@@ -92,7 +92,10 @@ pub mod world;
 
 pub use atomic::{AtomicGc, CompareExchangeError};
 pub use biased::{BiasedCounts, Queued};
-pub use collector::{collect, set_threshold, threshold, AUTOMATIC_PATIENCE};
+pub use collector::{
+    collect, set_threshold, take_collection_log, threshold, SharedCollection, AUTOMATIC_PATIENCE,
+    LOG_CAPACITY,
+};
 pub use counts::{AtomicCounts, Counts};
 use gc_core::sync::Std;
 pub use handle::Gc;

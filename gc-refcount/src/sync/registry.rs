@@ -490,6 +490,11 @@ impl StoppedWorld {
         })
     }
 
+    /// How many tracked objects the shards hold.
+    pub(crate) fn examined(&self) -> usize {
+        self.shards.iter().map(|shard| shard.lock().len()).sum()
+    }
+
     /// Every shard (lock each to read it).
     pub(crate) fn shards(&self) -> &[&'static Shard] {
         &self.shards
