@@ -235,7 +235,7 @@ fn automatic_collections_free_cycles() {
     let ledger = Ledger::new();
     let before = sync::threshold();
     sync::set_threshold(100);
-    let cycles = size(2_000, 60);
+    let cycles = size(2_000, 150);
     for _ in 0..cycles {
         let a = node(&ledger);
         let b = node(&ledger);
@@ -243,8 +243,9 @@ fn automatic_collections_free_cycles() {
         link(&b, &a);
     }
     sync::set_threshold(before);
+    // Natively, at least half the objects; under Miri (few objects), at least one collection.
     assert!(
-        ledger.dropped() >= cycles,
+        ledger.dropped() >= size(cycles, 1),
         "automatic collections freed {} of {} objects",
         ledger.dropped(),
         2 * cycles
