@@ -492,3 +492,47 @@ fn gc_lock_survives_a_panicking_holder() {
     assert_eq!(*lock.lock(), 2);
     assert!(lock.try_lock().is_some());
 }
+
+// --- long chains ---------------------------------------------------------------------------------
+
+/// A link of a chain of shared objects.
+struct Link<C: Counts> {
+    /// Dropped with the link: the ledger counts it.
+    _item: Item,
+    next: Option<Gc<Link<C>, C>>,
+}
+
+// SAFETY: reports its one handle (the derive would ask `C: Trace`, which a discipline is not).
+unsafe impl<C: Counts> Trace for Link<C> {
+    const MAY_CONTAIN_GC: bool = true;
+    fn trace(&self, visitor: &mut dyn Visitor) {
+        self.next.trace(visitor);
+    }
+}
+
+/// Builds a chain of `len` links and drops its head: the frees nest one inside the other, and
+/// the trashcan must keep the stack bounded (a 1 000 000-link chain overflows an 8 MiB stack
+/// otherwise).
+fn long_chain<C: Counts>(len: usize) {
+    let ledger = Ledger::new();
+    let mut head: Option<Gc<Link<C>, C>> = None;
+    for _ in 0..len {
+        head = Some(Gc::new_counted(Link {
+            _item: ledger.item(),
+            next: head.take(),
+        }));
+    }
+    drop(head);
+    sync::safepoint();
+    ledger.assert_all_dropped_once();
+}
+
+#[test]
+fn a_long_chain_drops_without_deep_recursion_biased() {
+    long_chain::<BiasedCounts>(size(1_000_000, 300));
+}
+
+#[test]
+fn a_long_chain_drops_without_deep_recursion_atomic() {
+    long_chain::<AtomicCounts>(size(1_000_000, 300));
+}

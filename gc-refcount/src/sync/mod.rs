@@ -66,8 +66,7 @@
 //! ## What is not built yet
 //!
 //! No `sync::Weak`. The collector marks on the calling thread (the parallel marker of the
-//! thread-local `MarkSweep` is not used here yet). Dropping a very long chain of shared objects
-//! recurses (there is no trashcan for shared objects yet). Leaf objects carry the collector's
+//! thread-local `MarkSweep` is not used here yet). Leaf objects carry the collector's
 //! four header words unused (see [`SharedHeader`]).
 //!
 //! ## Where the unsafe code is
@@ -88,6 +87,7 @@ mod object;
 mod registry;
 mod runtime;
 mod tracked;
+mod trashcan;
 pub mod world;
 
 pub use atomic::{AtomicGc, CompareExchangeError};

@@ -11,6 +11,7 @@ use gc_core::{Trace, Visitor};
 use super::counts::Counts;
 use super::runtime::Runtime;
 use super::tracked::TrackedLinks;
+use super::trashcan;
 
 /// The header in front of every thread-shared value: the links and state the shared collector
 /// uses, the per-type record, then the counts of the discipline `C`.
@@ -258,12 +259,33 @@ pub(crate) enum Published {
 pub(crate) unsafe fn free<C: Counts>(obj: NonNull<SharedHeader<C>>, published: Published) {
     // SAFETY: the caller guarantees the memory is allocated.
     let header = unsafe { SharedHeader::from_ptr(obj) };
-    let info = header.type_info;
     // A thread in a blocking section (or exiting) waits here for a running collection to end:
     // the collector may be reading this object's list, or (if the count reached zero while it
     // ran) have skipped it as "being freed", and this free unlinks it and drops its value.
     let _access = C::Runtime::enter_heap();
     // A collection tore it down already (value dropped, unlinked): only its memory is left.
+    if header.type_info.tracked && !header.links().is_dead() {
+        // SAFETY: a live tracked object, in its list until now; this thread holds heap access,
+        // so no collection is reading the list.
+        unsafe { C::Runtime::untrack(obj.cast()) };
+    }
+    // SAFETY: unreachable and unlinked; `finish::<C>` matches the object's discipline, and runs
+    // within this heap access (nested frees run inside this one's `Drop`, queued ones before
+    // the outermost free returns).
+    unsafe { trashcan::release(obj.cast(), published, finish::<C>) };
+}
+
+/// The rest of [`free`]: drops the value (unless a collection did) and returns the memory — at
+/// once, or through the runtime's epoch if the object was `published`.
+///
+/// # Safety
+///
+/// As [`free`]'s, and the object is unlinked from its list.
+unsafe fn finish<C: Counts>(obj: NonNull<TrackedLinks>, published: Published) {
+    let obj = obj.cast::<SharedHeader<C>>();
+    // SAFETY: the memory is allocated until the `Dealloc` below runs.
+    let header = unsafe { SharedHeader::from_ptr(obj) };
+    let info = header.type_info;
     let dead = header.links().is_dead();
 
     /// Returns the memory even if the value's `Drop` panics: `drop_in_place` has dropped the
@@ -289,11 +311,6 @@ pub(crate) unsafe fn free<C: Counts>(obj: NonNull<SharedHeader<C>>, published: P
         }
     }
 
-    if info.tracked && !dead {
-        // SAFETY: a live tracked object, in its list until now; the caller's thread holds heap
-        // access, so no collection is reading the list.
-        unsafe { C::Runtime::untrack(obj.cast()) };
-    }
     let _dealloc = Dealloc::<C> {
         obj,
         layout: info.layout,
