@@ -263,6 +263,12 @@ unsafe impl Runtime for SameIdEverywhere {
         unsafe { std::alloc::dealloc(ptr.as_ptr(), layout) }
     }
     fn pin() {}
+    type Slot<T: 'static> = loom::sync::atomic::AtomicPtr<T>;
+    type HeapAccess = ();
+    fn enter_heap() {}
+    fn poll() {}
+    unsafe fn track(_obj: std::ptr::NonNull<gc_refcount::sync::TrackedLinks>) {}
+    unsafe fn untrack(_obj: std::ptr::NonNull<gc_refcount::sync::TrackedLinks>) {}
 }
 
 /// The same model as `biased_owner_and_other_drop_last_concurrently`: loom must find the

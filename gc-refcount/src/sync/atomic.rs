@@ -4,8 +4,7 @@
 use std::fmt;
 use std::marker::PhantomData;
 use std::ptr::{self, NonNull};
-use std::sync::atomic::AtomicPtr;
-use std::sync::atomic::Ordering::{AcqRel, Acquire};
+use std::sync::atomic::Ordering::{AcqRel, Acquire, Relaxed};
 
 use gc_core::{Trace, Visitor};
 
@@ -13,7 +12,7 @@ use super::biased::BiasedCounts;
 use super::counts::Counts;
 use super::handle::Gc;
 use super::object::SharedHeader;
-use super::runtime::Runtime;
+use super::runtime::{AtomicSlot, Runtime};
 
 /// A slot holding an optional [`Gc<T, C>`], shared between threads: [`load`](AtomicGc::load),
 /// [`store`](AtomicGc::store), [`swap`](AtomicGc::swap) and
@@ -50,7 +49,7 @@ use super::runtime::Runtime;
 /// dead object cannot get into a slot again (storing needs a reference, and none can be made), so
 /// no loader that pins later can find it.
 pub struct AtomicGc<T: Trace + Send + Sync + 'static, C: Counts = BiasedCounts> {
-    slot: AtomicPtr<SharedHeader<C>>,
+    slot: <C::Runtime as Runtime>::Slot<SharedHeader<C>>,
     _value: PhantomData<Gc<T, C>>,
 }
 
@@ -66,7 +65,7 @@ impl<T: Trace + Send + Sync + 'static, C: Counts> AtomicGc<T, C> {
     /// A slot holding `value`.
     pub fn new(value: Option<Gc<T, C>>) -> Self {
         AtomicGc {
-            slot: AtomicPtr::new(Self::publish(value)),
+            slot: AtomicSlot::new(Self::publish(value)),
             _value: PhantomData,
         }
     }
@@ -165,7 +164,8 @@ impl<T: Trace + Send + Sync + 'static, C: Counts> AtomicGc<T, C> {
 
 impl<T: Trace + Send + Sync + 'static, C: Counts> Drop for AtomicGc<T, C> {
     fn drop(&mut self) {
-        let old = *self.slot.get_mut();
+        // `&mut self`: no other thread can reach the slot, so a relaxed load reads its last value.
+        let old = self.slot.load(Relaxed);
         // SAFETY: the slot's reference; the slot is going away.
         drop(unsafe { Self::take(old) });
     }

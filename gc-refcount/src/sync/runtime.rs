@@ -3,6 +3,7 @@
 
 use std::alloc::Layout;
 use std::ptr::NonNull;
+use std::sync::atomic::Ordering;
 #[cfg(miri)]
 use std::sync::PoisonError;
 
@@ -105,6 +106,10 @@ pub unsafe trait Runtime: Platform {
     /// Pins the current thread's epoch.
     fn pin() -> Self::Guard;
 
+    /// The atomic pointer an [`AtomicGc`](super::AtomicGc) slot is made of: `std`'s on `Std`,
+    /// loom's on `Loom`, so that the models see the slot's loads and swaps.
+    type Slot<T: 'static>: AtomicSlot<T>;
+
     /// What [`enter_heap`](Runtime::enter_heap) returns: the current thread's permission to run
     /// heap code, given back when dropped.
     type HeapAccess;
@@ -136,6 +141,49 @@ pub unsafe trait Runtime: Platform {
     /// `obj` is a live tracked object (in its list), and the current thread holds heap access
     /// ([`enter_heap`](Runtime::enter_heap)).
     unsafe fn untrack(obj: NonNull<TrackedLinks>);
+}
+
+/// An atomic pointer, with the meaning of `std::sync::atomic::AtomicPtr`'s methods of the same
+/// names.
+pub trait AtomicSlot<T>: Send + Sync {
+    /// A slot holding `ptr`.
+    fn new(ptr: *mut T) -> Self;
+    /// Loads the pointer.
+    fn load(&self, order: Ordering) -> *mut T;
+    /// Stores `ptr` and returns the previous pointer.
+    fn swap(&self, ptr: *mut T, order: Ordering) -> *mut T;
+    /// Stores `new` if the slot holds `current`; returns the previous pointer either way.
+    fn compare_exchange(
+        &self,
+        current: *mut T,
+        new: *mut T,
+        success: Ordering,
+        failure: Ordering,
+    ) -> Result<*mut T, *mut T>;
+}
+
+impl<T> AtomicSlot<T> for std::sync::atomic::AtomicPtr<T> {
+    fn new(ptr: *mut T) -> Self {
+        std::sync::atomic::AtomicPtr::new(ptr)
+    }
+    #[inline]
+    fn load(&self, order: Ordering) -> *mut T {
+        self.load(order)
+    }
+    #[inline]
+    fn swap(&self, ptr: *mut T, order: Ordering) -> *mut T {
+        self.swap(ptr, order)
+    }
+    #[inline]
+    fn compare_exchange(
+        &self,
+        current: *mut T,
+        new: *mut T,
+        success: Ordering,
+        failure: Ordering,
+    ) -> Result<*mut T, *mut T> {
+        self.compare_exchange(current, new, success, failure)
+    }
 }
 
 // --- Std --------------------------------------------------------------------------------------
@@ -173,6 +221,8 @@ unsafe impl Runtime for Std {
     fn take_mailbox() -> Vec<Queued<Std>> {
         registry::take_mailbox()
     }
+
+    type Slot<T: 'static> = std::sync::atomic::AtomicPtr<T>;
 
     type HeapAccess = registry::HeapAccess;
 
@@ -278,7 +328,7 @@ pub use self::loom_runtime::exit_loom_thread;
 
 #[cfg(feature = "loom")]
 mod loom_runtime {
-    use super::{Layout, NonNull, Queued, Runtime, TrackedLinks, ANONYMOUS};
+    use super::{AtomicSlot, Layout, NonNull, Queued, Runtime, TrackedLinks, ANONYMOUS};
     use crate::sync::biased::BiasedCounts;
     use gc_core::sync::Loom;
     use loom::sync::atomic::{AtomicUsize, Ordering};
@@ -320,14 +370,41 @@ mod loom_runtime {
         BiasedCounts::<Loom>::merge_all(items);
     }
 
+    impl<T> AtomicSlot<T> for loom::sync::atomic::AtomicPtr<T> {
+        fn new(ptr: *mut T) -> Self {
+            loom::sync::atomic::AtomicPtr::new(ptr)
+        }
+        fn load(&self, order: std::sync::atomic::Ordering) -> *mut T {
+            self.load(order)
+        }
+        fn swap(&self, ptr: *mut T, order: std::sync::atomic::Ordering) -> *mut T {
+            self.swap(ptr, order)
+        }
+        fn compare_exchange(
+            &self,
+            current: *mut T,
+            new: *mut T,
+            success: std::sync::atomic::Ordering,
+            failure: std::sync::atomic::Ordering,
+        ) -> Result<*mut T, *mut T> {
+            self.compare_exchange(current, new, success, failure)
+        }
+    }
+
     // SAFETY: as `Std`'s, with loom's thread-locals, mutex and atomics: [1] ids come from a
     // per-execution counter starting at 1; [2] sends and unregistration (`exit_loom_thread`) hold
-    // the registry mutex;
-    // [3] memory is loom's tracked allocator (it reports leaks). Deferred frees are not modelled:
-    // `dealloc_deferred` frees at once, so the loom instance must not be used with `AtomicGc`
-    // (the models do not).
+    // the registry mutex; [3] memory is loom's tracked allocator (it reports leaks). Deferred
+    // frees: built with `--cfg crossbeam_loom`, crossbeam-epoch itself runs on loom's atomics and
+    // `dealloc_deferred` is its `defer_unchecked`, as on `Std`; otherwise they are not modelled
+    // (`dealloc_deferred` frees at once), and the loom instance must not be used with `AtomicGc`
+    // (the models of `sync_atomic_gc.rs` need the cfg). [4] there is no collector.
     unsafe impl Runtime for Loom {
+        #[cfg(crossbeam_loom)]
+        type Guard = crossbeam_epoch::Guard;
+        #[cfg(not(crossbeam_loom))]
         type Guard = ();
+
+        type Slot<T: 'static> = loom::sync::atomic::AtomicPtr<T>;
 
         fn current_thread() -> usize {
             THREAD_ID.with(Cell::get)
@@ -378,12 +455,36 @@ mod loom_runtime {
             unsafe { loom::alloc::dealloc(ptr.as_ptr(), layout) }
         }
 
+        #[cfg(not(crossbeam_loom))]
         unsafe fn dealloc_deferred(ptr: NonNull<u8>, layout: Layout) {
             // SAFETY: as `dealloc`; see the impl's comment for what this does not model.
             unsafe { loom::alloc::dealloc(ptr.as_ptr(), layout) }
         }
 
+        #[cfg(not(crossbeam_loom))]
         fn pin() {}
+
+        #[cfg(crossbeam_loom)]
+        unsafe fn dealloc_deferred(ptr: NonNull<u8>, layout: Layout) {
+            /// The pointer, movable into the deferred closure.
+            struct Memory(NonNull<u8>);
+            // SAFETY: as on `Std`.
+            unsafe impl Send for Memory {}
+            let memory = Memory(ptr);
+            let guard = crossbeam_epoch::pin();
+            // SAFETY: as on `Std`: the closure runs once every thread pinned now has unpinned.
+            unsafe {
+                guard.defer_unchecked(move || {
+                    let memory = memory;
+                    loom::alloc::dealloc(memory.0.as_ptr(), layout);
+                });
+            }
+        }
+
+        #[cfg(crossbeam_loom)]
+        fn pin() -> crossbeam_epoch::Guard {
+            crossbeam_epoch::pin()
+        }
 
         /// The loom instance has no collector (the handshake is modelled on its own, with
         /// `World<Loom>`): no heap access to wait for, no list to keep.
