@@ -83,8 +83,9 @@ impl<T: Trace + Send + Sync + 'static, C: Counts> AtomicGc<T, C> {
                 // increment made a reference for the new handle.
                 return Some(unsafe { Gc::from_raw(obj) });
             }
-            // It died after the read, so the slot holds something else now.
-            std::hint::spin_loop();
+            // It died after the read, so the slot holds something else now (and the failed
+            // increment acquired the removal: the next read sees it).
+            <C::Runtime as gc_core::sync::Platform>::spin_loop();
         }
     }
 

@@ -297,7 +297,9 @@ unsafe impl<R: Runtime> Counts for BiasedCounts<R> {
             self.increment();
             return true;
         }
-        let mut shared = self.shared.load(Relaxed);
+        // Acquire, as `AtomicCounts::try_increment`: a dead zero read here makes the caller's next
+        // read of its slot see the object's removal.
+        let mut shared = self.shared.load(Acquire);
         loop {
             // Unpublished zero: the owner may free it with a plain load (CPython refuses it too).
             // Merged zero: dead.
@@ -311,7 +313,7 @@ unsafe impl<R: Runtime> Counts for BiasedCounts<R> {
                 shared,
                 shared.wrapping_add(ONE),
                 Acquire,
-                Relaxed,
+                Acquire,
             ) {
                 Ok(_) => return true,
                 Err(seen) => shared = seen,

@@ -144,7 +144,10 @@ unsafe impl<R: Runtime> Counts for AtomicCounts<R> {
 
     #[inline]
     fn try_increment(&self) -> bool {
-        let mut word = self.strong.load(Relaxed);
+        // Acquire: a zero read here synchronises with the decrement that made it, which follows
+        // the removal of the object from the slot the caller read it from — so the caller's
+        // next read of that slot sees the removal (loom found a loader spinning on a stale slot).
+        let mut word = self.strong.load(Acquire);
         loop {
             if word & COUNT == 0 {
                 return false;
@@ -154,7 +157,7 @@ unsafe impl<R: Runtime> Counts for AtomicCounts<R> {
             }
             match self
                 .strong
-                .compare_exchange_weak(word, word + 1, Acquire, Relaxed)
+                .compare_exchange_weak(word, word + 1, Acquire, Acquire)
             {
                 Ok(_) => return true,
                 Err(seen) => word = seen,

@@ -203,7 +203,8 @@ impl<P: Platform> World<P> {
         self.anonymous.fetch_sub(1, Release);
     }
 
-    /// Takes the collector role if no other thread holds it.
+    /// Tries to take the collector role: `false` if another thread holds it — or, rarely, on a
+    /// spurious failure of the compare-and-swap (callers retry in a loop).
     pub fn try_become_collector(&self) -> bool {
         self.collector
             .compare_exchange_weak(0, 1, Acquire, Relaxed)
