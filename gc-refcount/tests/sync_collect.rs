@@ -295,3 +295,39 @@ fn a_resurrected_handle_panics_instead_of_reading_a_dropped_value() {
     drop(kept); // frees the memory, without dropping the value again
     ledger.assert_all_dropped_once();
 }
+
+#[test]
+fn a_large_heap_is_marked_on_the_pool() {
+    // Above the collector's parallel threshold (20 000 examined objects) natively: the marking
+    // from the roots runs on the marking engine's workers.
+    let _serial = serial();
+    let ledger = Ledger::new();
+    let live = size(24_000, 40);
+    let root = node(&ledger);
+    let mut previous = root.clone();
+    let mut kept_ids = vec![root.item.id];
+    for i in 0..live {
+        let next = node(&ledger);
+        link(&previous, &next);
+        if i % 7 == 0 {
+            link(&next, &root); // cycles through the root: all reachable from it
+        }
+        kept_ids.push(next.item.id);
+        previous = next;
+    }
+    drop(previous);
+    for _ in 0..size(6_000, 10) {
+        let a = node(&ledger);
+        let b = node(&ledger);
+        link(&a, &b);
+        link(&b, &a);
+    }
+    sync::collect();
+    for &id in &kept_ids {
+        assert_eq!(ledger.drops_of(id), 0, "reachable object {id} was freed");
+    }
+    assert_eq!(ledger.dropped(), ledger.made() - kept_ids.len());
+    drop(root);
+    sync::collect();
+    ledger.assert_all_dropped_once();
+}

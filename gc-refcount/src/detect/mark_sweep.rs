@@ -33,9 +33,9 @@ use super::gc_refs;
 /// The thread pool the parallel marking runs on: rayon's, except under Miri, whose leak check
 /// wants every thread joined before the program ends (a rayon pool's threads outlive it).
 #[cfg(not(miri))]
-type Workers = gc_core::mark::RayonPool;
+pub(crate) type Workers = gc_core::mark::RayonPool;
 #[cfg(miri)]
-type Workers = gc_core::mark::ScopedThreads;
+pub(crate) type Workers = gc_core::mark::ScopedThreads;
 
 /// The most workers a [`MarkSweep`] runs.
 pub const MAX_WORKERS: usize = 64;
@@ -189,12 +189,12 @@ impl MarkSweep {
 }
 
 #[cfg(not(miri))]
-fn new_workers(workers: usize) -> Option<Workers> {
+pub(crate) fn new_workers(workers: usize) -> Option<Workers> {
     gc_core::mark::RayonPool::new(workers).ok()
 }
 
 #[cfg(miri)]
-fn new_workers(workers: usize) -> Option<Workers> {
+pub(crate) fn new_workers(workers: usize) -> Option<Workers> {
     Some(gc_core::mark::ScopedThreads::new(workers))
 }
 

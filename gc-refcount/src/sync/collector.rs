@@ -54,7 +54,10 @@ use gc_core::{Edge, Visitor};
 
 use super::object::type_info_of;
 use super::registry::{end_collecting, StoppedWorld, SCHEDULE};
+use super::shared_graph::{SharedGraph, SharedNode};
 use super::tracked::{shard_of, state, List, Shard, TrackedLinks};
+use crate::detect::mark_sweep::{new_workers, Workers};
+use gc_core::mark::{Marker, MARK_BIT};
 
 /// Collects the thread-shared heap: stops the world, finds every unreachable cycle of shared
 /// objects, restarts the world, and tears them down. Returns the number of unreachable objects
@@ -220,26 +223,20 @@ fn find_garbage(world: &StoppedWorld) -> Result<Vec<NonNull<TrackedLinks>>, Fals
         return Err(FalseEdge);
     }
 
-    let mut stack: Vec<NonNull<TrackedLinks>> = Vec::new();
-    for &obj in &members {
+    let mut roots: Vec<SharedNode> = members
+        .iter()
+        .copied()
         // SAFETY: live members.
-        let links = unsafe { obj.as_ref() };
-        if links.state() >> state::SHIFT > 0 {
-            links.set_state(links.state() | state::REACHABLE);
-            stack.push(obj);
-        }
-    }
-    let mut mark = Mark { stack };
-    while let Some(obj) = mark.stack.pop() {
-        // SAFETY: a live member, traced as in the subtraction.
-        unsafe { (type_info_of(obj).trace)(obj, &mut mark) };
-    }
+        .filter(|obj| unsafe { obj.as_ref() }.state() >> state::SHIFT > 0)
+        .map(SharedNode)
+        .collect();
+    mark(&mut roots, members.len());
 
     let mut garbage = Vec::new();
     for obj in members {
         // SAFETY: live members.
         let links = unsafe { obj.as_ref() };
-        if links.state() & state::REACHABLE != 0 {
+        if links.state() & MARK_BIT != 0 {
             links.set_state(0);
         } else {
             links.set_state(state::DEAD);
@@ -310,22 +307,34 @@ impl Visitor for Subtract {
     }
 }
 
-/// Marks every examined object an edge points to as reachable, and pushes it to be traced.
-struct Mark {
-    stack: Vec<NonNull<TrackedLinks>>,
-}
+/// Examined objects from which the marking runs on the marker's worker pool (below, on the
+/// collecting thread): the thread-local `MarkSweep`'s measured threshold.
+const PARALLEL_THRESHOLD: usize = crate::detect::mark_sweep::DEFAULT_PARALLEL_THRESHOLD;
 
-impl Visitor for Mark {
-    fn visit(&mut self, _edge: Edge) {}
+/// The marker of the shared collector; its pool (one worker per processor) starts at the first
+/// collection that examines [`PARALLEL_THRESHOLD`] objects.
+static MARKER: Mutex<Option<Marker<SharedGraph, Workers>>> = Mutex::new(None);
 
-    fn visit_shared(&mut self, object: NonNull<u8>) {
-        let obj = object.cast::<TrackedLinks>();
-        // SAFETY: as in `Subtract`.
-        let links = unsafe { obj.as_ref() };
-        let word = links.state();
-        if word & state::EXAMINED != 0 && word & state::REACHABLE == 0 {
-            links.set_state(word | state::REACHABLE);
-            self.stack.push(obj);
+/// Marks everything `roots` reach among the examined objects (the engine's `MARK_BIT` in their
+/// state words), in parallel when `members` is large enough and the machine has several
+/// processors. Empties `roots`.
+fn mark(roots: &mut Vec<SharedNode>, members: usize) {
+    let mut marker = MARKER.lock().unwrap_or_else(PoisonError::into_inner);
+    let workers = std::thread::available_parallelism().map_or(1, |n| n.get());
+    if members >= PARALLEL_THRESHOLD && workers > 1 {
+        let marker = marker.get_or_insert_with(|| match new_workers(workers) {
+            Some(pool) => Marker::parallel(SharedGraph, pool),
+            None => Marker::sequential(SharedGraph),
+        });
+        // SAFETY: every root and every node reached is a live examined object (the world is
+        // stopped); only this marking touches their state words until it returns; their `Trace`
+        // impls may run on the pool's threads (`Trace` rule 2).
+        unsafe { marker.mark(roots) };
+    } else {
+        let mut sequential = Marker::<SharedGraph, Workers>::sequential(SharedGraph);
+        for root in roots.drain(..) {
+            // SAFETY: as above, on this thread only.
+            unsafe { sequential.mark_from(root) };
         }
     }
 }

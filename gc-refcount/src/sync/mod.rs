@@ -65,8 +65,8 @@
 //!
 //! ## What is not built yet
 //!
-//! No `sync::Weak`. The collector marks on the calling thread (the parallel marker of the
-//! thread-local `MarkSweep` is not used here yet). Leaf objects carry the collector's
+//! No `sync::Weak`. The subtraction pass of the collector runs on the calling thread (the
+//! marking from the roots runs on the marking engine's pool when the heap is large). Leaf objects carry the collector's
 //! four header words unused (see [`SharedHeader`]).
 //!
 //! ## Where the unsafe code is
@@ -86,6 +86,7 @@ mod lock;
 mod object;
 mod registry;
 mod runtime;
+mod shared_graph;
 mod tracked;
 mod trashcan;
 pub mod world;

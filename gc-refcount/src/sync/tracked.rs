@@ -17,8 +17,8 @@ pub struct TrackedLinks {
     /// The list the object is in; null for an untracked object (a leaf value). Written once,
     /// before the object is shared.
     shard: UnsafeCell<*const Shard>,
-    /// The collector's word: `gc_refs << STATE_SHIFT | flags` during a collection, 0 between
-    /// collections, [`state::DEAD`] once the object's value is (being) torn down by a collection.
+    /// The collector's word: `gc_refs << state::SHIFT | flags` during a collection (and the
+    /// marking engine's mark bit, the top one), 0 between collections, [`state::DEAD`] once the object's value is (being) torn down by a collection.
     /// An atomic because blocking threads may read `DEAD` (on dereference) while the collector
     /// writes it.
     state: AtomicUsize,
@@ -35,12 +35,10 @@ unsafe impl Send for TrackedLinks {}
 pub(crate) mod state {
     /// In the set the current collection examines (its count was not zero).
     pub(crate) const EXAMINED: usize = 1;
-    /// Reached from a root in the current collection.
-    pub(crate) const REACHABLE: usize = 2;
     /// Found garbage: the value is being, or has been, dropped by the collector.
-    pub(crate) const DEAD: usize = 4;
+    pub(crate) const DEAD: usize = 2;
     /// `gc_refs` starts at this bit.
-    pub(crate) const SHIFT: u32 = 3;
+    pub(crate) const SHIFT: u32 = 2;
     /// One reference in `gc_refs`.
     pub(crate) const ONE: usize = 1 << SHIFT;
 }
@@ -66,6 +64,12 @@ impl TrackedLinks {
     #[inline(always)]
     pub(crate) fn set_state(&self, value: usize) {
         self.state.store(value, Relaxed);
+    }
+
+    /// The state word itself, for the marking engine (which owns its top bit).
+    #[inline(always)]
+    pub(crate) fn state_word(&self) -> &AtomicUsize {
+        &self.state
     }
 
     /// Whether a collection found the object garbage (its value is dropped or being dropped).
