@@ -72,8 +72,9 @@ use gc_core::mark::{Marker, MARK_BIT};
 /// `Trace` impl reported a false edge (then nothing is freed).
 ///
 /// It waits for every registered thread to reach a safepoint or a blocking section: a thread
-/// blocked outside one (in a `join`, on a channel or a std lock — wrap such waits in
-/// [`blocking`](super::blocking)) holds it up until it gets there. Automatic collections do not
+/// blocked outside one (in a `join`, the end of a `std::thread::scope`, on a channel or a std
+/// lock — wrap such waits in [`blocking`](super::blocking)) holds it up until it gets there; after
+/// two seconds of waiting it says so on stderr, once. Automatic collections do not
 /// wait that long: they give up after [`AUTOMATIC_PATIENCE`] and try again later.
 pub fn collect() -> usize {
     collect_within(None).unwrap_or(0)

@@ -433,6 +433,9 @@ pub(crate) unsafe fn untrack(obj: NonNull<TrackedLinks>) {
 
 // --- what a collector needs ----------------------------------------------------------------------
 
+/// How long an explicit collection waits for the world to stop before it warns on stderr.
+const STALL_WARNING: Duration = Duration::from_secs(2);
+
 /// The world, stopped by the current thread: every other registered thread is parked or held in
 /// its blocking section, no anonymous thread is inside a heap operation, and no thread can
 /// register or unregister. Dropping it restarts the world.
@@ -476,7 +479,21 @@ impl StoppedWorld {
             .cloned()
             .collect();
         let started = Instant::now();
-        let give_up = || patience.is_some_and(|patience| started.elapsed() > patience);
+        let mut warned = false;
+        let give_up = || {
+            let waited = started.elapsed();
+            if patience.is_none() && !warned && waited > STALL_WARNING {
+                // A registered thread waits for something outside a blocking section (a `join`,
+                // a channel): say so once, since this wait may never end.
+                warned = true;
+                eprintln!(
+                    "gclab: sync::collect has waited {waited:?} for a thread to reach a safepoint; \
+                     a thread that uses the shared heap and waits for another thread (join, \
+                     channel, lock) should wait inside sync::blocking"
+                );
+            }
+            patience.is_some_and(|patience| waited > patience)
+        };
         if !WORLD.try_stop(others.iter().map(|record| &record.state), give_up) {
             return None;
         }
