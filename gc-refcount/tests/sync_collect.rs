@@ -331,3 +331,91 @@ fn a_large_heap_is_marked_on_the_pool() {
     sync::collect();
     ledger.assert_all_dropped_once();
 }
+
+/// A value with an id and one locked edge.
+#[derive(Trace)]
+struct Anchor {
+    id: u64,
+    next: GcLock<Option<Gc<Anchor>>>,
+}
+
+/// A thread waiting for a contended `GcLock` waits in a blocking section, so a collection may
+/// claim it — and its `Mutex::lock` may then take the lock while the world is stopped. The
+/// collector must see the same edges in that value throughout: here `target` is reachable only
+/// through the lock the waiter takes, and an earlier collector, which traced the value twice
+/// (free the first time, held the second), freed it in about 7% of rounds. Timing-dependent: 100
+/// rounds, each set up to make the window wide.
+#[test]
+#[cfg_attr(miri, ignore = "timing-dependent: needs native speed")]
+fn a_lock_taken_during_a_collection_does_not_hide_an_edge() {
+    use std::sync::atomic::{AtomicBool, Ordering::SeqCst};
+    use std::sync::Barrier;
+    use std::time::{Duration, Instant};
+
+    let _serial = serial();
+    let before = sync::threshold();
+    sync::set_threshold(0); // explicit collections only
+    let anchor_node = |id, next| {
+        Gc::new(Anchor {
+            id,
+            next: GcLock::new(next),
+        })
+    };
+    // Allocated first, so that the collector reaches the anchor (a root) last.
+    let filler: Vec<Gc<Anchor>> = (0..100_000).map(|i| anchor_node(i, None)).collect();
+    let stop_spinning = AtomicBool::new(false);
+    thread::scope(|outer| {
+        // Keeps a core busy (it never touches the shared heap), so that the waiter, woken when
+        // the holder lets the lock go, often runs only once the collection has begun.
+        outer.spawn(|| {
+            while !stop_spinning.load(SeqCst) {
+                std::hint::spin_loop();
+            }
+        });
+        for round in 0..100 {
+            let anchor = anchor_node(0, Some(anchor_node(round, None)));
+            let locked = Barrier::new(3);
+            let collecting = AtomicBool::new(false);
+            let read = thread::scope(|s| {
+                let (anchor, locked, collecting) = (&anchor, &locked, &collecting);
+                let holder = s.spawn(move || {
+                    let guard = anchor.next.lock();
+                    sync::blocking(|| locked.wait());
+                    while !collecting.load(SeqCst) {
+                        std::hint::spin_loop();
+                    }
+                    let until = Instant::now() + Duration::from_micros(5);
+                    while Instant::now() < until {
+                        std::hint::spin_loop();
+                    }
+                    drop(guard);
+                    for _ in 0..2_000 {
+                        sync::safepoint();
+                    }
+                });
+                let waiter = s.spawn(move || {
+                    sync::blocking(|| locked.wait());
+                    sync::blocking(|| thread::sleep(Duration::from_millis(1)));
+                    let guard = anchor.next.lock(); // contended: waits in a blocking section
+                    guard.as_ref().map(|target| target.id)
+                });
+                sync::blocking(|| locked.wait());
+                sync::blocking(|| thread::sleep(Duration::from_millis(3)));
+                collecting.store(true, SeqCst);
+                let found = sync::collect();
+                join(holder).unwrap();
+                let read = join(waiter);
+                assert_eq!(found, 0, "round {round}: everything is reachable");
+                read
+            });
+            assert_eq!(
+                read.ok().flatten(),
+                Some(round),
+                "round {round}: the target was torn down while reachable"
+            );
+        }
+        stop_spinning.store(true, SeqCst);
+    });
+    drop(filler);
+    sync::set_threshold(before);
+}

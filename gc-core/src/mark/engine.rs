@@ -181,6 +181,12 @@ impl<G: Graph, S: Spawn> Marker<G, S> {
         &self.graph
     }
 
+    /// The graph, to replace between markings (a collector whose graph carries per-collection
+    /// data keeps one marker, and its pool, across collections).
+    pub fn graph_mut(&mut self) -> &mut G {
+        &mut self.graph
+    }
+
     /// The spawner of a parallel marker, for other phases of a collection to run on the same
     /// threads (`None` for a sequential marker).
     pub fn spawner(&self) -> Option<&S> {

@@ -9,10 +9,12 @@
 //! 2. **Count** (trial deletion, as the thread-local `TrialDeletion`): every tracked object gets
 //!    `gc_refs` = its strong count; an object whose count is zero is being freed by a thread that
 //!    waits for the collection to end, and is skipped (its references count as external). Each
-//!    examined object's value is traced once, subtracting one from `gc_refs` of each shared
-//!    object it references. Objects left with `gc_refs > 0` are referenced from outside the
-//!    shared heap (a handle on some thread's stack, a thread-local object, a static): they are
-//!    the roots, and everything reachable from them is live.
+//!    examined object's value is traced **once**: its edges to examined objects are recorded, and
+//!    one is subtracted from each target's `gc_refs`. Objects left with `gc_refs > 0` are
+//!    referenced from outside the shared heap (a handle on some thread's stack, a thread-local
+//!    object, a static): they are the roots. The marking engine (gc-core's, on its worker pool
+//!    when 20 000 or more objects are examined) marks what the roots reach *along the recorded
+//!    edges*, so that it sees exactly what the subtraction saw.
 //! 3. **Garbage** is what is examined and not reachable. It is flagged dead, unlinked, removed
 //!    from the owners' mailboxes, and held (one extra count each) — then the world restarts.
 //! 4. **Tear-down**, with the world running (garbage is unreachable, so no mutator can see it):
@@ -34,12 +36,14 @@
 //! - **A `GcLock` guard**: the collector cannot take that lock, so it does not read the value —
 //!   it never traces data another thread may be writing. The value's references then count as
 //!   external: what it references, and everything reachable from that, survives this collection.
-//!   A lock is either taken by the collector when it traces the value in step 2 and again in the
-//!   marking, or it is held throughout by a thread that already held it when the world stopped
-//!   (taking a lock is a heap operation that waits): the two passes see the same edges. A thread
-//!   holding a guard in a blocking section may change that value, but only by moving references
-//!   between it, its own handles, and other values it holds locked: every reference moved lands
-//!   where the collector counts it as external.
+//!   Each value is traced once, so the collector's view of a lock cannot change between its
+//!   passes — which it can: a thread waiting for a contended lock waits in a blocking section, and
+//!   may take the lock while the world is stopped (an earlier version traced twice and tore down
+//!   what such a value referenced: the stress tests found it). The waiter cannot change the value
+//!   before the collection ends (leaving the blocking section waits). A thread holding a guard in
+//!   a blocking section may change that value, but only by moving references between it, its
+//!   own handles, and other values it holds locked: every reference moved lands where the
+//!   collector counts it as external.
 //! - **An `AtomicGc` slot**: stores wait for the collection (they change an edge); loads only add
 //!   a reference to an object the loader reaches through live objects.
 
@@ -47,14 +51,14 @@ use std::any::Any;
 use std::panic::{catch_unwind, resume_unwind, AssertUnwindSafe};
 use std::ptr::NonNull;
 use std::sync::atomic::Ordering::Relaxed;
-use std::sync::{Mutex, PoisonError};
+use std::sync::{Arc, Mutex, PoisonError};
 use std::time::{Duration, Instant};
 
 use gc_core::{Edge, Visitor};
 
 use super::object::type_info_of;
 use super::registry::{end_collecting, StoppedWorld, SCHEDULE};
-use super::shared_graph::{SharedGraph, SharedNode};
+use super::shared_graph::{EdgeTable, SharedGraph, SharedNode};
 use super::tracked::{shard_of, state, List, Shard, TrackedLinks};
 use crate::detect::mark_sweep::{new_workers, Workers};
 use gc_core::mark::{Marker, MARK_BIT};
@@ -191,8 +195,10 @@ fn find_garbage(world: &StoppedWorld) -> Result<Vec<NonNull<TrackedLinks>>, Fals
     let shards = world.shards();
     let mut lists: Vec<_> = shards.iter().map(|shard| shard.lock()).collect();
 
-    // gc_refs = strong count; zero means "being freed" and is skipped.
+    // Number the examined objects (in their state words) and take their counts; a count of zero
+    // means "being freed" and is skipped.
     let mut members = Vec::new();
+    let mut gc_refs = Vec::new();
     for list in &lists {
         // SAFETY: the list is locked, and with the world stopped every object in it is live
         // (a free unlinks first, and no free runs now).
@@ -203,35 +209,60 @@ fn find_garbage(world: &StoppedWorld) -> Result<Vec<NonNull<TrackedLinks>>, Fals
                 if count == 0 {
                     links.set_state(0);
                 } else {
-                    links.set_state(count << state::SHIFT | state::EXAMINED);
+                    links.set_state(members.len() << state::SHIFT | state::EXAMINED);
                     members.push(obj);
+                    gc_refs.push(count);
                 }
             });
         }
     }
+    assert!(
+        u32::try_from(members.len()).is_ok(),
+        "more than 2^32 tracked shared objects"
+    );
 
-    let mut subtract = Subtract { false_edge: false };
-    for &obj in &members {
+    // Trace every examined value once, recording its edges among the examined objects and
+    // subtracting them from their targets' counts. The marking follows the recorded edges, never
+    // a second trace: a `GcLock` that a thread waiting in a blocking section acquires during the
+    // collection would make a second trace disagree with the first.
+    let mut table = EdgeTable {
+        members,
+        offsets: Vec::new(),
+        edges: Vec::new(),
+    };
+    table.offsets.reserve(table.members.len() + 1);
+    table.offsets.push(0);
+    let mut record = Record {
+        edges: &mut table.edges,
+        gc_refs: &mut gc_refs,
+        false_edge: false,
+    };
+    for &obj in &table.members {
         // SAFETY: a live member; no mutator changes its value while the world is stopped
         // (locked `GcLock`s are tried, not waited for).
-        unsafe { (type_info_of(obj).trace)(obj, &mut subtract) };
+        unsafe { (type_info_of(obj).trace)(obj, &mut record) };
+        table.offsets.push(record.edges.len());
     }
-    if subtract.false_edge {
-        for &obj in &members {
+    if record.false_edge {
+        for &obj in &table.members {
             // SAFETY: live members.
             unsafe { obj.as_ref() }.set_state(0);
         }
         return Err(FalseEdge);
     }
 
-    let mut roots: Vec<SharedNode> = members
+    let mut roots: Vec<SharedNode> = table
+        .members
         .iter()
-        .copied()
-        // SAFETY: live members.
-        .filter(|obj| unsafe { obj.as_ref() }.state() >> state::SHIFT > 0)
-        .map(SharedNode)
+        .zip(&gc_refs)
+        .filter(|(_, &refs)| refs > 0)
+        .map(|(&obj, _)| SharedNode(obj))
         .collect();
-    mark(&mut roots, members.len());
+    let table = Arc::new(table);
+    mark(&mut roots, &table);
+    let members = Arc::try_unwrap(table)
+        .unwrap_or_else(|_| unreachable!("the marker keeps no graph after the marking"))
+        .members;
 
     let mut garbage = Vec::new();
     for obj in members {
@@ -284,27 +315,31 @@ unsafe fn unlink(
     unsafe { lists[at].unlink(obj) };
 }
 
-/// Subtracts one from the `gc_refs` of every examined object an edge points to.
-struct Subtract {
+/// Records the edges of a traced value among the examined objects, and subtracts one from the
+/// target's `gc_refs` for each.
+struct Record<'a> {
+    edges: &'a mut Vec<u32>,
+    gc_refs: &'a mut [usize],
     false_edge: bool,
 }
 
-impl Visitor for Subtract {
+impl Visitor for Record<'_> {
     fn visit(&mut self, _edge: Edge) {}
 
     fn visit_shared(&mut self, object: NonNull<u8>) {
         // SAFETY: `sync::Gc` reports the header of a live tracked object (the edge holds a
         // reference), and `TrackedLinks` is the header's first field.
-        let links = unsafe { object.cast::<TrackedLinks>().as_ref() };
-        let word = links.state();
+        let word = unsafe { object.cast::<TrackedLinks>().as_ref() }.state();
         if word & state::EXAMINED == 0 {
             return; // being freed: not examined
         }
-        if word >> state::SHIFT == 0 {
-            self.false_edge = true;
-        } else {
-            links.set_state(word - state::ONE);
+        let index = word >> state::SHIFT;
+        match self.gc_refs[index].checked_sub(1) {
+            Some(refs) => self.gc_refs[index] = refs,
+            None => self.false_edge = true,
         }
+        // The index fits: there are fewer than 2^32 members (asserted).
+        self.edges.push(index as u32);
     }
 }
 
@@ -316,23 +351,27 @@ const PARALLEL_THRESHOLD: usize = crate::detect::mark_sweep::DEFAULT_PARALLEL_TH
 /// collection that examines [`PARALLEL_THRESHOLD`] objects.
 static MARKER: Mutex<Option<Marker<SharedGraph, Workers>>> = Mutex::new(None);
 
-/// Marks everything `roots` reach among the examined objects (the engine's `MARK_BIT` in their
-/// state words), in parallel when `members` is large enough and the machine has several
-/// processors. Empties `roots`.
-fn mark(roots: &mut Vec<SharedNode>, members: usize) {
+/// Marks everything `roots` reach through the recorded edges of `table` (the engine's `MARK_BIT`
+/// in the members' state words), in parallel when there are enough members and the machine has
+/// several processors. Empties `roots`.
+fn mark(roots: &mut Vec<SharedNode>, table: &Arc<EdgeTable>) {
+    let graph = SharedGraph::new(Arc::clone(table));
     let mut marker = MARKER.lock().unwrap_or_else(PoisonError::into_inner);
     let workers = std::thread::available_parallelism().map_or(1, |n| n.get());
-    if members >= PARALLEL_THRESHOLD && workers > 1 {
+    if table.members.len() >= PARALLEL_THRESHOLD && workers > 1 {
         let marker = marker.get_or_insert_with(|| match new_workers(workers) {
-            Some(pool) => Marker::parallel(SharedGraph, pool),
-            None => Marker::sequential(SharedGraph),
+            Some(pool) => Marker::parallel(SharedGraph::default(), pool),
+            None => Marker::sequential(SharedGraph::default()),
         });
+        *marker.graph_mut() = graph;
         // SAFETY: every root and every node reached is a live examined object (the world is
-        // stopped); only this marking touches their state words until it returns; their `Trace`
-        // impls may run on the pool's threads (`Trace` rule 2).
+        // stopped) and a member of `table`; only this marking touches their state words until
+        // it returns.
         unsafe { marker.mark(roots) };
+        // The table goes back to the caller: the marker keeps no graph between markings.
+        *marker.graph_mut() = SharedGraph::default();
     } else {
-        let mut sequential = Marker::<SharedGraph, Workers>::sequential(SharedGraph);
+        let mut sequential = Marker::<SharedGraph, Workers>::sequential(graph);
         for root in roots.drain(..) {
             // SAFETY: as above, on this thread only.
             unsafe { sequential.mark_from(root) };

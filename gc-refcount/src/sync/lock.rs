@@ -30,10 +30,9 @@ use super::registry::{self, blocking, HeapAccess};
 /// collection, not a use-after-free (see `Trace`'s safety rules) — provided the answer is the
 /// same every time the value is traced during that collection. The thread-local collectors get
 /// that for free: a `GcLock` holding thread-local `Gc`s is not `Sync`, so only the collecting
-/// thread can hold it, and it is blocked in the collection. The shared collector gets it from
-/// the stopped world: no thread can take a lock while it runs, so a lock is either free for every
-/// trace of one collection or held by the same thread throughout (see
-/// [`collect`](super::collect) for why a holder's changes are safe).
+/// thread can hold it, and it is blocked in the collection. The shared collector traces every value once per
+/// collection (a thread waiting for a contended lock may take it while the world is stopped; see
+/// [`collect`](super::collect) for why that, and a holder's changes, are safe).
 #[derive(Default)]
 pub struct GcLock<T> {
     inner: Mutex<T>,
@@ -129,7 +128,7 @@ impl<T: fmt::Debug> fmt::Debug for GcLockGuard<'_, T> {
 // SAFETY: [1] reports the value's edges when it can read the value and none otherwise: a missed
 // edge, which `Trace` allows (a leak, never a false edge) as long as the answer does not change
 // within one collection — true for the thread-local collectors (the type's docs) and for the
-// shared one (no thread takes a lock while the world is stopped); [2] it never reports an edge the
+// shared one (it traces each value once per collection); [2] it never reports an edge the
 // value does not hold; [3] `MAY_CONTAIN_GC` is the value's. Taking the lock writes the mutex word,
 // which rule 2 of `Trace` asks to avoid: the price of reading the value without racing a holder;
 // the only effect another tracer can see is a failed `try_lock`, i.e. [1] again.

@@ -2,18 +2,18 @@
 //! roots reach with the same engine, sequential or parallel, as the thread-local `MarkSweep`.
 //!
 //! A node is a tracked object's header ([`SharedNode`]); its mark word is the collector's state
-//! word (the engine owns the top bit, the collector's flags and `gc_refs` sit below it); its
-//! edges are the shared edges its value's `Trace` impl reports, restricted to the objects the
-//! collection examines.
+//! word (the engine owns the top bit; below it the collector keeps the object's index among the
+//! examined objects and its flags). Its edges are not traced again: they are the ones the
+//! collector recorded, in an [`EdgeTable`], when it traced every examined value once to subtract
+//! internal references — so that the marking sees exactly the edges the subtraction saw.
 
 use std::ptr::NonNull;
 use std::sync::atomic::AtomicUsize;
+use std::sync::Arc;
 
-use gc_core::mark::Graph;
+use gc_core::mark::{Graph, MARK_BIT};
 use gc_core::sync::Std;
-use gc_core::{Edge, Visitor};
 
-use super::object::type_info_of;
 use super::tracked::{state, TrackedLinks};
 
 /// A tracked shared object, as a node the marking engine may send between its workers.
@@ -27,33 +27,40 @@ unsafe impl Send for SharedNode {}
 // SAFETY: as above.
 unsafe impl Sync for SharedNode {}
 
-/// The examined shared objects, as a [`Graph`].
-#[derive(Debug, Clone, Copy, Default)]
-pub(crate) struct SharedGraph;
-
-/// Reports the examined targets of a value's shared edges to the engine's closure.
-struct Examined<'a, F> {
-    visit: &'a mut F,
+/// The examined objects of one collection and their recorded edges: the edges of member `i` are
+/// `edges[offsets[i]..offsets[i + 1]]`, each the index of a member.
+pub(crate) struct EdgeTable {
+    /// The examined objects, by index (the index is in each one's state word).
+    pub(crate) members: Vec<NonNull<TrackedLinks>>,
+    /// Where each member's edges start in `edges`, and (last) where the last one's end.
+    pub(crate) offsets: Vec<usize>,
+    /// The members' edges, as member indices.
+    pub(crate) edges: Vec<u32>,
 }
 
-impl<F: FnMut(SharedNode)> Visitor for Examined<'_, F> {
-    fn visit(&mut self, _edge: Edge) {}
+// SAFETY: addresses of thread-shared objects and plain indices; the table is only read while the
+// marking runs (see `SharedNode`).
+unsafe impl Send for EdgeTable {}
+// SAFETY: as above.
+unsafe impl Sync for EdgeTable {}
 
-    #[inline]
-    fn visit_shared(&mut self, object: NonNull<u8>) {
-        let obj = object.cast::<TrackedLinks>();
-        // SAFETY: a reported edge holds a reference: the target is live. Its state word is read
-        // atomically; during a marking only the engine writes it (the mark bit).
-        if unsafe { obj.as_ref() }.state() & state::EXAMINED != 0 {
-            (self.visit)(SharedNode(obj));
-        }
+/// The examined shared objects of the current collection, as a [`Graph`] (empty between
+/// collections).
+#[derive(Clone, Default)]
+pub(crate) struct SharedGraph {
+    table: Option<Arc<EdgeTable>>,
+}
+
+impl SharedGraph {
+    /// The graph of `table`'s members and recorded edges.
+    pub(crate) fn new(table: Arc<EdgeTable>) -> Self {
+        SharedGraph { table: Some(table) }
     }
 }
 
 // SAFETY: [1] a node's mark word is its own state word, allocated while the object is live (the
-// world is stopped: nothing is freed during the marking). [2] `trace` runs the value's `Trace`
-// impl (same edges each time, no side effects; a `GcLock` is only tried, and no thread takes a
-// lock while the world is stopped, so every worker sees it as the subtraction pass did).
+// world is stopped: nothing is freed during the marking). [2] `trace` reads the recorded edges:
+// the same every time, no side effects, no user code.
 unsafe impl Graph for SharedGraph {
     type Platform = Std;
     type Node = SharedNode;
@@ -65,9 +72,15 @@ unsafe impl Graph for SharedGraph {
     }
 
     unsafe fn trace(&self, node: SharedNode, visit: &mut impl FnMut(SharedNode)) {
-        let obj = node.0;
-        // SAFETY: a live examined object, whose value no mutator changes while the world is
-        // stopped.
-        unsafe { (type_info_of(obj).trace)(obj, &mut Examined { visit }) };
+        let Some(table) = &self.table else {
+            unreachable!("a marking without an edge table")
+        };
+        // SAFETY: a live member (the caller's promise).
+        let word = unsafe { node.0.as_ref() }.state() & !MARK_BIT;
+        debug_assert_ne!(word & state::EXAMINED, 0, "marking a non-member");
+        let index = word >> state::SHIFT;
+        for &edge in &table.edges[table.offsets[index]..table.offsets[index + 1]] {
+            visit(SharedNode(table.members[edge as usize]));
+        }
     }
 }

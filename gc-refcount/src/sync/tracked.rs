@@ -17,8 +17,9 @@ pub struct TrackedLinks {
     /// The list the object is in; null for an untracked object (a leaf value). Written once,
     /// before the object is shared.
     shard: UnsafeCell<*const Shard>,
-    /// The collector's word: `gc_refs << state::SHIFT | flags` during a collection (and the
-    /// marking engine's mark bit, the top one), 0 between collections, [`state::DEAD`] once the object's value is (being) torn down by a collection.
+    /// The collector's word: `index << state::SHIFT | flags` during a collection (the object's
+    /// place among the examined ones, and the marking engine's mark bit, the top one), 0 between
+    /// collections, [`state::DEAD`] once the object's value is (being) torn down by a collection.
     /// An atomic because blocking threads may read `DEAD` (on dereference) while the collector
     /// writes it.
     state: AtomicUsize,
@@ -37,10 +38,8 @@ pub(crate) mod state {
     pub(crate) const EXAMINED: usize = 1;
     /// Found garbage: the value is being, or has been, dropped by the collector.
     pub(crate) const DEAD: usize = 2;
-    /// `gc_refs` starts at this bit.
+    /// The object's index among the examined objects starts at this bit.
     pub(crate) const SHIFT: u32 = 2;
-    /// One reference in `gc_refs`.
-    pub(crate) const ONE: usize = 1 << SHIFT;
 }
 
 impl TrackedLinks {
