@@ -20,6 +20,11 @@
 //!   ([`runner`]) executes each run in a child process of its own, repetitions interleaved, and the
 //!   [`report`] turns the records into `report.json`, `report.md` and `index.html` with SVG plots.
 //!
+//! - **Thread-shared heaps** ([`shared`]): workloads whose objects several threads share, on
+//!   gclab's `sync` heap, `std::sync::Arc` and `dumpster::sync`, through a trait of their own
+//!   ([`shared::SharedBackend`]), measured into the same records and shown in a table of their
+//!   own.
+//!
 //! - A **snapshot** ([`snapshot`]) is the heap of a real CPython program, exported by
 //!   `tools/export_heap.py` as a graph; it is replayed as `Gc` objects and collected under every
 //!   gclab configuration, which must find exactly what CPython's `gc.collect()` found.
@@ -42,6 +47,7 @@ pub mod rng;
 pub mod rss;
 pub mod runner;
 pub mod scale;
+pub mod shared;
 pub mod snapshot;
 pub mod workloads;
 

@@ -1,12 +1,15 @@
 //! `gclab`: the command line of gc-bench.
 //!
 //! - `gclab report [--scale S] [--reps N] [--out DIR] [--only PATTERN] [--snapshot FILE]…
-//!   [--no-examples]` — the main job: every workload on every configuration and peer, each run
+//!   [--no-examples]` — the main job: every workload on every configuration and peer, and the
+//!   thread-shared workloads (`shared-churn`, `producer-consumer`) on the thread-shared backends
+//!   (`sync-biased`, `sync-atomic`, `arc`, `dumpster-sync`), each run
 //!   in a fresh process, written to `DIR` (default `target/gclab-report`) as `report.json`,
 //!   `report.md` and `index.html`; with the heaps of the example Python programs of
 //!   `tools/examples/` (exported into `DIR/snapshots/` when `python3` is there) and of any
 //!   `--snapshot` file, replayed;
-//! - `gclab run --workload W --config C [--param key=value]… [--json]` — one run, here;
+//! - `gclab run --workload W --config C [--param key=value]… [--json]` — one run, here (for a
+//!   thread-shared workload, `C` is a thread-shared backend);
 //! - `gclab replay FILE [--config C]… [--json] [--payload]` — a heap snapshot of a CPython
 //!   program replayed under gclab configurations, each checked against CPython's count;
 //! - `gclab list` — the workloads and their parameters, the configurations, the peers.

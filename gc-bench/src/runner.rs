@@ -21,6 +21,7 @@ use serde::{Deserialize, Serialize};
 use crate::backends::BackendChoice;
 use crate::record::RunRecord;
 use crate::scale::Scale;
+use crate::shared::selection::SharedPlannedRun;
 use crate::workloads::WorkloadId;
 
 /// A run that produced no record.
@@ -112,19 +113,44 @@ pub struct ChildRunner {
 impl ChildRunner {
     /// Runs `run` in a child process and parses its record.
     pub fn run(&self, run: &PlannedRun) -> Result<RunRecord, Failure> {
+        self.run_named(
+            &run.label,
+            run.workload.name(),
+            run.backend.name(),
+            run.rep,
+            &run.params,
+        )
+    }
+
+    /// Runs a thread-shared run in a child process and parses its record.
+    pub fn run_shared(&self, run: &SharedPlannedRun) -> Result<RunRecord, Failure> {
+        let workload = run.workload.name();
+        self.run_named(workload, workload, run.backend.name(), run.rep, &[])
+    }
+
+    /// Runs `workload` on `config` (names as `gclab run-child` takes them) in a child process;
+    /// a failure goes by `label`.
+    fn run_named(
+        &self,
+        label: &str,
+        workload: &str,
+        config: &str,
+        rep: u32,
+        params: &[String],
+    ) -> Result<RunRecord, Failure> {
         let fail = |message: String| Failure {
-            workload: run.label.clone(),
-            config: run.backend.name().to_owned(),
-            rep: run.rep,
+            workload: label.to_owned(),
+            config: config.to_owned(),
+            rep,
             message,
         };
         let mut child = Command::new(&self.executable)
             .arg("run-child")
-            .args(["--workload", run.workload.name()])
-            .args(["--config", run.backend.name()])
+            .args(["--workload", workload])
+            .args(["--config", config])
             .args(["--scale", self.scale.name()])
-            .args(["--rep", &run.rep.to_string()])
-            .args(run.params.iter().flat_map(|param| ["--param", param]))
+            .args(["--rep", &rep.to_string()])
+            .args(params.iter().flat_map(|param| ["--param", param]))
             .stdin(Stdio::null())
             .stdout(Stdio::piped())
             .stderr(Stdio::piped())

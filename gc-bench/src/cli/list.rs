@@ -2,7 +2,8 @@
 
 use gc_bench::backends::{default_configurations, preset_names, BackendChoice, Peer};
 use gc_bench::matrix::cannot_run;
-use gc_bench::params::ParamKind;
+use gc_bench::params::{ParamKind, ParamSpec};
+use gc_bench::shared::{SharedBackendChoice, SharedWorkloadId};
 use gc_bench::workloads::WorkloadId;
 use gc_bench::Scale;
 use gc_refcount::PRESETS;
@@ -17,22 +18,15 @@ pub fn execute() {
     );
     for workload in WorkloadId::EVERY {
         let _ = writeln!(out, "\n  {:<14} {}", workload.name(), workload.summary());
-        for spec in workload.params() {
-            let defaults: Vec<String> = Scale::ALL
-                .iter()
-                .map(|s| match spec.kind {
-                    ParamKind::Fraction => format!("{}", spec.default_at(*s)),
-                    ParamKind::Count | ParamKind::Flag => format!("{}", spec.default_at(*s) as u64),
-                    ParamKind::Path => "(required)".to_owned(),
-                })
-                .collect();
-            let defaults = if defaults.iter().all(|d| *d == defaults[0]) {
-                defaults[0].clone()
-            } else {
-                defaults.join(" / ")
-            };
-            let _ = writeln!(out, "      {:<15} {:<32} {}", spec.name, defaults, spec.doc);
-        }
+        list_params(&mut out, workload.params());
+    }
+    let _ = writeln!(
+        out,
+        "\nTHREAD-SHARED WORKLOADS (on the thread-shared backends below; same parameter layout)"
+    );
+    for workload in SharedWorkloadId::ALL {
+        let _ = writeln!(out, "\n  {:<17} {}", workload.name(), workload.summary());
+        list_params(&mut out, workload.params());
     }
 
     let _ = writeln!(
@@ -79,5 +73,33 @@ pub fn execute() {
             }
         }
     }
+
+    let _ = writeln!(
+        out,
+        "\nTHREAD-SHARED BACKENDS (times in the report relative to `arc`)"
+    );
+    for backend in SharedBackendChoice::ALL {
+        let _ = writeln!(out, "  {:<16} {}", backend.name(), backend.describe());
+    }
     super::emit(&out);
+}
+
+/// One line per parameter: name, defaults per scale (one value if they are all the same), doc.
+fn list_params(out: &mut String, specs: &[ParamSpec]) {
+    for spec in specs {
+        let defaults: Vec<String> = Scale::ALL
+            .iter()
+            .map(|s| match spec.kind {
+                ParamKind::Fraction => format!("{}", spec.default_at(*s)),
+                ParamKind::Count | ParamKind::Flag => format!("{}", spec.default_at(*s) as u64),
+                ParamKind::Path => "(required)".to_owned(),
+            })
+            .collect();
+        let defaults = if defaults.iter().all(|d| *d == defaults[0]) {
+            defaults[0].clone()
+        } else {
+            defaults.join(" / ")
+        };
+        let _ = writeln!(out, "      {:<15} {:<32} {}", spec.name, defaults, spec.doc);
+    }
 }

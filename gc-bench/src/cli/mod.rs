@@ -58,7 +58,9 @@ pub struct ReportArgs {
     /// Only these workloads and/or configurations: comma-separated names, `*` as a wildcard; a
     /// comma followed by a digit stays inside a name, so
     /// `rings,trial-deletion/cpython:1000,10,10/system` is two terms. Snapshot workloads go by
-    /// `snapshot-STEM` (`snapshot*` selects them all).
+    /// `snapshot-STEM` (`snapshot*` selects them all). The thread-shared workloads
+    /// (`shared-churn`, `producer-consumer`) and backends (`sync-biased`, `sync-atomic`, `arc`,
+    /// `dumpster-sync`) are selected the same way.
     #[arg(long)]
     pub only: Option<String>,
     /// A heap snapshot (tools/export_heap.py) to add as a workload, `snapshot-STEM`, run on every
@@ -78,7 +80,9 @@ pub struct RunArgs {
     /// The workload (see `gclab list`).
     #[arg(long)]
     pub workload: String,
-    /// The configuration: a gclab preset or DETECTOR/SCHEDULER/ALLOCATOR name, or a peer.
+    /// The configuration: a gclab preset or DETECTOR/SCHEDULER/ALLOCATOR name, or a peer; for a
+    /// thread-shared workload, a thread-shared backend (sync-biased, sync-atomic, arc,
+    /// dumpster-sync).
     #[arg(long)]
     pub config: String,
     /// The scale the parameters' defaults come from.

@@ -16,6 +16,10 @@
 //! `std-rc`), and a peer that cannot hold one of the snapshot's objects, are listed with the
 //! reason. A run whose collection does not find CPython's unreachable count is an error of its
 //! record: the report shows it and the exit status is 1.
+//!
+//! The thread-shared workloads ([`gc_bench::shared`]) run after the matrix, on the thread-shared
+//! backends, their repetitions interleaved too; `--only` selects among them as among the others
+//! ([`gc_bench::shared::selection`]); the report shows them in the table "Thread-shared heaps".
 
 use std::collections::BTreeMap;
 use std::path::Path;
@@ -29,6 +33,7 @@ use gc_bench::record::RunRecord;
 use gc_bench::report::output_dir::ReportDir;
 use gc_bench::report::{html, markdown, plots, Report, UnsupportedPair, WorkloadInfo};
 use gc_bench::runner::{interleaved_with, time_limit, ChildRunner, PlannedRun};
+use gc_bench::shared::selection::{select, Selection};
 use gc_bench::snapshot::Snapshot;
 use gc_bench::workloads::{snapshot, WorkloadId};
 use gc_bench::Scale;
@@ -75,10 +80,11 @@ pub fn execute(args: ReportArgs) -> Result<(), CliError> {
 
     let names = given.iter().map(|g| g.label.clone());
     let names = names.chain(programs.iter().map(|p| p.label.clone()));
-    let mut matrix = Matrix::default_matrix().with_snapshots(names);
-    if let Some(pattern) = &args.only {
-        matrix = matrix.only(pattern).map_err(CliError::Usage)?;
-    }
+    let Selection { matrix, shared } = select(
+        Matrix::default_matrix().with_snapshots(names),
+        args.only.as_deref(),
+    )
+    .map_err(CliError::Usage)?;
     let pairs = matrix.runnable();
     let replays_anywhere = matrix
         .backends
@@ -86,7 +92,7 @@ pub fn execute(args: ReportArgs) -> Result<(), CliError> {
         .any(|backend| cannot_run(WorkloadId::Snapshot, backend).is_none());
     programs.retain(|p| replays_anywhere && matrix.snapshots.contains(&p.label));
     let mut planned = plan_snapshots(&given, &matrix);
-    if pairs.is_empty() && planned.runs.is_empty() && programs.is_empty() {
+    if pairs.is_empty() && planned.runs.is_empty() && programs.is_empty() && shared.is_empty() {
         return Err(CliError::Usage(
             "--only: the selected configurations cannot run the selected workloads".into(),
         ));
@@ -108,7 +114,7 @@ pub fn execute(args: ReportArgs) -> Result<(), CliError> {
         planned.unsupported.extend(more.unsupported);
         snapshots.extend(exported);
     }
-    if pairs.is_empty() && planned.runs.is_empty() {
+    if pairs.is_empty() && planned.runs.is_empty() && shared.is_empty() {
         return Err(CliError::Usage(match planned.unsupported.first() {
             Some(pair) if exported_any => format!(
                 "nothing to run: the selected configurations cannot run the selected snapshots \
@@ -130,8 +136,11 @@ pub fn execute(args: ReportArgs) -> Result<(), CliError> {
     };
 
     let plan = interleaved_with(&pairs, &planned.runs, args.reps);
-    let progress =
-        ProgressBar::with_draw_target(Some(plan.len() as u64), ProgressDrawTarget::stderr());
+    let shared_plan = shared.interleaved(args.reps);
+    let progress = ProgressBar::with_draw_target(
+        Some((plan.len() + shared_plan.len()) as u64),
+        ProgressDrawTarget::stderr(),
+    );
     progress.set_style(
         ProgressStyle::with_template(
             "{elapsed_precise} [{bar:32}] {pos}/{len} runs, eta {eta}  {msg}",
@@ -174,11 +183,34 @@ pub fn execute(args: ReportArgs) -> Result<(), CliError> {
         }
         progress.inc(1);
     }
+    let mut shared_records = Vec::with_capacity(shared_plan.len());
+    let mut shared_failures = Vec::new();
+    for run in &shared_plan {
+        progress.set_message(format!(
+            "rep {}/{}: {} on {}",
+            run.rep + 1,
+            args.reps,
+            run.workload,
+            run.backend
+        ));
+        match runner.run_shared(run) {
+            Ok(record) => shared_records.push(record),
+            Err(failure) => {
+                progress.println(format!(
+                    "failed: {} on {} (rep {}): {}",
+                    failure.workload, failure.config, failure.rep, failure.message
+                ));
+                shared_failures.push(failure);
+            }
+        }
+        progress.inc(1);
+    }
     progress.finish_and_clear();
     let elapsed = started.elapsed().as_secs_f64();
 
     show_final_paths(&mut records, &snapshots);
-    let mut report = Report::new(&matrix, args.scale, args.reps, records, failures, elapsed);
+    let mut report = Report::new(&matrix, args.scale, args.reps, records, failures, elapsed)
+        .with_shared(&shared, shared_records, shared_failures);
     report.workloads.extend(planned.workloads);
     report.unsupported.extend(planned.unsupported);
     write_report(&out, &report)?;
@@ -192,7 +224,7 @@ pub fn execute(args: ReportArgs) -> Result<(), CliError> {
 
     eprintln!(
         "gclab: {} runs in {elapsed:.0} s; report in {} (open {})",
-        report.runs.len() + report.failures.len(),
+        report.runs.len() + report.shared_runs.len() + report.failures.len(),
         args.out.display(),
         index.display()
     );

@@ -5,6 +5,8 @@ use gc_bench::matrix::cannot_run;
 use gc_bench::measure::{self, RunSpec};
 use gc_bench::params::Params;
 use gc_bench::record::RunRecord;
+use gc_bench::shared::measure::{self as shared_measure, SharedRunSpec};
+use gc_bench::shared::{SharedBackendChoice, SharedWorkloadId};
 use gc_bench::workloads::{snapshot, WorkloadId};
 use gc_bench::Scale;
 use std::fmt::Write;
@@ -21,8 +23,9 @@ pub fn resolve(
 ) -> Result<RunSpec, CliError> {
     let workload_id = WorkloadId::from_name(workload).ok_or_else(|| {
         CliError::Usage(format!(
-            "unknown workload {workload:?}: valid workloads are {}",
-            WorkloadId::names()
+            "unknown workload {workload:?}: valid workloads are {}, and the thread-shared {}",
+            WorkloadId::names(),
+            SharedWorkloadId::names()
         ))
     })?;
     let backend =
@@ -49,12 +52,62 @@ pub fn resolve(
     })
 }
 
+/// Checks the names and parameters of a thread-shared run (`None`: `workload` is not one).
+pub fn resolve_shared(
+    workload: &str,
+    config: &str,
+    scale: Scale,
+    overrides: &[String],
+    rep: u32,
+) -> Option<Result<SharedRunSpec, CliError>> {
+    let workload = SharedWorkloadId::from_name(workload)?;
+    Some(shared_spec(workload, config, scale, overrides, rep))
+}
+
+/// The spec of a thread-shared run, or a usage error naming the choices.
+fn shared_spec(
+    workload: SharedWorkloadId,
+    config: &str,
+    scale: Scale,
+    overrides: &[String],
+    rep: u32,
+) -> Result<SharedRunSpec, CliError> {
+    let backend = SharedBackendChoice::parse(config).map_err(|error| {
+        CliError::Usage(format!("{workload} is a thread-shared workload: {error}"))
+    })?;
+    let params = Params::resolve(workload.name(), workload.params(), scale, overrides)
+        .map_err(|error| CliError::Usage(error.to_string()))?;
+    Ok(SharedRunSpec {
+        workload,
+        backend,
+        scale,
+        params,
+        rep,
+    })
+}
+
+/// Measures one run, single-threaded or thread-shared, in this process.
+pub fn measure_named(
+    workload: &str,
+    config: &str,
+    scale: Scale,
+    overrides: &[String],
+    rep: u32,
+) -> Result<Result<RunRecord, String>, CliError> {
+    match resolve_shared(workload, config, scale, overrides, rep) {
+        Some(spec) => Ok(shared_measure::run(&spec?)),
+        None => Ok(measure::run(&resolve(
+            workload, config, scale, overrides, rep,
+        )?)),
+    }
+}
+
 /// Runs `gclab run`.
 pub fn execute(args: RunArgs) -> Result<(), CliError> {
-    let spec = resolve(&args.workload, &args.config, args.scale, &args.params, 0)?;
-    let record = measure::run(&spec).map_err(|error| {
-        CliError::Failed(format!("{} on {}: {error}", args.workload, args.config))
-    })?;
+    let record = measure_named(&args.workload, &args.config, args.scale, &args.params, 0)?
+        .map_err(|error| {
+            CliError::Failed(format!("{} on {}: {error}", args.workload, args.config))
+        })?;
     if args.json {
         let json = serde_json::to_string(&record)
             .map_err(|error| CliError::Failed(format!("cannot encode the record: {error}")))?;
@@ -105,17 +158,20 @@ fn summary(record: &RunRecord) -> String {
     if let (Some(examined), Some(collected)) = (record.examined, record.collected) {
         let _ = writeln!(out, "  examined        {examined}, collected {collected}");
     }
-    let _ = writeln!(
-        out,
-        "  peak            {} live nodes{}{}",
-        record.peak_live_nodes,
-        record
-            .peak_tracked
-            .map_or(String::new(), |t| format!(", {t} tracked")),
-        record
-            .peak_live_bytes
-            .map_or(String::new(), |b| format!(", {b} live bytes")),
-    );
+    // Shared runs do not follow the live count (0).
+    if record.peak_live_nodes > 0 {
+        let _ = writeln!(
+            out,
+            "  peak            {} live nodes{}{}",
+            record.peak_live_nodes,
+            record
+                .peak_tracked
+                .map_or(String::new(), |t| format!(", {t} tracked")),
+            record
+                .peak_live_bytes
+                .map_or(String::new(), |b| format!(", {b} live bytes")),
+        );
+    }
     let _ = writeln!(
         out,
         "  RSS             start {} KiB, peak {} KiB, end {} KiB",

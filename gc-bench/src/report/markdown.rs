@@ -64,7 +64,7 @@ pub fn render(report: &Report) -> String {
         out.push('\n');
     }
     let _ = writeln!(out, "## Workload parameters\n");
-    for workload in &report.workloads {
+    for workload in report.workloads.iter().chain(&report.shared_workloads) {
         let params: Vec<String> = workload
             .params
             .iter()
@@ -94,7 +94,7 @@ pub fn headline(report: &Report) -> String {
          {} failed; {} cores ({}/{}); {:.0} s in all. gc-bench {}.",
         report.scale,
         report.reps,
-        report.runs.len() + report.failures.len(),
+        report.runs.len() + report.shared_runs.len() + report.failures.len(),
         report.failures.len(),
         report.machine.cores,
         report.machine.os,

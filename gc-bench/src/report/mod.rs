@@ -12,6 +12,7 @@ pub mod html;
 pub mod markdown;
 pub mod output_dir;
 pub mod plots;
+pub mod shared;
 pub mod summary;
 pub mod tables;
 
@@ -24,6 +25,8 @@ use crate::params::Params;
 use crate::record::RunRecord;
 use crate::runner::Failure;
 use crate::scale::Scale;
+use crate::shared::choice::SHARED_BASELINE;
+use crate::shared::selection::SharedPlan;
 use summary::CellSummary;
 
 /// The version of the `report.json` layout; raised on any incompatible change.
@@ -63,6 +66,20 @@ pub struct Report {
     pub summaries: Vec<CellSummary>,
     /// Every run's record, in launch order.
     pub runs: Vec<RunRecord>,
+    /// The thread-shared workloads (`shared-churn`, `producer-consumer`), with their parameters
+    /// at this scale: kept apart from `workloads`, as their backends are not the matrix's (see
+    /// [`crate::shared`]). Absent from a report without shared runs.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub shared_workloads: Vec<WorkloadInfo>,
+    /// The thread-shared backends (`sync-biased`, `sync-atomic`, `arc`, `dumpster-sync`).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub shared_configs: Vec<ConfigInfo>,
+    /// One summary per (shared workload, shared backend) that ran; wall times relative to `arc`.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub shared_summaries: Vec<CellSummary>,
+    /// Every shared run's record, in launch order (their failures are in `failures`).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub shared_runs: Vec<RunRecord>,
 }
 
 /// The machine a report ran on.
@@ -195,7 +212,49 @@ impl Report {
             failures,
             summaries,
             runs,
+            shared_workloads: Vec::new(),
+            shared_configs: Vec::new(),
+            shared_summaries: Vec::new(),
+            shared_runs: Vec::new(),
         }
+    }
+
+    /// Adds the thread-shared runs of `plan`: their records, their failures (to `failures`),
+    /// and their summaries relative to `arc`.
+    pub fn with_shared(
+        mut self,
+        plan: &SharedPlan,
+        runs: Vec<RunRecord>,
+        failures: Vec<Failure>,
+    ) -> Report {
+        self.shared_workloads = plan
+            .workloads
+            .iter()
+            .map(|w| WorkloadInfo {
+                name: w.name().to_owned(),
+                summary: w.summary().to_owned(),
+                params: Params::resolve(w.name(), w.params(), self.scale, &[])
+                    .map(|p| p.values().clone())
+                    .unwrap_or_default(),
+                needs_tracing: None,
+                file: None,
+            })
+            .collect();
+        self.shared_configs = plan
+            .backends
+            .iter()
+            .map(|b| ConfigInfo {
+                name: b.name().to_owned(),
+                kind: b.kind().to_owned(),
+                description: b.describe(),
+                crate_version: b.crate_version().map(str::to_owned),
+                aliases: Vec::new(),
+            })
+            .collect();
+        self.shared_summaries = summary::summarize(&runs, SHARED_BASELINE);
+        self.shared_runs = runs;
+        self.failures.extend(failures);
+        self
     }
 
     /// The summary of one cell, if it ran.
@@ -205,14 +264,20 @@ impl Report {
             .find(|c| c.workload == workload && c.config == config)
     }
 
-    /// Runs whose drop check failed.
+    /// Runs whose drop check failed, shared runs included.
     pub fn drop_check_failures(&self) -> Vec<&RunRecord> {
-        self.runs.iter().filter(|r| !r.drop_check.passed).collect()
+        self.all_runs().filter(|r| !r.drop_check.passed).collect()
     }
 
-    /// Runs whose record holds errors (a snapshot collection that did not find CPython's count).
+    /// Runs whose record holds errors (a snapshot collection that did not find CPython's count),
+    /// shared runs included.
     pub fn runs_with_errors(&self) -> Vec<&RunRecord> {
-        self.runs.iter().filter(|r| !r.errors.is_empty()).collect()
+        self.all_runs().filter(|r| !r.errors.is_empty()).collect()
+    }
+
+    /// Every record: the matrix's runs, then the shared runs.
+    pub fn all_runs(&self) -> impl Iterator<Item = &RunRecord> {
+        self.runs.iter().chain(&self.shared_runs)
     }
 
     /// Whether every run produced a record, passed the drop check and holds no error.

@@ -43,6 +43,9 @@ pub fn all(report: &Report) -> Vec<Table> {
     }
     tables.push(peak_rss(report));
     tables.push(drop_check(report));
+    if !report.shared_summaries.is_empty() {
+        tables.push(super::shared::table(report));
+    }
     tables
 }
 

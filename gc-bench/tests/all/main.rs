@@ -9,6 +9,8 @@
 //!   number; `gclab replay` on a bad file exits 2;
 //! - `seed_scenario`: the `seed-scenario` binary (issue 4) on a small count, CPython run or
 //!   reported skipped, bad flags exit 2;
+//! - `shared`: the thread-shared workloads on every shared backend at the tiny scale, gclab's
+//!   collection log, the "Thread-shared heaps" table, and `gclab run`/`list`/`report` on them;
 //! - `cli`: the `gclab` binary — a tiny report end to end, and every bad-input path exits 2 with
 //!   one line naming the valid choices.
 
@@ -16,6 +18,7 @@ mod cli;
 mod drop_check;
 mod schema;
 mod seed_scenario;
+mod shared;
 mod snapshot;
 mod support;
 mod well_formed;
