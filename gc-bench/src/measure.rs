@@ -46,17 +46,38 @@ pub struct RunSpec {
 /// not be set up, or the workload panicked (its message is returned).
 pub fn run(spec: &RunSpec) -> Result<RunRecord, String> {
     let spec = spec.clone();
-    let thread = std::thread::Builder::new()
-        .name(format!("{}-{}", spec.workload, spec.backend.name()))
-        .stack_size(RUN_STACK_BYTES)
-        .spawn(move || {
+    on_run_thread(
+        format!("{}-{}", spec.workload, spec.backend.name()),
+        move || {
             let backend = spec.backend.clone();
             backend.open(Measure { spec: &spec })
-        })
+        },
+    )
+}
+
+/// Runs `measure` on a fresh thread named `name`, with [`RUN_STACK_BYTES`] of stack, and returns
+/// its result; an error if the thread cannot start, or the panic's message if `measure` panics.
+pub fn on_run_thread<T: Send + 'static>(
+    name: String,
+    measure: impl FnOnce() -> Result<T, String> + Send + 'static,
+) -> Result<T, String> {
+    let thread = std::thread::Builder::new()
+        .name(name)
+        .stack_size(RUN_STACK_BYTES)
+        .spawn(measure)
         .map_err(|error| format!("cannot start the run's thread: {error}"))?;
     match thread.join() {
         Ok(result) => result,
         Err(payload) => Err(panic_message(payload.as_ref())),
+    }
+}
+
+/// The resident set of a run that started at `start` KiB: that, the peak so far and now.
+pub fn rss_since(start: u64) -> RssKib {
+    RssKib {
+        start,
+        peak: rss::peak_kib(),
+        end: rss::current_kib(),
     }
 }
 
@@ -128,11 +149,7 @@ impl BackendUser for Measure<'_> {
             peak_live_nodes: counts.peak_live,
             peak_tracked: during.peak_tracked,
             peak_live_bytes: during.peak_live_bytes,
-            rss_kib: RssKib {
-                start: rss_start,
-                peak: rss::peak_kib(),
-                end: rss::current_kib(),
-            },
+            rss_kib: rss_since(rss_start),
             unreclaimed_nodes: counts.live(),
             leaks_by_design,
             drop_check: DropCheck {

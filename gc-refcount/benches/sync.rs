@@ -43,22 +43,29 @@ use std::sync::Arc;
 use std::thread::{self, JoinHandle};
 use std::time::{Duration, Instant};
 
-use criterion::{Criterion, Throughput};
+use criterion::measurement::WallTime;
+use criterion::{BenchmarkGroup, Criterion, Throughput};
 use gc_refcount::sync::{self, AtomicCounts, Gc};
 
 /// Objects per channel message in `sync_cross_thread_drop`: enough that the channel's own cost
 /// (a few hundred nanoseconds per message) is small beside the per-object figures.
 const BATCH: usize = 64;
 
-// --- sync_clone_drop -----------------------------------------------------------------------------
-
-fn clone_drop(c: &mut Criterion) {
-    let mut group = c.benchmark_group("sync_clone_drop");
+/// A group of the short kind every group here is (see the file's docs), per object.
+fn short_group<'c>(c: &'c mut Criterion, name: &str) -> BenchmarkGroup<'c, WallTime> {
+    let mut group = c.benchmark_group(name);
     group
         .sample_size(10)
         .warm_up_time(Duration::from_millis(500))
         .measurement_time(Duration::from_secs(2))
         .throughput(Throughput::Elements(1));
+    group
+}
+
+// --- sync_clone_drop -----------------------------------------------------------------------------
+
+fn clone_drop(c: &mut Criterion) {
+    let mut group = short_group(c, "sync_clone_drop");
 
     group.bench_function("arc", |b| {
         let value = Arc::new(7u64);
@@ -164,6 +171,14 @@ fn round<T: Send + 'static>(
     make: impl Fn(u64) -> T,
 ) -> Duration {
     let start = Instant::now();
+    send_new(consumer, count, make);
+    consumer.wait();
+    start.elapsed()
+}
+
+/// Allocates `count` objects with `make` on this thread and sends them to `consumer` in batches
+/// of [`BATCH`].
+fn send_new<T: Send + 'static>(consumer: &Consumer<T>, count: u64, make: impl Fn(u64) -> T) {
     let mut batch = Vec::with_capacity(BATCH);
     for i in 0..count {
         batch.push(make(i));
@@ -174,17 +189,10 @@ fn round<T: Send + 'static>(
     if !batch.is_empty() {
         consumer.send(batch);
     }
-    consumer.wait();
-    start.elapsed()
 }
 
 fn cross_thread_drop(c: &mut Criterion) {
-    let mut group = c.benchmark_group("sync_cross_thread_drop");
-    group
-        .sample_size(10)
-        .warm_up_time(Duration::from_millis(500))
-        .measurement_time(Duration::from_secs(2))
-        .throughput(Throughput::Elements(1));
+    let mut group = short_group(c, "sync_cross_thread_drop");
 
     // The whole round, per object.
     group.bench_function("arc", |b| {
@@ -253,16 +261,7 @@ fn last_drop_time<T: Send + 'static>(
     count: u64,
     make: impl Fn(u64) -> T,
 ) -> Duration {
-    let mut batch = Vec::with_capacity(BATCH);
-    for i in 0..count {
-        batch.push(make(i));
-        if batch.len() == BATCH {
-            consumer.send(std::mem::replace(&mut batch, Vec::with_capacity(BATCH)));
-        }
-    }
-    if !batch.is_empty() {
-        consumer.send(batch);
-    }
+    send_new(consumer, count, make);
     consumer.wait()
 }
 

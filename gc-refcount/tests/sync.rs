@@ -9,15 +9,6 @@ use std::thread;
 use gc_refcount::sync::{self, AtomicCounts, AtomicGc, BiasedCounts, Counts, Gc, GcLock};
 use gc_refcount::{Edge, Trace, Visitor};
 
-/// Scales a loop count down under Miri.
-const fn size(native: usize, miri: usize) -> usize {
-    if cfg!(miri) {
-        miri
-    } else {
-        native
-    }
-}
-
 /// Joins scoped threads explicitly. A scope's implicit wait ends when the threads' closures have
 /// returned, before their thread-local destructors run — and a thread's exit merges the objects
 /// queued to it there. `join` waits for the thread itself.
@@ -26,7 +17,9 @@ fn join_all<T>(handles: Vec<thread::ScopedJoinHandle<'_, T>>) -> Vec<T> {
 }
 
 mod ledger;
+mod miri;
 use ledger::{Item, Ledger};
+use miri::size;
 
 // --- basics -------------------------------------------------------------------------------------
 

@@ -8,29 +8,16 @@
 //! `collect`'s return value. A thread waiting for another (a `join`) waits inside
 //! `sync::blocking`, so that a collection need not wait for it.
 
-use std::sync::{Mutex, MutexGuard, PoisonError};
+use std::sync::{Mutex, PoisonError};
 use std::thread;
 
 use gc_refcount::sync::{self, AtomicGc, Gc, GcLock};
 use gc_refcount::Trace;
 
 mod ledger;
-use ledger::{Item, Ledger};
-
-/// Scales a loop count down under Miri.
-const fn size(native: usize, miri: usize) -> usize {
-    if cfg!(miri) {
-        miri
-    } else {
-        native
-    }
-}
-
-/// One test at a time: each collection examines every test's objects.
-fn serial() -> MutexGuard<'static, ()> {
-    static SERIAL: Mutex<()> = Mutex::new(());
-    SERIAL.lock().unwrap_or_else(PoisonError::into_inner)
-}
+mod miri;
+use ledger::{serial, Item, Ledger};
+use miri::size;
 
 /// Joins a thread inside a blocking section, so that a collection does not wait for the joiner.
 fn join<T>(handle: thread::ScopedJoinHandle<'_, T>) -> thread::Result<T> {
@@ -55,14 +42,20 @@ fn link(from: &Gc<Node>, to: &Gc<Node>) {
     from.edges.lock().push(to.clone());
 }
 
+/// Two new nodes, each with an edge to the other.
+fn cycle(ledger: &std::sync::Arc<Ledger>) -> (Gc<Node>, Gc<Node>) {
+    let a = node(ledger);
+    let b = node(ledger);
+    link(&a, &b);
+    link(&b, &a);
+    (a, b)
+}
+
 #[test]
 fn a_shared_cycle_is_collected() {
     let _serial = serial();
     let ledger = Ledger::new();
-    let a = node(&ledger);
-    let b = node(&ledger);
-    link(&a, &b);
-    link(&b, &a);
+    let (a, b) = cycle(&ledger);
     drop((a, b));
     assert_eq!(
         ledger.dropped(),
@@ -77,11 +70,8 @@ fn a_shared_cycle_is_collected() {
 fn reachable_objects_survive() {
     let _serial = serial();
     let ledger = Ledger::new();
-    let a = node(&ledger);
-    let b = node(&ledger);
+    let (a, b) = cycle(&ledger);
     let c = node(&ledger);
-    link(&a, &b);
-    link(&b, &a);
     link(&b, &c);
     link(&c, &c);
     let (b_id, c_id) = (b.item.id, c.item.id);
@@ -128,10 +118,7 @@ fn a_cycle_through_atomic_slots_is_collected() {
 fn a_locked_value_keeps_what_it_references() {
     let _serial = serial();
     let ledger = Ledger::new();
-    let a = node(&ledger);
-    let b = node(&ledger);
-    link(&a, &b);
-    link(&b, &a);
+    let (a, b) = cycle(&ledger);
     let b_id = b.item.id;
     drop(b);
     {
@@ -154,10 +141,7 @@ fn a_locked_value_keeps_what_it_references() {
 fn garbage_whose_lock_is_held_by_a_blocking_thread_survives_until_released() {
     let _serial = serial();
     let ledger = Ledger::new();
-    let a = node(&ledger);
-    let b = node(&ledger);
-    link(&a, &b);
-    link(&b, &a);
+    let (a, b) = cycle(&ledger);
     let (locked_tx, locked_rx) = std::sync::mpsc::channel();
     let (release_tx, release_rx) = std::sync::mpsc::channel::<()>();
     thread::scope(|s| {
@@ -188,10 +172,7 @@ fn objects_of_an_exited_thread_are_collected() {
         let ledger = &ledger;
         let maker = s.spawn(move || {
             for _ in 0..size(100, 5) {
-                let a = node(ledger);
-                let b = node(ledger);
-                link(&a, &b);
-                link(&b, &a);
+                cycle(ledger); // garbage at once
             }
         });
         join(maker).unwrap();
@@ -237,10 +218,7 @@ fn automatic_collections_free_cycles() {
     sync::set_threshold(100);
     let cycles = size(2_000, 150);
     for _ in 0..cycles {
-        let a = node(&ledger);
-        let b = node(&ledger);
-        link(&a, &b);
-        link(&b, &a);
+        cycle(&ledger); // garbage at once
     }
     sync::set_threshold(before);
     // Natively, at least half the objects; under Miri (few objects), at least one collection.
@@ -317,10 +295,7 @@ fn a_large_heap_is_marked_on_the_pool() {
     }
     drop(previous);
     for _ in 0..size(6_000, 10) {
-        let a = node(&ledger);
-        let b = node(&ledger);
-        link(&a, &b);
-        link(&b, &a);
+        cycle(&ledger); // garbage at once
     }
     sync::collect();
     for &id in &kept_ids {

@@ -53,22 +53,9 @@ use gc_refcount::sync::{self, AtomicCounts, AtomicGc, BiasedCounts, Counts, Gc, 
 use gc_refcount::{Trace, Visitor};
 
 mod ledger;
-use ledger::{Item, Ledger};
-
-/// Scales a loop count down under Miri.
-const fn size(native: usize, miri: usize) -> usize {
-    if cfg!(miri) {
-        miri
-    } else {
-        native
-    }
-}
-
-/// One test at a time: each collection examines every test's objects.
-fn serial() -> MutexGuard<'static, ()> {
-    static SERIAL: Mutex<()> = Mutex::new(());
-    lock(&SERIAL)
-}
+mod miri;
+use ledger::{serial, Item, Ledger};
+use miri::size;
 
 /// Locks a std mutex, ignoring poisoning (a panicking thread is part of some tests).
 fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
@@ -247,24 +234,12 @@ const MIXED: Mix = &[
     (Op::Collect, 1),
 ];
 
-/// As [`MIXED`], with no explicit collection (automatic collections only).
-const NO_COLLECT: Mix = &[
-    (Op::Alloc, 10),
-    (Op::LoadRoot, 10),
-    (Op::StoreRoot, 8),
-    (Op::SwapRoot, 4),
-    (Op::CasRoot, 4),
-    (Op::AddEdge, 14),
-    (Op::RemoveEdge, 7),
-    (Op::Follow, 10),
-    (Op::SetSlot, 6),
-    (Op::LoadSlot, 5),
-    (Op::Read, 5),
-    (Op::DropLocal, 10),
-    (Op::Safepoint, 3),
-    (Op::LockAndAllocate, 3),
-    (Op::TwoLocks, 3),
-];
+/// As [`MIXED`], with no explicit collection (automatic collections only): all of it but its last
+/// entry.
+const NO_COLLECT: Mix = match MIXED.split_last() {
+    Some(((Op::Collect, _), rest)) => rest,
+    _ => panic!("MIXED ends with its explicit collection"),
+};
 
 /// A thread that collects often.
 const COLLECTOR: Mix = &[
@@ -370,25 +345,24 @@ impl Drop for StopWatching<'_> {
     }
 }
 
-/// Prints the context of a thread that panics (its seed and last step).
-struct Context<'a> {
-    test: &'a str,
-    seed: u64,
+/// Prints the context of a thread that panics (its test, seed and last step).
+struct Context<'a, C: Counts> {
+    heap: &'a Heap<C>,
     me: usize,
-    board: &'a Board,
 }
 
-impl Drop for Context<'_> {
+impl<C: Counts> Drop for Context<'_, C> {
     fn drop(&mut self) {
         if thread::panicking() {
+            let config = self.heap.config;
             eprintln!(
                 "{} failed on thread {} (seed {}, SYNC_STRESS_SEED={} reproduces the programs), \
                  last step: {}",
-                self.test,
+                config.test,
                 self.me,
-                self.seed,
-                self.seed,
-                lock(&self.board.status[self.me])
+                config.seed,
+                config.seed,
+                lock(&self.heap.board.status[self.me])
             );
         }
     }
@@ -876,12 +850,7 @@ impl<'h, C: Counts> Mutator<'h, C> {
 fn worker<C: Counts>(heap: &Heap<C>, me: usize) {
     let config = heap.config;
     let _break = BreakOnPanic(&heap.rendezvous);
-    let _context = Context {
-        test: config.test,
-        seed: config.seed,
-        me,
-        board: &heap.board,
-    };
+    let _context = Context { heap, me };
     let blocking = config.blocking_thread == Some(me);
     let mix = if blocking {
         BLOCKING_READER
@@ -1028,22 +997,22 @@ fn automatic_collections_atomic() {
 
 /// One thread spends its rounds inside `sync::blocking`, cloning, dropping, reading and loading
 /// handles, while another collects often.
-#[test]
-fn a_blocking_reader_while_others_collect_biased() {
+fn blocking_reader<C: Counts>(test: &'static str, seed: u64) {
     let _serial = serial();
-    let mut config = Config::new("a_blocking_reader_while_others_collect_biased", 3, 8);
+    let mut config = Config::new(test, 3, seed);
     config.blocking_thread = Some(1);
     config.collector_thread = Some(2);
-    stress::<BiasedCounts>(config);
+    stress::<C>(config);
+}
+
+#[test]
+fn a_blocking_reader_while_others_collect_biased() {
+    blocking_reader::<BiasedCounts>("a_blocking_reader_while_others_collect_biased", 8);
 }
 
 #[test]
 fn a_blocking_reader_while_others_collect_atomic() {
-    let _serial = serial();
-    let mut config = Config::new("a_blocking_reader_while_others_collect_atomic", 3, 9);
-    config.blocking_thread = Some(1);
-    config.collector_thread = Some(2);
-    stress::<AtomicCounts>(config);
+    blocking_reader::<AtomicCounts>("a_blocking_reader_while_others_collect_atomic", 9);
 }
 
 // --- a thread that panics ------------------------------------------------------------------------------
@@ -1058,6 +1027,14 @@ enum PanicAt {
     /// After running a collection itself, holding handles (one to a fresh self-cycle) and,
     /// again, the guard of a root's node.
     AfterCollecting,
+}
+
+impl PanicAt {
+    const ALL: [PanicAt; 3] = [
+        PanicAt::HoldingAGuard,
+        PanicAt::InsideBlocking,
+        PanicAt::AfterCollecting,
+    ];
 }
 
 /// `threads` threads run random programs with collections; one of them panics in the middle of
@@ -1122,12 +1099,7 @@ fn panicking<C: Counts>(test: &'static str, threads: usize, at: PanicAt, default
             let others: Vec<_> = (1..threads)
                 .map(|me| {
                     s.spawn(move || {
-                        let _context = Context {
-                            test: config.test,
-                            seed: config.seed,
-                            me,
-                            board: &heap.board,
-                        };
+                        let _context = Context { heap, me };
                         let mut mutator = Mutator::new(heap, me, MIXED);
                         mutator.run(steps / 2);
                         heap.board.note(me, 0, "waiting for the panic");
@@ -1153,14 +1125,7 @@ fn panicking<C: Counts>(test: &'static str, threads: usize, at: PanicAt, default
 #[test]
 fn a_panicking_thread_leaks_nothing_and_does_not_wedge_the_collector_biased() {
     let _serial = serial();
-    for (i, at) in [
-        PanicAt::HoldingAGuard,
-        PanicAt::InsideBlocking,
-        PanicAt::AfterCollecting,
-    ]
-    .into_iter()
-    .enumerate()
-    {
+    for (i, at) in PanicAt::ALL.into_iter().enumerate() {
         for threads in [2, 3, 4] {
             panicking::<BiasedCounts>(
                 "a_panicking_thread_biased",
@@ -1175,14 +1140,7 @@ fn a_panicking_thread_leaks_nothing_and_does_not_wedge_the_collector_biased() {
 #[test]
 fn a_panicking_thread_leaks_nothing_and_does_not_wedge_the_collector_atomic() {
     let _serial = serial();
-    for (i, at) in [
-        PanicAt::HoldingAGuard,
-        PanicAt::InsideBlocking,
-        PanicAt::AfterCollecting,
-    ]
-    .into_iter()
-    .enumerate()
-    {
+    for (i, at) in PanicAt::ALL.into_iter().enumerate() {
         panicking::<AtomicCounts>("a_panicking_thread_atomic", 3, at, 200 + i as u64);
     }
 }

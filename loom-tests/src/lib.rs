@@ -212,15 +212,11 @@ pub fn check_marking<P: Platform>(
     workers: usize,
     preemption_bound: usize,
 ) -> Explored {
-    let executions = Arc::new(std::sync::atomic::AtomicUsize::new(0));
     let with_steals = Arc::new(std::sync::atomic::AtomicUsize::new(0));
-    let mut builder = loom::model::Builder::new();
-    builder.preemption_bound = Some(preemption_bound);
-    {
+    let executions = {
         let shape = shape.clone();
-        let executions = Arc::clone(&executions);
         let with_steals = Arc::clone(&with_steals);
-        builder.check(move || {
+        explore(preemption_bound, move || {
             let graph = ModelGraph::<P>::new(&shape);
             let mut marker =
                 Marker::parallel(graph.clone(), LoomThreads::new(workers)).with_root_chunk(1);
@@ -229,14 +225,53 @@ pub fn check_marking<P: Platform>(
             // mark words.
             let stats = unsafe { marker.mark(&mut roots) };
             graph.check_result(&stats);
-            executions.fetch_add(1, Relaxed);
             if stats.steals > 0 {
                 with_steals.fetch_add(1, Relaxed);
             }
-        });
-    }
+        })
+    };
     Explored {
-        executions: executions.load(Relaxed),
+        executions,
         with_steals: with_steals.load(Relaxed),
     }
+}
+
+/// Runs `f` under loom with the given preemption bound, in every execution loom explores, and
+/// returns how many executions that was. Panics (failing the test) if one fails.
+pub fn explore(preemption_bound: usize, f: impl Fn() + Sync + Send + 'static) -> usize {
+    let executions = Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let mut builder = loom::model::Builder::new();
+    builder.preemption_bound = Some(preemption_bound);
+    let counted = Arc::clone(&executions);
+    builder.check(move || {
+        f();
+        counted.fetch_add(1, Relaxed);
+    });
+    executions.load(Relaxed)
+}
+
+/// Declares `$name`, a platform that is gc-core's `Loom` but for its atomic word, `$word`:
+/// loom's deques, spin, yield and back-off, and the default spin limit. The broken variants of
+/// the models use it to swap in a flawed word.
+#[macro_export]
+macro_rules! loom_platform_with_word {
+    ($(#[$attr:meta])* $name:ident, $word:ty) => {
+        $(#[$attr])*
+        struct $name;
+
+        impl ::gc_core::sync::Platform for $name {
+            type AtomicUsize = $word;
+            type Deque<T: Send + 'static> = ::gc_core::mark::LoomDeque<T>;
+
+            fn spin_loop() {
+                <::gc_core::sync::Loom as ::gc_core::sync::Platform>::spin_loop();
+            }
+            fn yield_now() {
+                <::gc_core::sync::Loom as ::gc_core::sync::Platform>::yield_now();
+            }
+            fn backoff(turn: u32) {
+                <::gc_core::sync::Loom as ::gc_core::sync::Platform>::backoff(turn);
+            }
+        }
+    };
 }

@@ -7,9 +7,8 @@
 
 use std::sync::atomic::Ordering;
 
-use gc_core::mark::LoomDeque;
-use gc_core::sync::{AtomicWord, Loom, Platform};
-use loom_tests::{check_marking, Explored, Shape};
+use gc_core::sync::{AtomicWord, Loom};
+use loom_tests::{check_marking, loom_platform_with_word, Explored, Shape};
 
 /// Preemption bound for 2 workers.
 const BOUND_2: usize = 3;
@@ -98,24 +97,13 @@ impl AtomicWord for CheckThenSet {
     }
 }
 
-/// Loom's platform with the broken mark word. The engine uses `fetch_or` only to set marks (and
-/// to poison a phase after a panic, which the models never do), so this breaks exactly the mark.
-struct BrokenMark;
-
-impl Platform for BrokenMark {
-    type AtomicUsize = CheckThenSet;
-    type Deque<T: Send + 'static> = LoomDeque<T>;
-
-    fn spin_loop() {
-        Loom::spin_loop();
-    }
-    fn yield_now() {
-        Loom::yield_now();
-    }
-    fn backoff(turn: u32) {
-        Loom::backoff(turn);
-    }
-}
+loom_platform_with_word!(
+    /// Loom's platform with the broken mark word. The engine uses `fetch_or` only to set marks
+    /// (and to poison a phase after a panic, which the models never do), so this breaks exactly
+    /// the mark.
+    BrokenMark,
+    CheckThenSet
+);
 
 /// Two workers reach the diamond's shared child at once; with a check-then-set mark both can win
 /// it, and loom must find that interleaving.

@@ -23,12 +23,12 @@ use std::sync::atomic::Ordering::{self, SeqCst};
 use std::sync::atomic::{AtomicBool, AtomicUsize};
 use std::sync::Arc;
 
-use gc_core::mark::LoomDeque;
-use gc_core::sync::{AtomicWord, Loom, Platform};
+use gc_core::sync::{AtomicWord, Loom};
 use gc_refcount::sync::{
     AtomicCounts, AtomicGc, BiasedCounts, Counts, Gc, Queued, Runtime, TrackedLinks,
 };
 use gc_refcount::{Trace, Visitor};
+use loom_tests::{explore, loom_platform_with_word};
 
 /// Preemption bound: every interleaving of the load's read, pin and increment with the store's
 /// swap and decrement, within a few seconds per model.
@@ -69,18 +69,6 @@ impl Drop for Probe {
 unsafe impl Trace for Probe {
     const MAY_CONTAIN_GC: bool = false;
     fn trace(&self, _visitor: &mut dyn Visitor) {}
-}
-
-fn model(f: impl Fn() + Sync + Send + 'static) -> usize {
-    let executions = Arc::new(AtomicUsize::new(0));
-    let mut builder = loom::model::Builder::new();
-    builder.preemption_bound = Some(BOUND);
-    let counted = Arc::clone(&executions);
-    builder.check(move || {
-        f();
-        counted.fetch_add(1, SeqCst);
-    });
-    executions.load(SeqCst)
 }
 
 #[track_caller]
@@ -145,25 +133,33 @@ fn load_races_last_reference<C: Counts>(writer: Writer) {
 
 #[test]
 fn load_races_store_atomic_counts() {
-    let n = model(|| load_races_last_reference::<AtomicCounts<Loom>>(Writer::Store));
+    let n = explore(BOUND, || {
+        load_races_last_reference::<AtomicCounts<Loom>>(Writer::Store)
+    });
     println!("load_races_store (atomic counts): {n} executions");
 }
 
 #[test]
 fn load_races_store_biased() {
-    let n = model(|| load_races_last_reference::<BiasedCounts<Loom>>(Writer::Store));
+    let n = explore(BOUND, || {
+        load_races_last_reference::<BiasedCounts<Loom>>(Writer::Store)
+    });
     println!("load_races_store (biased): {n} executions");
 }
 
 #[test]
 fn load_races_swap_biased() {
-    let n = model(|| load_races_last_reference::<BiasedCounts<Loom>>(Writer::Swap));
+    let n = explore(BOUND, || {
+        load_races_last_reference::<BiasedCounts<Loom>>(Writer::Swap)
+    });
     println!("load_races_swap (biased): {n} executions");
 }
 
 #[test]
 fn load_races_compare_exchange_atomic_counts() {
-    let n = model(|| load_races_last_reference::<AtomicCounts<Loom>>(Writer::CompareExchange));
+    let n = explore(BOUND, || {
+        load_races_last_reference::<AtomicCounts<Loom>>(Writer::CompareExchange)
+    });
     println!("load_races_compare_exchange (atomic counts): {n} executions");
 }
 
@@ -172,7 +168,7 @@ fn load_races_compare_exchange_atomic_counts() {
 /// own steps multiply the interleavings.)
 #[test]
 fn a_load_races_a_store_of_a_new_object() {
-    let n = model(|| {
+    let n = explore(BOUND, || {
         let (old_drops, new_drops) = (Arc::new(AtomicUsize::new(0)), Arc::new(AtomicUsize::new(0)));
         let seen_dead = Arc::new(AtomicBool::new(false));
         let slot = loom::sync::Arc::new(AtomicGc::<Probe, AtomicCounts<Loom>>::new(Some(
@@ -237,23 +233,11 @@ impl AtomicWord for CheckThenSet {
     }
 }
 
-/// Loom's runtime with the broken compare-and-swap.
-struct BrokenCas;
-
-impl Platform for BrokenCas {
-    type AtomicUsize = CheckThenSet;
-    type Deque<T: Send + 'static> = LoomDeque<T>;
-
-    fn spin_loop() {
-        Loom::spin_loop();
-    }
-    fn yield_now() {
-        Loom::yield_now();
-    }
-    fn backoff(turn: u32) {
-        Loom::backoff(turn);
-    }
-}
+loom_platform_with_word!(
+    /// Loom's runtime with the broken compare-and-swap.
+    BrokenCas,
+    CheckThenSet
+);
 
 // SAFETY: deliberately broken (the counts' compare-and-swap is not atomic), for the model below
 // only; identity is the loom runtime's. Memory is never returned, so no epoch is needed: and none
@@ -300,5 +284,7 @@ unsafe impl Runtime for BrokenCas {
 #[test]
 #[should_panic(expected = "dropped")]
 fn a_resurrecting_increment_is_caught() {
-    model(|| load_races_last_reference::<AtomicCounts<BrokenCas>>(Writer::Store));
+    explore(BOUND, || {
+        load_races_last_reference::<AtomicCounts<BrokenCas>>(Writer::Store)
+    });
 }

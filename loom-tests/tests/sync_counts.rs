@@ -17,6 +17,7 @@ use gc_core::mark::LoomDeque;
 use gc_core::sync::{Loom, Platform};
 use gc_refcount::sync::{self, AtomicCounts, BiasedCounts, Counts, Gc, Queued, Runtime};
 use gc_refcount::{Trace, Visitor};
+use loom_tests::explore;
 
 /// Preemption bound: enough for every model here to explore all its interleavings of interest
 /// in well under a second each.
@@ -49,18 +50,6 @@ unsafe impl Trace for Probe {
     fn trace(&self, _visitor: &mut dyn Visitor) {}
 }
 
-fn model(f: impl Fn() + Sync + Send + 'static) -> usize {
-    let executions = Arc::new(AtomicUsize::new(0));
-    let mut builder = loom::model::Builder::new();
-    builder.preemption_bound = Some(BOUND);
-    let counted = Arc::clone(&executions);
-    builder.check(move || {
-        f();
-        counted.fetch_add(1, SeqCst);
-    });
-    executions.load(SeqCst)
-}
-
 #[track_caller]
 fn assert_dropped_once(drops: &AtomicUsize) {
     let n = drops.load(SeqCst);
@@ -90,7 +79,7 @@ fn owner_and_other_drop_last<R: Runtime>() {
 
 #[test]
 fn biased_owner_and_other_drop_last_concurrently() {
-    let n = model(owner_and_other_drop_last::<Loom>);
+    let n = explore(BOUND, owner_and_other_drop_last::<Loom>);
     println!("owner_and_other_drop_last: {n} executions");
 }
 
@@ -99,7 +88,7 @@ fn biased_owner_and_other_drop_last_concurrently() {
 /// if the merge came first).
 #[test]
 fn biased_merge_races_a_new_reference() {
-    let n = model(|| {
+    let n = explore(BOUND, || {
         let drops = Arc::new(AtomicUsize::new(0));
         let a = Gc::<Probe, Biased>::new_counted(Probe(Arc::clone(&drops)));
         let b = a.clone();
@@ -126,7 +115,7 @@ fn biased_merge_races_a_new_reference() {
 /// time for the owner's exit to merge it, or finds the owner gone and merges itself.
 #[test]
 fn biased_owner_exits_while_other_drops() {
-    let n = model(|| {
+    let n = explore(BOUND, || {
         let drops = Arc::new(AtomicUsize::new(0));
         let owner = {
             let drops = Arc::clone(&drops);
@@ -153,7 +142,7 @@ fn biased_owner_exits_while_other_drops() {
 /// own: one queues, the other subtracts below zero, and the owner's merge folds both.
 #[test]
 fn biased_two_others_drop_last() {
-    let n = model(|| {
+    let n = explore(BOUND, || {
         let drops = Arc::new(AtomicUsize::new(0));
         let a = Gc::<Probe, Biased>::new_counted(Probe(Arc::clone(&drops)));
         let (b, c) = (a.clone(), a.clone());
@@ -173,7 +162,7 @@ fn biased_two_others_drop_last() {
 /// the owner gives the object up (merged) racing with that thread's last drop, which then frees.
 #[test]
 fn biased_owner_count_reaches_zero_while_shared() {
-    let n = model(|| {
+    let n = explore(BOUND, || {
         let drops = Arc::new(AtomicUsize::new(0));
         let a = Gc::<Probe, Biased>::new_counted(Probe(Arc::clone(&drops)));
         let (tx, rx) = loom::sync::mpsc::channel();
@@ -196,7 +185,7 @@ fn biased_owner_count_reaches_zero_while_shared() {
 
 #[test]
 fn atomic_counts_two_threads_drop_last() {
-    let n = model(|| {
+    let n = explore(BOUND, || {
         let drops = Arc::new(AtomicUsize::new(0));
         let a = Gc::<Probe, AtomicCounts<Loom>>::new_counted(Probe(Arc::clone(&drops)));
         let b = a.clone();
@@ -276,7 +265,7 @@ unsafe impl Runtime for SameIdEverywhere {
 #[test]
 #[should_panic(expected = "dropped 0 times")]
 fn a_shared_owner_id_is_caught() {
-    model(owner_and_other_drop_last::<SameIdEverywhere>);
+    explore(BOUND, owner_and_other_drop_last::<SameIdEverywhere>);
 }
 
 // --- not modelled yet ---------------------------------------------------------------------------

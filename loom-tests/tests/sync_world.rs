@@ -44,6 +44,7 @@ use std::time::Instant;
 use gc_core::mark::LoomDeque;
 use gc_core::sync::{AtomicWord, Loom, Platform};
 use gc_refcount::sync::{ThreadState, World};
+use loom_tests::explore;
 
 /// Preemption bound. Models 2 and 3 explore everything within it in milliseconds; model 1 (three
 /// threads and the most waits) in a few seconds.
@@ -166,16 +167,8 @@ impl<P: Platform> Shared<P> {
 /// Runs `f` under loom with the preemption bound [`BOUND`]; returns how many executions loom
 /// explored, and prints it with the time taken (shown with `--nocapture`).
 fn model(name: &str, f: impl Fn() + Sync + Send + 'static) -> usize {
-    let executions = Arc::new(StdAtomicUsize::new(0));
-    let mut builder = loom::model::Builder::new();
-    builder.preemption_bound = Some(BOUND);
-    let counted = Arc::clone(&executions);
     let start = Instant::now();
-    builder.check(move || {
-        f();
-        counted.fetch_add(1, SeqCst);
-    });
-    let n = executions.load(SeqCst);
+    let n = explore(BOUND, f);
     println!("{name}: {n} executions in {:.2?}", start.elapsed());
     n
 }

@@ -30,11 +30,11 @@ use std::time::{Duration, Instant};
 
 use super::ledger;
 use super::{Collection, SharedBackend, SharedBackendChoice, SharedUser, SharedWorkloadId};
-use crate::measure::{panic_message, RUN_STACK_BYTES};
+use crate::measure::{on_run_thread, rss_since};
 use crate::params::Params;
 use crate::pauses::{self, percentile};
 use crate::probe::Probe;
-use crate::record::{DropCheck, RssKib, RunRecord};
+use crate::record::{DropCheck, RunRecord};
 use crate::rss;
 use crate::scale::Scale;
 
@@ -58,15 +58,9 @@ pub struct SharedRunSpec {
 pub fn run(spec: &SharedRunSpec) -> Result<RunRecord, String> {
     let _turn = ledger::exclusive();
     let spec = spec.clone();
-    let thread = std::thread::Builder::new()
-        .name(format!("{}-{}", spec.workload, spec.backend))
-        .stack_size(RUN_STACK_BYTES)
-        .spawn(move || spec.backend.open(Measure { spec: &spec }))
-        .map_err(|error| format!("cannot start the run's thread: {error}"))?;
-    match thread.join() {
-        Ok(result) => result,
-        Err(payload) => Err(panic_message(payload.as_ref())),
-    }
+    on_run_thread(format!("{}-{}", spec.workload, spec.backend), move || {
+        spec.backend.open(Measure { spec: &spec })
+    })
 }
 
 /// The measurement, as a [`SharedUser`] so it is monomorphised per backend.
@@ -140,11 +134,7 @@ impl SharedUser for Measure<'_> {
             peak_live_nodes: 0,
             peak_tracked: None,
             peak_live_bytes: None,
-            rss_kib: RssKib {
-                start: rss_start,
-                peak: rss::peak_kib(),
-                end: rss::current_kib(),
-            },
+            rss_kib: rss_since(rss_start),
             unreclaimed_nodes: counts.created.saturating_sub(counts.dropped),
             leaks_by_design: may_leak,
             drop_check: DropCheck {

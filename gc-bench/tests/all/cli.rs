@@ -4,14 +4,9 @@
 
 use std::fs;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+use std::process::Output;
 
-fn gclab(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_gclab"))
-        .args(args)
-        .output()
-        .expect("gclab runs")
-}
+use super::support::{gclab, read_report};
 
 /// A fresh scratch directory for one test.
 fn scratch(name: &str) -> PathBuf {
@@ -61,16 +56,10 @@ fn a_tiny_report_end_to_end() {
         "--out",
         out.to_str().unwrap(),
     ]);
-    assert!(
-        output.status.success(),
-        "stderr: {}",
-        String::from_utf8_lossy(&output.stderr)
-    );
+    let report = read_report(&output, &out);
     for file in ["report.json", "report.md", "index.html", "plots/pauses.svg"] {
         assert!(out.join(file).exists(), "{file} missing");
     }
-    let json = fs::read_to_string(out.join("report.json")).unwrap();
-    let report: gc_bench::report::Report = serde_json::from_str(&json).unwrap();
     assert_eq!(report.runs.len(), 4 * 4 * 2);
     assert!(report.failures.is_empty(), "{:?}", report.failures);
     // Repetitions interleave: the first runs are repetition 0 of every pair.
@@ -96,13 +85,7 @@ fn only_keeps_a_configuration_name_with_commas_whole() {
         "--out",
         out.to_str().unwrap(),
     ]);
-    assert!(
-        output.status.success(),
-        "stderr: {}",
-        String::from_utf8_lossy(&output.stderr)
-    );
-    let json = fs::read_to_string(out.join("report.json")).unwrap();
-    let report: gc_bench::report::Report = serde_json::from_str(&json).unwrap();
+    let report = read_report(&output, &out);
     let runs: Vec<(&str, &str)> = report
         .runs
         .iter()

@@ -3,8 +3,6 @@
 //! the report gets its "Thread-shared heaps" table, which survives the JSON round trip; and the
 //! `gclab` binary runs, lists and reports them.
 
-use std::process::Command;
-
 use gc_bench::matrix::Matrix;
 use gc_bench::params::Params;
 use gc_bench::record::RunRecord;
@@ -15,6 +13,8 @@ use gc_bench::shared::measure::{self, SharedRunSpec};
 use gc_bench::shared::selection::SharedPlan;
 use gc_bench::shared::{SharedBackend, SharedBackendChoice, SharedWorkloadId};
 use gc_bench::Scale;
+
+use super::support::{gclab, read_report};
 
 /// Measures `workload` on `backend` at the tiny scale with `overrides`, in this process.
 fn tiny_shared(
@@ -182,13 +182,6 @@ fn the_report_has_a_thread_shared_table_relative_to_arc() {
     assert!(!json.contains("shared_runs"));
 }
 
-fn gclab(args: &[&str]) -> std::process::Output {
-    Command::new(env!("CARGO_BIN_EXE_gclab"))
-        .args(args)
-        .output()
-        .expect("gclab runs")
-}
-
 #[test]
 fn gclab_runs_lists_and_reports_the_shared_workloads() {
     let output = gclab(&[
@@ -250,13 +243,7 @@ fn gclab_runs_lists_and_reports_the_shared_workloads() {
         "--out",
         out.to_str().unwrap(),
     ]);
-    assert!(
-        output.status.success(),
-        "{}",
-        String::from_utf8_lossy(&output.stderr)
-    );
-    let json = std::fs::read_to_string(out.join("report.json")).unwrap();
-    let report: Report = serde_json::from_str(&json).unwrap();
+    let report = read_report(&output, &out);
     assert!(
         report.runs.is_empty(),
         "--only selected no single-threaded run"

@@ -12,6 +12,8 @@ use gc_bench::rng::Rng;
 use gc_bench::snapshot::replay::{default_configs, replay};
 use gc_bench::snapshot::{graph, Header, ObjectRecord, ReplayError, ReplayOptions, Snapshot};
 
+use super::support::{gclab, read_report};
+
 /// `tests/snapshots/NAME`.
 fn fixture(name: &str) -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
@@ -358,13 +360,6 @@ fn a_truncated_file() {
 
 // --- the command line ------------------------------------------------------------------------
 
-fn gclab(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_gclab"))
-        .args(args)
-        .output()
-        .expect("gclab runs")
-}
-
 #[test]
 fn replay_on_a_bad_file_exits_2_naming_the_file_and_line() {
     let dir = std::env::temp_dir().join(format!("gclab-snapshot-{}", std::process::id()));
@@ -594,14 +589,7 @@ fn a_report_includes_given_snapshots_on_the_configurations_that_collect_cycles()
             args.extend(["--snapshot".into(), file.into()]);
         }
         let args: Vec<&str> = args.iter().map(String::as_str).collect();
-        let output = gclab(&args);
-        assert!(
-            output.status.success(),
-            "{}",
-            String::from_utf8_lossy(&output.stderr)
-        );
-        let json = std::fs::read_to_string(out.join("report.json")).unwrap();
-        serde_json::from_str::<gc_bench::report::Report>(&json).unwrap()
+        read_report(&gclab(&args), &out)
     };
     let without = run_report("without", None);
     assert!(without.workloads.iter().all(|w| w.name == "rings"));
@@ -735,17 +723,6 @@ fn tiny_report(out: &std::path::Path, args: &[&str], path: Option<&std::ffi::OsS
         command.env("PATH", path);
     }
     command.output().expect("gclab runs")
-}
-
-/// The report in `out`, which must have succeeded.
-fn read_report(output: &Output, out: &std::path::Path) -> gc_bench::report::Report {
-    assert!(
-        output.status.success(),
-        "{}",
-        String::from_utf8_lossy(&output.stderr)
-    );
-    let json = std::fs::read_to_string(out.join("report.json")).unwrap();
-    serde_json::from_str(&json).unwrap()
 }
 
 /// The snapshot workloads' names the example programs give, `snapshot-STEM`, sorted.

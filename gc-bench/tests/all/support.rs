@@ -1,4 +1,8 @@
-//! Helpers shared by the tests: one measured run, and a small report built in-process.
+//! What the tests share: one measured run, a small report built in-process, and the `gclab`
+//! binary run as a child with the report it writes.
+
+use std::path::Path;
+use std::process::{Command, Output};
 
 use gc_bench::backends::BackendChoice;
 use gc_bench::matrix::Matrix;
@@ -33,4 +37,23 @@ pub fn tiny_report() -> Report {
         runs.push(tiny_run(workload, backend.name(), 0));
     }
     Report::new(&matrix, Scale::Tiny, 1, runs, Vec::new(), 0.5)
+}
+
+/// Runs the `gclab` binary with `args`.
+pub fn gclab(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_gclab"))
+        .args(args)
+        .output()
+        .expect("gclab runs")
+}
+
+/// The report in `out`, which must have succeeded.
+pub fn read_report(output: &Output, out: &Path) -> Report {
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let json = std::fs::read_to_string(out.join("report.json")).unwrap();
+    serde_json::from_str(&json).unwrap()
 }

@@ -262,22 +262,8 @@ unsafe impl Runtime for Std {
 
     #[cfg(not(miri))]
     unsafe fn dealloc_deferred(ptr: NonNull<u8>, layout: Layout) {
-        /// The pointer, movable into the deferred closure.
-        struct Memory(NonNull<u8>);
-        // SAFETY: the memory is no longer used by any thread but for count reads by pinned
-        // loaders; whichever thread runs the deferred free owns it then.
-        unsafe impl Send for Memory {}
-        let memory = Memory(ptr);
-        let guard = crossbeam_epoch::pin();
-        // SAFETY: `defer_unchecked` runs the closure once every thread pinned now has unpinned;
-        // the caller guarantees that no thread pinning later can read `ptr`, and that the pinned
-        // ones only read the header, so freeing it then is the last use.
-        unsafe {
-            guard.defer_unchecked(move || {
-                let memory = memory;
-                std::alloc::dealloc(memory.0.as_ptr(), layout);
-            });
-        }
+        // SAFETY: the caller's guarantees; `ptr` came from `std::alloc::alloc`.
+        unsafe { defer_dealloc(ptr, layout, std::alloc::dealloc) }
     }
 
     #[cfg(not(miri))]
@@ -305,6 +291,33 @@ unsafe impl Runtime for Std {
         miri_epoch::GRACE
             .read()
             .unwrap_or_else(PoisonError::into_inner)
+    }
+}
+
+/// `dealloc_deferred` on crossbeam-epoch (`Std` except under Miri, and `Loom` with
+/// `--cfg crossbeam_loom`): frees `ptr` with `dealloc` once every thread pinned now has unpinned.
+///
+/// # Safety
+///
+/// As [`Runtime::dealloc_deferred`]'s, and `dealloc` is the deallocator of the allocator `ptr`
+/// came from.
+#[cfg(any(not(miri), all(feature = "loom", crossbeam_loom)))]
+unsafe fn defer_dealloc(ptr: NonNull<u8>, layout: Layout, dealloc: unsafe fn(*mut u8, Layout)) {
+    /// The pointer, movable into the deferred closure.
+    struct Memory(NonNull<u8>);
+    // SAFETY: the memory is no longer used by any thread but for count reads by pinned loaders;
+    // whichever thread runs the deferred free owns it then.
+    unsafe impl Send for Memory {}
+    let memory = Memory(ptr);
+    let guard = crossbeam_epoch::pin();
+    // SAFETY: `defer_unchecked` runs the closure once every thread pinned now has unpinned; the
+    // caller guarantees that no thread pinning later can read `ptr`, and that the pinned ones
+    // only read the header, so freeing it then is the last use.
+    unsafe {
+        guard.defer_unchecked(move || {
+            let memory = memory;
+            dealloc(memory.0.as_ptr(), layout);
+        });
     }
 }
 
@@ -466,19 +479,8 @@ mod loom_runtime {
 
         #[cfg(crossbeam_loom)]
         unsafe fn dealloc_deferred(ptr: NonNull<u8>, layout: Layout) {
-            /// The pointer, movable into the deferred closure.
-            struct Memory(NonNull<u8>);
-            // SAFETY: as on `Std`.
-            unsafe impl Send for Memory {}
-            let memory = Memory(ptr);
-            let guard = crossbeam_epoch::pin();
-            // SAFETY: as on `Std`: the closure runs once every thread pinned now has unpinned.
-            unsafe {
-                guard.defer_unchecked(move || {
-                    let memory = memory;
-                    loom::alloc::dealloc(memory.0.as_ptr(), layout);
-                });
-            }
+            // SAFETY: the caller's guarantees; `ptr` came from `loom::alloc::alloc`.
+            unsafe { super::defer_dealloc(ptr, layout, loom::alloc::dealloc) }
         }
 
         #[cfg(crossbeam_loom)]

@@ -1,20 +1,30 @@
 //! Drop accounting for the `sync` test binaries: a [`Ledger`] hands out [`Item`]s and counts
 //! how many times each one is dropped.
+//!
+//! The shared heap is one for the whole binary and a collection examines every test's objects,
+//! so the tests that collect take turns ([`serial`]) and count their own objects with a ledger.
 
 // Each test binary uses part of it.
 #![allow(dead_code)]
 
 use std::sync::atomic::AtomicUsize;
 use std::sync::atomic::Ordering::{Relaxed, SeqCst};
-use std::sync::Arc;
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 
 use gc_refcount::{Trace, Visitor};
+
+/// One test at a time: each collection examines every test's objects. A test that panicked
+/// while holding the turn does not fail the next one.
+pub fn serial() -> MutexGuard<'static, ()> {
+    static SERIAL: Mutex<()> = Mutex::new(());
+    SERIAL.lock().unwrap_or_else(PoisonError::into_inner)
+}
 
 /// Counts the drops of every object it has handed out, by id.
 #[derive(Default)]
 pub struct Ledger {
     made: AtomicUsize,
-    drops: std::sync::Mutex<Vec<u32>>,
+    drops: Mutex<Vec<u32>>,
 }
 
 impl Ledger {
