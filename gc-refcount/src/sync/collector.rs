@@ -110,12 +110,11 @@ fn collect_within(patience: Option<Duration>) -> Option<usize> {
         }
     }
     let _end = End;
-    let examined = world.examined();
     let outcome = find_garbage(&world);
     drop(world);
     let restarted = Instant::now();
     match outcome {
-        Ok(garbage) => {
+        Ok(Found { garbage, examined }) => {
             let found = garbage.len();
             /// Logs the collection even if a `Drop` panics in the tear-down.
             struct Log(SharedCollection);
@@ -189,11 +188,12 @@ pub fn threshold() -> usize {
 /// A `Trace` impl reported more edges to an object than it has references.
 struct FalseEdge;
 
-/// Steps 2 and 3 (see the module docs), with the world stopped: returns the garbage, dead,
-/// unlinked, held, and gone from every mailbox.
-fn find_garbage(world: &StoppedWorld) -> Result<Vec<NonNull<TrackedLinks>>, FalseEdge> {
+/// Steps 2 and 3 (see the module docs), with the world stopped: returns the garbage (dead,
+/// unlinked, held, and gone from every mailbox) and how many objects were examined.
+fn find_garbage(world: &StoppedWorld) -> Result<Found, FalseEdge> {
     let shards = world.shards();
     let mut lists: Vec<_> = shards.iter().map(|shard| shard.lock()).collect();
+    let examined = lists.iter().map(|list| list.len()).sum();
 
     // Number the examined objects (in their state words) and take their counts; a count of zero
     // means "being freed" and is skipped.
@@ -292,7 +292,15 @@ fn find_garbage(world: &StoppedWorld) -> Result<Vec<NonNull<TrackedLinks>>, Fals
         // SAFETY: the world is stopped, the object is garbage and no mailbox holds it now.
         unsafe { (type_info_of(obj).hold_for_teardown)(obj) };
     }
-    Ok(garbage)
+    Ok(Found { garbage, examined })
+}
+
+/// What [`find_garbage`] found.
+struct Found {
+    /// The garbage: dead, unlinked, held, and gone from every mailbox.
+    garbage: Vec<NonNull<TrackedLinks>>,
+    /// The tracked objects in the heap when the world stopped.
+    examined: usize,
 }
 
 /// Unlinks `obj` from its list, one of `lists` (the locked lists of `shards`, in order).

@@ -321,9 +321,7 @@ impl Drop for LeaveBlocking {
 /// not waited for), then runs a collection if one is due.
 #[inline]
 pub(crate) fn poll() {
-    if WORLD.stop_requested() {
-        park();
-    }
+    poll_stop_only();
     if SCHEDULE.due.load(Ordering::Relaxed) {
         super::collector::collect_if_due();
     }
@@ -507,11 +505,6 @@ impl StoppedWorld {
         })
     }
 
-    /// How many tracked objects the shards hold.
-    pub(crate) fn examined(&self) -> usize {
-        self.shards.iter().map(|shard| shard.lock().len()).sum()
-    }
-
     /// Every shard (lock each to read it).
     pub(crate) fn shards(&self) -> &[&'static Shard] {
         &self.shards
@@ -533,6 +526,7 @@ impl Drop for StoppedWorld {
 }
 
 /// Parks the current thread if a stop is requested (without starting a collection).
+#[inline]
 fn poll_stop_only() {
     if WORLD.stop_requested() {
         park();
