@@ -298,9 +298,42 @@ impl Header {
             unsafe { (header.type_info.trace)(this, visitor) }
         }
     }
+
+    /// [`Header::trace`] with a [`VisitDecref`](crate::trial_visitors::VisitDecref) visitor, through the type's monomorphised entry
+    /// [`TypeInfo::trace_decref`] (no indirect call per edge).
+    ///
+    /// # Safety
+    ///
+    /// As [`Header::trace`].
+    #[inline]
+    pub unsafe fn trace_decref(this: NonNull<Header>) {
+        // SAFETY: the caller guarantees the header is live.
+        let header = unsafe { Header::from_ptr(this) };
+        if !header.has_any(flags::VALUE_GONE) {
+            // SAFETY: as in `trace`.
+            unsafe { (header.type_info.trace_decref)(this) }
+        }
+    }
+
+    /// [`Header::trace`] with a [`VisitReachable`] visitor, through the type's monomorphised
+    /// entry [`TypeInfo::trace_reachable`].
+    ///
+    /// # Safety
+    ///
+    /// As [`Header::trace`].
+    #[inline]
+    pub unsafe fn trace_reachable(this: NonNull<Header>, visitor: &mut VisitReachable<'_>) {
+        // SAFETY: the caller guarantees the header is live.
+        let header = unsafe { Header::from_ptr(this) };
+        if !header.has_any(flags::VALUE_GONE) {
+            // SAFETY: as in `trace`.
+            unsafe { (header.type_info.trace_reachable)(this, visitor) }
+        }
+    }
 }
 
 use crate::trace::Visitor;
+use crate::trial_visitors::VisitReachable;
 
 #[cfg(test)]
 mod tests {

@@ -43,6 +43,7 @@ pub mod scheduler;
 pub mod stats;
 pub mod sync;
 pub mod trace;
+pub mod trial_visitors;
 pub mod type_info;
 
 pub use alloc::{Allocator, AllocatorStats, PoolAllocator, PoolStats, SystemAllocator};

@@ -8,6 +8,7 @@ use std::ptr::NonNull;
 
 use crate::header::Header;
 use crate::trace::{Trace, Visitor};
+use crate::trial_visitors::{VisitDecref, VisitReachable};
 
 /// What the collector knows about a managed type, shared by every object of that type.
 ///
@@ -25,6 +26,12 @@ pub struct TypeInfo {
     /// Reports the value's edges. Called through [`Header::trace`], which checks the value is
     /// still there.
     pub trace: unsafe fn(NonNull<Header>, &mut dyn Visitor),
+    /// [`trace`](Self::trace) with CPython's `visit_decref` compiled in (no call per edge). Called
+    /// through [`Header::trace_decref`].
+    pub trace_decref: unsafe fn(NonNull<Header>),
+    /// [`trace`](Self::trace) with CPython's `visit_reachable` compiled in. Called through
+    /// [`Header::trace_reachable`].
+    pub trace_reachable: unsafe fn(NonNull<Header>, &mut VisitReachable<'_>),
     /// Drops the value in place (not the memory).
     pub drop_value: unsafe fn(NonNull<Header>),
     /// The value type's `TypeId`, for downcasting type-erased handles.
@@ -52,6 +59,8 @@ impl<T: Trace + 'static> ObjectBox<T> {
         layout: Layout::new::<ObjectBox<T>>(),
         tracked: T::MAY_CONTAIN_GC,
         trace: Self::trace_erased,
+        trace_decref: Self::trace_decref_erased,
+        trace_reachable: Self::trace_reachable_erased,
         drop_value: Self::drop_erased,
         type_id: TypeId::of::<T>,
     };
@@ -87,6 +96,22 @@ impl<T: Trace + 'static> ObjectBox<T> {
     unsafe fn trace_erased(header: NonNull<Header>, visitor: &mut dyn Visitor) {
         // SAFETY: the caller (through `Header::trace`) guarantees the value is initialised and
         // readable; `TYPE_INFO` pairs this fn with objects of type `T` only.
+        let value = unsafe { Self::value_ptr(header).as_ref() };
+        value.trace(visitor);
+    }
+
+    /// # Safety
+    /// As [`Self::trace_erased`].
+    unsafe fn trace_decref_erased(header: NonNull<Header>) {
+        // SAFETY: as in `trace_erased`.
+        let value = unsafe { Self::value_ptr(header).as_ref() };
+        value.trace(&mut VisitDecref { source: header });
+    }
+
+    /// # Safety
+    /// As [`Self::trace_erased`].
+    unsafe fn trace_reachable_erased(header: NonNull<Header>, visitor: &mut VisitReachable<'_>) {
+        // SAFETY: as in `trace_erased`.
         let value = unsafe { Self::value_ptr(header).as_ref() };
         value.trace(visitor);
     }

@@ -13,6 +13,7 @@ use std::sync::atomic::Ordering::Relaxed;
 
 use gc_core::header::flags;
 use gc_core::mark::Spawn;
+use gc_core::trial_visitors::false_edge;
 use gc_core::{Edge, Header, ObjectList, Visitor};
 
 /// Sets [`flags::EXAMINED`] on every member of `examined` and leaves its external reference count
@@ -37,10 +38,9 @@ pub unsafe fn compute(examined: &ObjectList) -> usize {
         })
     };
     // subtract_refs
-    let mut visitor = SubtractInternal { source: None };
-    // SAFETY: as above; `Header::trace` reads values that are initialised (tracked objects in a
-    // list are never dropped).
-    unsafe { examined.for_each(|object| visitor.subtract_from(object)) };
+    // SAFETY: as above; `Header::trace_decref` reads values that are initialised (tracked objects
+    // in a list are never dropped).
+    unsafe { examined.for_each(|object| Header::trace_decref(object)) };
     members
 }
 
@@ -61,53 +61,6 @@ fn update_refs(header: &Header) {
 pub unsafe fn is_root(object: NonNull<Header>) -> bool {
     // SAFETY: the caller guarantees the object is live.
     unsafe { Header::from_ptr(object) }.scratch() > 0
-}
-
-struct SubtractInternal {
-    source: Option<Edge>,
-}
-
-impl SubtractInternal {
-    /// Traces `object`, subtracting one from every examined target of its edges.
-    ///
-    /// # Safety
-    ///
-    /// `object` is live with its value in place (a member of the examined set).
-    #[inline]
-    unsafe fn subtract_from(&mut self, object: Edge) {
-        self.source = Some(object);
-        // SAFETY: the caller's promise.
-        unsafe { Header::trace(object, self) };
-    }
-}
-
-impl Visitor for SubtractInternal {
-    #[inline]
-    fn visit(&mut self, edge: Edge) {
-        // SAFETY: an edge reported by `Trace` is backed by a strong count, so its target is live.
-        let target = unsafe { Header::from_ptr(edge) };
-        if target.has(flags::EXAMINED) {
-            let refs = target.scratch();
-            if refs == 0 {
-                false_edge(self.source, target);
-            }
-            target.set_scratch(refs - 1);
-        }
-    }
-}
-
-#[cold]
-fn false_edge(source: Option<Edge>, target: &Header) -> ! {
-    let source = source
-        // SAFETY: the source is the live object being traced.
-        .map(|s| unsafe { Header::from_ptr(s) }.type_info().name())
-        .unwrap_or("?");
-    panic!(
-        "gclab: the Trace impl of {source} reported more references to a {} than its strong \
-         count holds (a false edge; see the safety rules of gc_core::Trace). Collection aborted; \
-         nothing was freed.",
-        target.type_info().name()
-    )
 }
 
 /// [`compute`] with the subtraction pass split over a spawner's workers when there are at least
@@ -148,10 +101,9 @@ pub unsafe fn compute_parallel<S: Spawn>(
     };
     if members.len() < parallel_threshold {
         // subtract_refs, on this thread.
-        let mut visitor = SubtractInternal { source: None };
         for &object in members.iter() {
             // SAFETY: members are live (caller's promise).
-            unsafe { visitor.subtract_from(object) };
+            unsafe { Header::trace_decref(object) };
         }
         return members.len();
     }
@@ -168,7 +120,7 @@ pub unsafe fn compute_parallel<S: Spawn>(
     let false_edges = spawner.run(slices, subtract_slice);
     if let Some(FalseEdge { source, target }) = false_edges.into_iter().flatten().next() {
         // SAFETY: both are examined members, live for the whole collection.
-        false_edge(Some(source.0), unsafe { Header::from_ptr(target.0) });
+        false_edge(source.0, unsafe { Header::from_ptr(target.0) });
     }
     members.len()
 }

@@ -11,10 +11,9 @@
 //!
 //! No recursion: the only state is the list cursor, so a 10 000 000-node chain costs no stack.
 
-use std::ptr::NonNull;
-
 use gc_core::header::flags;
-use gc_core::{CycleDetector, Detection, Edge, Examined, Header, ObjectList, Visitor};
+use gc_core::trial_visitors::VisitReachable;
+use gc_core::{CycleDetector, Detection, Examined, Header, ObjectList};
 
 use super::gc_refs;
 
@@ -53,7 +52,7 @@ unsafe impl CycleDetector for TrialDeletion {
 ///
 /// Every member of `young` is live; `unreachable` is empty.
 unsafe fn move_unreachable(young: &ObjectList, unreachable: &ObjectList) -> usize {
-    let mut visitor = MarkReachable {
+    let mut visitor = VisitReachable {
         young,
         unreachable: 0,
     };
@@ -63,7 +62,7 @@ unsafe fn move_unreachable(young: &ObjectList, unreachable: &ObjectList) -> usiz
         let header = unsafe { Header::from_ptr(object) };
         if header.scratch() > 0 {
             // SAFETY: live, tracked, value present.
-            unsafe { Header::trace(object, &mut visitor) };
+            unsafe { Header::trace_reachable(object, &mut visitor) };
             // Scanned and known reachable: it leaves the examined set now (as CPython clears
             // its collecting flag here), so later visits skip it and no final pass is needed.
             header.clear(flags::COLLECTION_MARKS);
@@ -82,34 +81,4 @@ unsafe fn move_unreachable(young: &ObjectList, unreachable: &ObjectList) -> usiz
         }
     }
     visitor.unreachable
-}
-
-/// CPython's `visit_reachable`.
-struct MarkReachable<'a> {
-    young: &'a ObjectList,
-    /// Objects currently in the unreachable list.
-    unreachable: usize,
-}
-
-impl Visitor for MarkReachable<'_> {
-    #[inline]
-    fn visit(&mut self, edge: Edge) {
-        // SAFETY: an edge is backed by a strong count: its target is live.
-        let target = unsafe { Header::from_ptr(edge) };
-        if !target.has(flags::EXAMINED) || target.scratch() > 0 {
-            return; // outside the set, or already known reachable
-        }
-        target.set_scratch(1);
-        if target.has(flags::UNREACHABLE) {
-            target.clear(flags::UNREACHABLE);
-            let object: NonNull<Header> = edge;
-            // SAFETY: it is linked into the unreachable list, whose members are live; then it is
-            // in no list and live.
-            unsafe {
-                ObjectList::unlink(object);
-                self.young.push_back(object);
-            }
-            self.unreachable -= 1;
-        }
-    }
 }
