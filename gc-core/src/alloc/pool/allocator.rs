@@ -505,7 +505,7 @@ impl State {
             }
             // Empty: it may serve any class next.
             self.unlink_used(pool, class);
-            // Its free list stays: reused for the same class, the pool goes on with it.
+            // Its free list is dropped when it serves again (`pool::init` starts it over).
             (*pool).state = PoolState::Dirty;
             let arena = ArenaHeader::of(pool);
             ArenaHeader::push_free_front(arena, pool);

@@ -176,42 +176,24 @@ pub(super) unsafe fn memory(pool: *mut PoolHeader) -> *mut u8 {
 /// Starts serving `class` from an empty pool and returns its first block. (CPython's
 /// `allocate_from_new_pool`.)
 ///
-/// A dirty pool that last served the same class, with no page released, still has its free list
-/// (every block it ever carved) and bump region: it simply goes on with them, as CPython does
-/// ("luckily, this pool last contained blocks of the same size class"). Any other pool starts
-/// over: its first block is handed out, the next is the free list, the rest the bump region.
+/// Every pool starts over: its first block is handed out, the next is the free list, the rest
+/// the bump region, so blocks come out in address order. CPython instead lets a dirty pool that
+/// last served the same class go on with its old free list ("luckily, this pool last contained
+/// blocks of the same size class"); that list holds the blocks in the reverse of the order they
+/// were freed, and a program that frees a structure and builds the next one (GCBench's trees)
+/// then lays each new structure out scattered over the pool. Measured on the runner's `trees`
+/// workload (medium) with `trial-deletion/threshold:700/pool`: 1.03 s with CPython's reuse,
+/// 0.27 s starting over; the free list costs nothing to drop, since every block of an empty pool
+/// is free.
 ///
 /// # Safety
 ///
 /// `pool` is an empty pool of a mapped arena, in no list; its released pages have already been
 /// accounted for (they are marked resident here).
 pub(super) unsafe fn init(pool: *mut PoolHeader, class: usize) -> *mut u8 {
-    // SAFETY: the caller passes a valid header, which nothing else references now; a dirty pool
-    // with no released page has a valid free list of at least one block (it served `class` and
-    // every block it carved is free).
+    // SAFETY: the caller passes a valid header, which nothing else references now, of an empty
+    // pool: none of its blocks is in use, so its first two blocks may be written.
     unsafe {
-        if (*pool).state == PoolState::Dirty
-            && usize::from((*pool).class) == class
-            && (*pool).released == 0
-        {
-            let block = (*pool).freeblock;
-            debug_assert!(!block.is_null());
-            (*pool).freeblock = block.cast::<*mut u8>().read();
-            (*pool).count = 1;
-            (*pool).state = PoolState::Used;
-            if (*pool).freeblock.is_null() {
-                // Only one block was ever carved: the bump region has the rest.
-                let refilled = refill(
-                    pool,
-                    Pages {
-                        size: 0,
-                        per_pool: 0,
-                    },
-                );
-                debug_assert_eq!(refilled, Refill::Bumped);
-            }
-            return block;
-        }
         let blocks = Blocks::of(usize::from((*pool).index), class);
         let base = memory(pool);
         let block = base.add(blocks.first);
