@@ -315,6 +315,22 @@ impl Header {
         }
     }
 
+    /// [`Header::trace`] into a vector: pushes every edge of the value onto `edges`, through the
+    /// type's monomorphised entry [`TypeInfo::trace_into`].
+    ///
+    /// # Safety
+    ///
+    /// As [`Header::trace`].
+    #[inline]
+    pub unsafe fn trace_into(this: NonNull<Header>, edges: &mut Vec<Edge>) {
+        // SAFETY: the caller guarantees the header is live.
+        let header = unsafe { Header::from_ptr(this) };
+        if !header.has_any(flags::VALUE_GONE) {
+            // SAFETY: as in `trace`.
+            unsafe { (header.type_info.trace_into)(this, edges) }
+        }
+    }
+
     /// [`Header::trace`] with a [`VisitReachable`] visitor, through the type's monomorphised
     /// entry [`TypeInfo::trace_reachable`].
     ///
@@ -332,7 +348,7 @@ impl Header {
     }
 }
 
-use crate::trace::Visitor;
+use crate::trace::{Edge, Visitor};
 use crate::trial_visitors::VisitReachable;
 
 #[cfg(test)]

@@ -37,6 +37,18 @@ pub trait Visitor {
     }
 }
 
+/// A vector collects the edges it is shown, in order, after those it already holds: a pass that
+/// does real work per edge (Bacon–Rajan's colouring walks) traces an object into a reusable
+/// buffer, or straight onto its own stack, through the type's monomorphised
+/// [`TypeInfo::trace_into`](crate::TypeInfo::trace_into), then loops over the edges with no
+/// indirect call per edge.
+impl Visitor for Vec<Edge> {
+    #[inline(always)]
+    fn visit(&mut self, edge: Edge) {
+        self.push(edge);
+    }
+}
+
 /// A value whose managed pointers (`Gc` fields) the collector can enumerate.
 ///
 /// Write it with `#[derive(Trace)]`; implement it by hand only for a container the derive cannot

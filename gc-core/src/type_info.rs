@@ -7,7 +7,7 @@ use std::mem::{offset_of, ManuallyDrop};
 use std::ptr::NonNull;
 
 use crate::header::Header;
-use crate::trace::{Trace, Visitor};
+use crate::trace::{Edge, Trace, Visitor};
 use crate::trial_visitors::{VisitDecref, VisitReachable};
 
 /// What the collector knows about a managed type, shared by every object of that type.
@@ -32,6 +32,9 @@ pub struct TypeInfo {
     /// [`trace`](Self::trace) with CPython's `visit_reachable` compiled in. Called through
     /// [`Header::trace_reachable`].
     pub trace_reachable: unsafe fn(NonNull<Header>, &mut VisitReachable<'_>),
+    /// [`trace`](Self::trace) into a vector: pushes every edge onto it. Called through
+    /// [`Header::trace_into`].
+    pub trace_into: unsafe fn(NonNull<Header>, &mut Vec<Edge>),
     /// Drops the value in place (not the memory).
     pub drop_value: unsafe fn(NonNull<Header>),
     /// The value type's `TypeId`, for downcasting type-erased handles.
@@ -61,6 +64,7 @@ impl<T: Trace + 'static> ObjectBox<T> {
         trace: Self::trace_erased,
         trace_decref: Self::trace_decref_erased,
         trace_reachable: Self::trace_reachable_erased,
+        trace_into: Self::trace_into_erased,
         drop_value: Self::drop_erased,
         type_id: TypeId::of::<T>,
     };
@@ -114,6 +118,14 @@ impl<T: Trace + 'static> ObjectBox<T> {
         // SAFETY: as in `trace_erased`.
         let value = unsafe { Self::value_ptr(header).as_ref() };
         value.trace(visitor);
+    }
+
+    /// # Safety
+    /// As [`Self::trace_erased`].
+    unsafe fn trace_into_erased(header: NonNull<Header>, edges: &mut Vec<Edge>) {
+        // SAFETY: as in `trace_erased`.
+        let value = unsafe { Self::value_ptr(header).as_ref() };
+        value.trace(edges);
     }
 
     /// # Safety

@@ -20,7 +20,8 @@
 //! memory.
 
 use gc_core::header::flags;
-use gc_core::{CycleDetector, Detection, Discipline, Edge, Examined, Header, ObjectList, Visitor};
+use gc_core::trial_visitors::false_edge;
+use gc_core::{CycleDetector, Detection, Discipline, Edge, Examined, Header, ObjectList};
 
 /// Bacon–Rajan's synchronous cycle collector. Needs the buffered discipline.
 #[derive(Debug, Default)]
@@ -30,6 +31,8 @@ pub struct BaconRajan {
     black_stack: Vec<Edge>,
     /// Every object coloured by this collection, to clear the colours at the end.
     touched: Vec<Edge>,
+    /// The edges of the object being scanned.
+    edges: Vec<Edge>,
 }
 
 // SAFETY: an object ends white only if Scan found no reference to it from outside the grey
@@ -58,10 +61,15 @@ unsafe impl CycleDetector for BaconRajan {
         // covers the candidates and what they reach).
         unsafe {
             for &root in &roots {
-                mark_gray(root, &mut self.stack, &mut guard.touched);
+                mark_gray(root, &mut self.stack, &mut guard.touched, &mut self.edges);
             }
             for &root in &roots {
-                scan(root, &mut self.stack, &mut self.black_stack);
+                scan(
+                    root,
+                    &mut self.stack,
+                    &mut self.black_stack,
+                    &mut self.edges,
+                );
             }
         }
         let mut found = 0;
@@ -124,52 +132,26 @@ fn considered(header: &Header) -> bool {
     header.has(flags::TRACKED) && !header.has_any(flags::VALUE_GONE)
 }
 
-/// MarkGray, iteratively.
+/// MarkGray, iteratively: colours every considered object reachable from `root` grey and
+/// subtracts one from its scratch count for every edge from a grey object. `edges` is a scratch
+/// buffer each object is traced into (no indirect call per edge).
 ///
 /// # Safety
 ///
 /// `root` and every tracked object it reaches are live.
-unsafe fn mark_gray(root: Edge, stack: &mut Vec<Edge>, touched: &mut Vec<Edge>) {
-    struct Gray<'a> {
-        stack: &'a mut Vec<Edge>,
-        touched: &'a mut Vec<Edge>,
-        source: Edge,
-    }
-    impl Gray<'_> {
-        fn touch(&mut self, object: Edge, header: &Header) {
-            if !header.has(flags::EXAMINED) {
-                header.set(flags::EXAMINED);
-                header.set_scratch(header.strong());
-                self.touched.push(object);
-            }
-        }
-        fn gray(&mut self, object: Edge, header: &Header) {
-            if !is_gray(header) {
-                header.set(flags::MARKED);
-                self.stack.push(object);
-            }
-        }
-    }
-    impl Visitor for Gray<'_> {
-        fn visit(&mut self, edge: Edge) {
-            // SAFETY: an edge is backed by a strong count: its target is live.
-            let target = unsafe { Header::from_ptr(edge) };
-            if !considered(target) {
-                return;
-            }
-            self.touch(edge, target);
-            let refs = target.scratch();
-            if refs == 0 {
-                // SAFETY: the source is the live object being traced.
-                let source = unsafe { Header::from_ptr(self.source) }.type_info().name();
-                panic!(
-                    "gclab: the Trace impl of {source} reported more references to a {} than its \
-                     strong count holds (a false edge; see the safety rules of gc_core::Trace)",
-                    target.type_info().name()
-                );
-            }
-            target.set_scratch(refs - 1);
-            self.gray(edge, target);
+unsafe fn mark_gray(
+    root: Edge,
+    stack: &mut Vec<Edge>,
+    touched: &mut Vec<Edge>,
+    edges: &mut Vec<Edge>,
+) {
+    /// Makes `object` part of this collection: examined, with a copy of its strong count.
+    #[inline(always)]
+    fn touch(object: Edge, header: &Header, touched: &mut Vec<Edge>) {
+        if !header.has(flags::EXAMINED) {
+            header.set(flags::EXAMINED);
+            header.set_scratch(header.strong());
+            touched.push(object);
         }
     }
     // SAFETY: the caller guarantees `root` is live.
@@ -177,17 +159,30 @@ unsafe fn mark_gray(root: Edge, stack: &mut Vec<Edge>, touched: &mut Vec<Edge>) 
     if !considered(header) || is_gray(header) {
         return;
     }
-    let mut visitor = Gray {
-        stack,
-        touched,
-        source: root,
-    };
-    visitor.touch(root, header);
-    visitor.gray(root, header);
-    while let Some(object) = visitor.stack.pop() {
-        visitor.source = object;
+    touch(root, header, touched);
+    header.set(flags::MARKED);
+    stack.push(root);
+    while let Some(object) = stack.pop() {
+        edges.clear();
         // SAFETY: objects on the stack are live and tracked.
-        unsafe { Header::trace(object, &mut visitor) };
+        unsafe { Header::trace_into(object, edges) };
+        for &edge in edges.iter() {
+            // SAFETY: an edge is backed by a strong count: its target is live.
+            let target = unsafe { Header::from_ptr(edge) };
+            if !considered(target) {
+                continue;
+            }
+            touch(edge, target, touched);
+            let refs = target.scratch();
+            if refs == 0 {
+                false_edge(object, target);
+            }
+            target.set_scratch(refs - 1);
+            if !is_gray(target) {
+                target.set(flags::MARKED);
+                stack.push(edge);
+            }
+        }
     }
 }
 
@@ -196,16 +191,12 @@ unsafe fn mark_gray(root: Edge, stack: &mut Vec<Edge>, touched: &mut Vec<Edge>) 
 /// # Safety
 ///
 /// `root` and every touched object it reaches are live.
-unsafe fn scan(root: Edge, stack: &mut Vec<Edge>, black_stack: &mut Vec<Edge>) {
-    struct PushGray<'a>(&'a mut Vec<Edge>);
-    impl Visitor for PushGray<'_> {
-        fn visit(&mut self, edge: Edge) {
-            // SAFETY: an edge is backed by a strong count: its target is live.
-            if is_gray(unsafe { Header::from_ptr(edge) }) {
-                self.0.push(edge);
-            }
-        }
-    }
+unsafe fn scan(
+    root: Edge,
+    stack: &mut Vec<Edge>,
+    black_stack: &mut Vec<Edge>,
+    edges: &mut Vec<Edge>,
+) {
     stack.push(root);
     while let Some(object) = stack.pop() {
         // SAFETY: objects on the stack are live.
@@ -215,12 +206,13 @@ unsafe fn scan(root: Edge, stack: &mut Vec<Edge>, black_stack: &mut Vec<Edge>) {
         }
         if header.scratch() > 0 {
             // SAFETY: as the caller guarantees.
-            unsafe { scan_black(object, black_stack) };
+            unsafe { scan_black(object, black_stack, edges) };
         } else {
             header.clear(flags::MARKED);
             header.set(flags::WHITE);
+            // Every child goes on the stack; the loop skips those that are not grey.
             // SAFETY: live and tracked.
-            unsafe { Header::trace(object, &mut PushGray(stack)) };
+            unsafe { Header::trace_into(object, stack) };
         }
     }
 }
@@ -231,28 +223,26 @@ unsafe fn scan(root: Edge, stack: &mut Vec<Edge>, black_stack: &mut Vec<Edge>) {
 /// # Safety
 ///
 /// `root` and every touched object it reaches are live.
-unsafe fn scan_black(root: Edge, stack: &mut Vec<Edge>) {
-    struct Black<'a>(&'a mut Vec<Edge>);
-    impl Visitor for Black<'_> {
-        fn visit(&mut self, edge: Edge) {
-            // SAFETY: an edge is backed by a strong count: its target is live.
-            let target = unsafe { Header::from_ptr(edge) };
-            if !considered(target) || !target.has(flags::EXAMINED) {
-                return;
-            }
-            target.set_scratch(target.scratch() + 1);
-            if is_gray(target) || is_white(target) {
-                set_black(target);
-                self.0.push(edge);
-            }
-        }
-    }
+unsafe fn scan_black(root: Edge, stack: &mut Vec<Edge>, edges: &mut Vec<Edge>) {
     // SAFETY: the caller guarantees `root` is live.
     set_black(unsafe { Header::from_ptr(root) });
     stack.push(root);
     while let Some(object) = stack.pop() {
+        edges.clear();
         // SAFETY: objects on the stack are live and tracked.
-        unsafe { Header::trace(object, &mut Black(stack)) };
+        unsafe { Header::trace_into(object, edges) };
+        for &edge in edges.iter() {
+            // SAFETY: an edge is backed by a strong count: its target is live.
+            let target = unsafe { Header::from_ptr(edge) };
+            if !considered(target) || !target.has(flags::EXAMINED) {
+                continue;
+            }
+            target.set_scratch(target.scratch() + 1);
+            if is_gray(target) || is_white(target) {
+                set_black(target);
+                stack.push(edge);
+            }
+        }
     }
 }
 
@@ -263,15 +253,6 @@ unsafe fn scan_black(root: Edge, stack: &mut Vec<Edge>) {
 ///
 /// `root` and every touched object it reaches are live and linked into a list.
 unsafe fn collect_white(root: Edge, stack: &mut Vec<Edge>, garbage: &ObjectList) -> usize {
-    struct PushWhite<'a>(&'a mut Vec<Edge>);
-    impl Visitor for PushWhite<'_> {
-        fn visit(&mut self, edge: Edge) {
-            // SAFETY: an edge is backed by a strong count: its target is live.
-            if is_white(unsafe { Header::from_ptr(edge) }) {
-                self.0.push(edge);
-            }
-        }
-    }
     let mut moved = 0;
     stack.push(root);
     while let Some(object) = stack.pop() {
@@ -281,8 +262,9 @@ unsafe fn collect_white(root: Edge, stack: &mut Vec<Edge>, garbage: &ObjectList)
             continue;
         }
         header.clear(flags::WHITE);
+        // Every child goes on the stack; the loop skips those that are not white.
         // SAFETY: live and tracked; traced before it moves (the list links are not its value).
-        unsafe { Header::trace(object, &mut PushWhite(stack)) };
+        unsafe { Header::trace_into(object, stack) };
         // SAFETY: a tracked live object is linked into one of the heap's lists, whose members are
         // live; then it is in no list.
         unsafe {
