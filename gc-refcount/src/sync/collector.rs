@@ -197,8 +197,8 @@ fn find_garbage(world: &StoppedWorld) -> Result<Found, FalseEdge> {
 
     // Number the examined objects (in their state words) and take their counts; a count of zero
     // means "being freed" and is skipped.
-    let mut members = Vec::new();
-    let mut gc_refs = Vec::new();
+    let mut members = Vec::with_capacity(examined);
+    let mut gc_refs = Vec::with_capacity(examined);
     for list in &lists {
         // SAFETY: the list is locked, and with the world stopped every object in it is live
         // (a free unlinks first, and no free runs now).
@@ -225,12 +225,13 @@ fn find_garbage(world: &StoppedWorld) -> Result<Found, FalseEdge> {
     // subtracting them from their targets' counts. The marking follows the recorded edges, never
     // a second trace: a `GcLock` that a thread waiting in a blocking section acquires during the
     // collection would make a second trace disagree with the first.
+    // Room for two edges per member (the usual out-degree of a container) before the first
+    // reallocation.
     let mut table = EdgeTable {
+        offsets: Vec::with_capacity(members.len() + 1),
+        edges: Vec::with_capacity(2 * members.len()),
         members,
-        offsets: Vec::new(),
-        edges: Vec::new(),
     };
-    table.offsets.reserve(table.members.len() + 1);
     table.offsets.push(0);
     let mut record = Record {
         edges: &mut table.edges,
