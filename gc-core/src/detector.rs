@@ -20,6 +20,20 @@ pub struct Examined<'a> {
     /// under other disciplines. A detector that uses them clears the flag of each one it takes
     /// out; whatever it leaves stays buffered for the next collection.
     pub candidates: &'a mut Vec<Edge>,
+    /// The oldest generation examined: `objects` holds generations `0..=generation`.
+    ///
+    /// Every tracked object carries its generation's number in its header
+    /// ([`flags::GENERATION_SHIFT`](crate::header::flags::GENERATION_SHIFT)). The heap keeps the
+    /// tag exact wherever it moves objects between generations itself (allocation, freeze and
+    /// unfreeze, restoring after a panic, garbage kept for `gc.garbage`); the survivors of a
+    /// collection are tagged by the detector, which touches each of them anyway. A detector that
+    /// reads the tags to tell members from other objects (`TrialDeletion`: a tracked object
+    /// tagged `generation` or younger is a member) must therefore tag every survivor with
+    /// [`survivors_to`](Self::survivors_to); one that does not read them may leave them stale,
+    /// since a heap's detector never changes while it holds objects.
+    pub generation: usize,
+    /// The generation the survivors move to after the detection.
+    pub survivors_to: usize,
 }
 
 /// What one detection pass saw.

@@ -7,7 +7,7 @@
 //! |---|---|---|
 //! | 0–1 | `links` (prev, next) | the intrusive, doubly linked tracked-object list (a generation) the object is in: O(1) link and unlink, no side table. Untracked (leaf) objects leave it null; the refcount free path reuses `next` as its pending-free stack (the trashcan). |
 //! | 2 | `strong` | the reference count: live `Gc` handles plus references from other objects. |
-//! | 3 | `weak` (32 bits) + `flags` (32 bits) | weak handles keep the *memory* alive (not the value) so `Weak::upgrade` can answer `None` safely; `flags` holds the object's state (tracked, value dropped, …) and the collector's per-object marks. |
+//! | 3 | `weak` (32 bits) + `flags` (32 bits) | weak handles keep the *memory* alive (not the value) so `Weak::upgrade` can answer `None` safely; `flags` holds the object's state (tracked, value dropped, …), its generation's number and the collector's per-object marks. |
 //! | 4 | `scratch` | one word the current collection may use as it likes: CPython's `gc_refs`, a colour, a mark. |
 //! | 5 | `type_info` | the per-type static record: layout, trace, drop and name. CPython's `ob_type`. |
 //!
@@ -63,6 +63,15 @@ pub mod flags {
     /// The object is in its heap's candidate buffer (Bacon–Rajan's "purple"); its memory is not
     /// freed while it is there, even if its count reaches zero.
     pub const BUFFERED: u32 = 1 << 5;
+    /// Where the generation tag starts: bits 8 to 10 hold the number of the generation whose
+    /// list the object is in ([`PERMANENT_GENERATION`] for the permanent one). New objects are
+    /// tagged 0. Only heaps whose detector reads the tag keep it exact (see
+    /// [`Examined::generation`](crate::Examined::generation)).
+    pub const GENERATION_SHIFT: u32 = 8;
+    /// Mask of the generation tag.
+    pub const GENERATION: u32 = 0b111 << GENERATION_SHIFT;
+    /// The tag of the permanent generation (`gc.freeze`): above every collectable generation.
+    pub const PERMANENT_GENERATION: u32 = 0b111;
 
     /// Collection mark: the object is in the set being examined.
     pub const EXAMINED: u32 = 1 << 16;
@@ -205,6 +214,23 @@ impl Header {
         self.flags.set(self.flags.get() & !mask);
     }
 
+    /// The generation tag (see [`flags::GENERATION_SHIFT`]).
+    #[inline(always)]
+    pub fn generation(&self) -> u32 {
+        (self.flags.get() & flags::GENERATION) >> flags::GENERATION_SHIFT
+    }
+
+    /// Clears the collection marks and tags the object with `generation` (at most
+    /// [`flags::PERMANENT_GENERATION`]) in one write: what a surviving object needs when a
+    /// collection moves it to that generation.
+    #[inline(always)]
+    pub fn clear_marks_into(&self, generation: u32) {
+        debug_assert!(generation <= flags::PERMANENT_GENERATION);
+        let kept = self.flags.get() & !(flags::COLLECTION_MARKS | flags::GENERATION);
+        self.flags
+            .set(kept | (generation << flags::GENERATION_SHIFT));
+    }
+
     /// The collection scratch word.
     #[inline(always)]
     pub fn scratch(&self) -> usize {
@@ -305,13 +331,14 @@ impl Header {
     /// # Safety
     ///
     /// As [`Header::trace`].
+    /// `below` is [`VisitDecref::below`](crate::trial_visitors::VisitDecref::below).
     #[inline]
-    pub unsafe fn trace_decref(this: NonNull<Header>) {
+    pub unsafe fn trace_decref(this: NonNull<Header>, below: u32) {
         // SAFETY: the caller guarantees the header is live.
         let header = unsafe { Header::from_ptr(this) };
         if !header.has_any(flags::VALUE_GONE) {
             // SAFETY: as in `trace`.
-            unsafe { (header.type_info.trace_decref)(this) }
+            unsafe { (header.type_info.trace_decref)(this, below) }
         }
     }
 

@@ -21,6 +21,12 @@ use crate::trace::{Edge, Visitor};
 /// CPython's `visit_decref`: subtracts one from the scratch word (`gc_refs`) of every target
 /// flagged [`flags::EXAMINED`], leaving in it the references from outside the examined set.
 ///
+/// With `below > 0` it also lets one pass do the work of CPython's two (`update_refs` then
+/// `subtract_refs`): a tracked target not examined yet whose generation tag is below `below` is a
+/// member of the set that the walk over the set has not reached; it is flagged examined and its
+/// `gc_refs` starts from its strong count, here, before the subtraction. That relies on exact tags
+/// (see [`Examined::generation`](crate::Examined::generation)); `below == 0` never does it.
+///
 /// # Panics
 ///
 /// On an edge to an examined object whose `gc_refs` is already 0: more edges than its strong
@@ -28,6 +34,16 @@ use crate::trace::{Edge, Visitor};
 pub struct VisitDecref {
     /// The object being traced, named in the panic message of a false edge.
     pub source: Edge,
+    /// Tracked objects tagged with a generation below this are members of the examined set.
+    pub below: u32,
+}
+
+/// Makes `header`'s object part of the examined set: flags it examined and copies its strong
+/// count into `gc_refs` (CPython's `update_refs` for one object).
+#[inline(always)]
+pub fn start_examining(header: &Header) {
+    header.set(flags::EXAMINED);
+    header.set_scratch(header.strong());
 }
 
 impl Visitor for VisitDecref {
@@ -35,13 +51,20 @@ impl Visitor for VisitDecref {
     fn visit(&mut self, edge: Edge) {
         // SAFETY: an edge reported by `Trace` is backed by a strong count, so its target is live.
         let target = unsafe { Header::from_ptr(edge) };
-        if target.has(flags::EXAMINED) {
-            let refs = target.scratch();
-            if refs == 0 {
-                false_edge(self.source, target);
+        let bits = target.flags();
+        if bits & flags::EXAMINED == 0 {
+            let member = bits & flags::TRACKED != 0
+                && (bits & flags::GENERATION) >> flags::GENERATION_SHIFT < self.below;
+            if !member {
+                return;
             }
-            target.set_scratch(refs - 1);
+            start_examining(target);
         }
+        let refs = target.scratch();
+        if refs == 0 {
+            false_edge(self.source, target);
+        }
+        target.set_scratch(refs - 1);
     }
 }
 

@@ -28,7 +28,7 @@ pub struct TypeInfo {
     pub trace: unsafe fn(NonNull<Header>, &mut dyn Visitor),
     /// [`trace`](Self::trace) with CPython's `visit_decref` compiled in (no call per edge). Called
     /// through [`Header::trace_decref`].
-    pub trace_decref: unsafe fn(NonNull<Header>),
+    pub trace_decref: unsafe fn(NonNull<Header>, u32),
     /// [`trace`](Self::trace) with CPython's `visit_reachable` compiled in. Called through
     /// [`Header::trace_reachable`].
     pub trace_reachable: unsafe fn(NonNull<Header>, &mut VisitReachable<'_>),
@@ -106,10 +106,13 @@ impl<T: Trace + 'static> ObjectBox<T> {
 
     /// # Safety
     /// As [`Self::trace_erased`].
-    unsafe fn trace_decref_erased(header: NonNull<Header>) {
+    unsafe fn trace_decref_erased(header: NonNull<Header>, below: u32) {
         // SAFETY: as in `trace_erased`.
         let value = unsafe { Self::value_ptr(header).as_ref() };
-        value.trace(&mut VisitDecref { source: header });
+        value.trace(&mut VisitDecref {
+            source: header,
+            below,
+        });
     }
 
     /// # Safety

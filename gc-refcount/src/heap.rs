@@ -543,6 +543,7 @@ impl Heap {
             examined.append(list);
         }
         let garbage = ObjectList::new();
+        let destination = self.scheduler.borrow().survivors_to(generation);
         let mut candidates = std::mem::take(&mut *self.candidates.borrow_mut());
         let detection = {
             let restore = RestoreOnUnwind {
@@ -557,6 +558,8 @@ impl Heap {
                     Examined {
                         objects: &examined,
                         candidates: &mut candidates,
+                        generation,
+                        survivors_to: destination,
                     },
                     &garbage,
                 )
@@ -570,7 +573,6 @@ impl Heap {
             candidates.append(&mut buffer);
             *buffer = candidates;
         }
-        let destination = self.scheduler.borrow().survivors_to(generation);
         self.generations[destination].append(&examined);
 
         if debug & debug::DEBUG_COLLECTABLE != 0 {
@@ -584,7 +586,7 @@ impl Heap {
             unsafe {
                 garbage.for_each(|object| {
                     let header = Header::from_ptr(object);
-                    header.clear(flags::COLLECTION_MARKS);
+                    header.clear_marks_into(generation_tag(destination));
                     header.set_scratch(0);
                     self.garbage.borrow_mut().push(GcAny::retain(object));
                     saved += 1;
@@ -665,6 +667,8 @@ impl Heap {
     /// `gc.freeze()`: moves every tracked object into the permanent generation.
     pub(crate) fn freeze(&self) {
         for list in &self.generations {
+            // SAFETY: members of a generation are live.
+            unsafe { retag(list, flags::PERMANENT_GENERATION) };
             self.permanent.append(list);
         }
         for count in &self.counts {
@@ -674,7 +678,10 @@ impl Heap {
 
     /// `gc.unfreeze()`: moves the permanent generation back into the oldest one.
     pub(crate) fn unfreeze(&self) {
-        self.generations[self.generation_count.get() - 1].append(&self.permanent);
+        let oldest = self.generation_count.get() - 1;
+        // SAFETY: members of the permanent generation are live.
+        unsafe { retag(&self.permanent, generation_tag(oldest)) };
+        self.generations[oldest].append(&self.permanent);
     }
 
     pub(crate) fn freeze_count(&self) -> usize {
@@ -843,6 +850,22 @@ impl Drop for CollectingGuard<'_> {
     }
 }
 
+/// The header tag of generation `generation` (see `Examined::generation`).
+fn generation_tag(generation: usize) -> u32 {
+    debug_assert!(generation < MAX_GENERATIONS);
+    generation as u32
+}
+
+/// Tags every object of `list` with `tag` (it is about to move into that generation).
+///
+/// # Safety
+///
+/// The members of `list` are live.
+unsafe fn retag(list: &ObjectList, tag: u32) {
+    // SAFETY: the caller's promise.
+    unsafe { list.for_each(|object| Header::from_ptr(object).clear_marks_into(tag)) };
+}
+
 /// If a detector panics (a faulty `Trace` impl can make it), puts every object back into the
 /// generation being collected, with its collection marks cleared, so the heap stays consistent.
 struct RestoreOnUnwind<'a> {
@@ -854,12 +877,13 @@ struct RestoreOnUnwind<'a> {
 impl Drop for RestoreOnUnwind<'_> {
     fn drop(&mut self) {
         let target = &self.heap.generations[self.generation];
+        let tag = generation_tag(self.generation);
         for list in self.lists {
             // SAFETY: both lists hold live tracked objects of this heap.
             unsafe {
                 list.for_each(|object| {
                     let header = Header::from_ptr(object);
-                    header.clear(flags::COLLECTION_MARKS);
+                    header.clear_marks_into(tag);
                     header.set_scratch(0);
                 })
             };

@@ -13,7 +13,7 @@ use std::sync::atomic::Ordering::Relaxed;
 
 use gc_core::header::flags;
 use gc_core::mark::Spawn;
-use gc_core::trial_visitors::false_edge;
+use gc_core::trial_visitors::{false_edge, start_examining};
 use gc_core::{Edge, Header, ObjectList, Visitor};
 
 /// Sets [`flags::EXAMINED`] on every member of `examined` and leaves its external reference count
@@ -33,23 +33,51 @@ pub unsafe fn compute(examined: &ObjectList) -> usize {
     // SAFETY: members are live (caller's promise).
     unsafe {
         examined.for_each(|object| {
-            update_refs(Header::from_ptr(object));
+            start_examining(Header::from_ptr(object));
             members += 1;
         })
     };
     // subtract_refs
     // SAFETY: as above; `Header::trace_decref` reads values that are initialised (tracked objects
     // in a list are never dropped).
-    unsafe { examined.for_each(|object| Header::trace_decref(object)) };
+    unsafe { examined.for_each(|object| Header::trace_decref(object, 0)) };
     members
 }
 
-/// CPython's `update_refs` for one member: flags it examined and copies its strong count into
-/// the scratch word.
-#[inline]
-fn update_refs(header: &Header) {
-    header.set(flags::EXAMINED);
-    header.set_scratch(header.strong());
+/// [`compute`] in one walk instead of two, for a set whose members are exactly the tracked
+/// objects tagged with a generation up to `generation` (see [`gc_core::Examined::generation`]):
+/// each member starts being examined when the walk reaches it or, earlier, when an edge from a
+/// member already walked reaches it (its tag says it is a member), so every edge between members
+/// is subtracted once whichever end the walk meets first. Saves CPython's separate `update_refs`
+/// pass over the set.
+///
+/// A member tagged older than it is only makes the result conservative: an edge to it walked
+/// before it is not subtracted, so it (and what it reaches) survives this collection.
+///
+/// # Panics
+///
+/// As [`compute`].
+///
+/// # Safety
+///
+/// As [`compute`]; besides, no tracked object outside `examined` is tagged with a generation up
+/// to `generation`.
+pub unsafe fn compute_by_generation(examined: &ObjectList, generation: usize) -> usize {
+    let below = u32::try_from(generation + 1).unwrap_or(u32::MAX);
+    let mut members = 0;
+    // SAFETY: members are live (caller's promise); every object the visitor starts examining is
+    // a member by its tag (caller's promise), so it is live and in `examined`.
+    unsafe {
+        examined.for_each(|object| {
+            let header = Header::from_ptr(object);
+            if !header.has(flags::EXAMINED) {
+                start_examining(header);
+            }
+            members += 1;
+            Header::trace_decref(object, below);
+        })
+    };
+    members
 }
 
 /// Whether `object`, after [`compute`], is referenced from outside the examined set.
@@ -95,7 +123,7 @@ pub unsafe fn compute_parallel<S: Spawn>(
     // SAFETY: members are live (caller's promise).
     unsafe {
         examined.for_each(|object| {
-            update_refs(Header::from_ptr(object));
+            start_examining(Header::from_ptr(object));
             members.push(object);
         })
     };
@@ -103,7 +131,7 @@ pub unsafe fn compute_parallel<S: Spawn>(
         // subtract_refs, on this thread.
         for &object in members.iter() {
             // SAFETY: members are live (caller's promise).
-            unsafe { Header::trace_decref(object) };
+            unsafe { Header::trace_decref(object, 0) };
         }
         return members.len();
     }

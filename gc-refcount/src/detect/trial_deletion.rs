@@ -1,7 +1,8 @@
 //! [`TrialDeletion`]: CPython's cycle detector (`update_refs`, `subtract_refs`,
 //! `move_unreachable` in `Modules/gcmodule.c`).
 //!
-//! 1. [`gc_refs::compute`]: `gc_refs = strong count − references from inside the set`.
+//! 1. [`gc_refs::compute_by_generation`]: `gc_refs = strong count − references from inside the
+//!    set`, in one walk (CPython's `update_refs` and `subtract_refs` take two).
 //! 2. `move_unreachable`: walk the examined list once. An object with `gc_refs > 0` is reachable;
 //!    each examined child it references gets `gc_refs = 1` (reachable, to be scanned when the walk
 //!    gets there), and a child that was already set aside as tentatively unreachable is moved back
@@ -30,10 +31,16 @@ unsafe impl CycleDetector for TrialDeletion {
     }
 
     unsafe fn find_garbage(&mut self, examined: Examined<'_>, garbage: &ObjectList) -> Detection {
-        // SAFETY: the caller's promise covers `compute`'s.
-        let members = unsafe { gc_refs::compute(examined.objects) };
+        // SAFETY: the caller's promise covers `compute_by_generation`'s, and the tags are exact:
+        // the heap keeps them wherever it moves objects, and `move_unreachable` tags every
+        // survivor (see `Examined::generation`).
+        let members =
+            unsafe { gc_refs::compute_by_generation(examined.objects, examined.generation) };
+        let survivors_to = u32::try_from(examined.survivors_to)
+            .unwrap_or(flags::PERMANENT_GENERATION)
+            .min(flags::PERMANENT_GENERATION);
         // SAFETY: as above.
-        let unreachable = unsafe { move_unreachable(examined.objects, garbage) };
+        let unreachable = unsafe { move_unreachable(examined.objects, garbage, survivors_to) };
         Detection {
             examined: members,
             garbage: unreachable,
@@ -42,8 +49,8 @@ unsafe impl CycleDetector for TrialDeletion {
 }
 
 /// Splits `young` (after [`gc_refs::compute`]) into reachable objects, left in `young` with their
-/// marks cleared, and unreachable ones, moved to `unreachable` and flagged. Returns how many are
-/// unreachable.
+/// marks cleared and tagged `survivors_to`, and unreachable ones, moved to `unreachable` and
+/// flagged. Returns how many are unreachable.
 ///
 /// A reachable object leaves the examined set (its marks are cleared) as soon as it has been
 /// scanned; a later edge to it is then ignored, which is right: it is already known reachable.
@@ -51,7 +58,11 @@ unsafe impl CycleDetector for TrialDeletion {
 /// # Safety
 ///
 /// Every member of `young` is live; `unreachable` is empty.
-unsafe fn move_unreachable(young: &ObjectList, unreachable: &ObjectList) -> usize {
+unsafe fn move_unreachable(
+    young: &ObjectList,
+    unreachable: &ObjectList,
+    survivors_to: u32,
+) -> usize {
     let mut visitor = VisitReachable {
         young,
         unreachable: 0,
@@ -64,8 +75,9 @@ unsafe fn move_unreachable(young: &ObjectList, unreachable: &ObjectList) -> usiz
             // SAFETY: live, tracked, value present.
             unsafe { Header::trace_reachable(object, &mut visitor) };
             // Scanned and known reachable: it leaves the examined set now (as CPython clears
-            // its collecting flag here), so later visits skip it and no final pass is needed.
-            header.clear(flags::COLLECTION_MARKS);
+            // its collecting flag here), so later visits skip it and no final pass is needed;
+            // it is tagged with the generation it moves to.
+            header.clear_marks_into(survivors_to);
             header.set_scratch(0);
             // SAFETY: `object` is still in `young`: the visitor only appends to it.
             cursor = unsafe { young.next(object) };

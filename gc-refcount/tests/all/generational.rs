@@ -129,6 +129,55 @@ fn freeze_keeps_objects_out_of_collections() {
     );
 }
 
+/// Collections tell members from other objects by the generation tag in each header (one walk
+/// instead of CPython's two); these move objects in and out of the permanent generation and
+/// check that young collections never count a frozen object as a member, and that a cycle back
+/// from the permanent generation is found whole.
+#[test]
+fn frozen_objects_are_not_members_of_young_collections() {
+    on_fresh_heap(HeapConfig::default(), || {
+        #[derive(Trace)]
+        struct Pair {
+            itself: GcCell<Option<Gc<Pair>>>,
+            other: Gc<Node>,
+        }
+        let frozen = node();
+        gc::freeze();
+        let mut young = Vec::new();
+        for round in 0..6 {
+            // Reachable young objects and young garbage, both referencing the frozen object.
+            let y = node();
+            *y.next.borrow_mut() = Some(frozen.clone());
+            young.push(y);
+            let garbage = round % 2 == 1;
+            if garbage {
+                let pair = Gc::new(Pair {
+                    itself: GcCell::new(None),
+                    other: frozen.clone(),
+                });
+                *pair.itself.borrow_mut() = Some(pair.clone());
+            }
+            assert_eq!(gc::collect_generation(0).unwrap(), usize::from(garbage));
+        }
+        assert_eq!(Gc::strong_count(&frozen), 7);
+        drop(young);
+
+        // A two-object cycle frozen, then brought back: both ends are members again.
+        let a = node();
+        let b = node();
+        *a.next.borrow_mut() = Some(b.clone());
+        *b.next.borrow_mut() = Some(a.clone());
+        gc::freeze();
+        drop((a, b));
+        assert_eq!(gc::collect(), 0, "frozen: never examined");
+        gc::unfreeze();
+        assert_eq!(gc::collect(), 2, "unfrozen: the whole cycle is found");
+        *frozen.next.borrow_mut() = Some(frozen.clone());
+        drop(frozen);
+        assert_eq!(gc::collect(), 1);
+    });
+}
+
 #[test]
 fn callbacks_see_start_and_stop() {
     let seen: Rc<RefCell<Vec<(Phase, CallbackInfo)>>> = Rc::default();
