@@ -1,7 +1,8 @@
 //! [`MarkSweep`]: a tracing cycle detector — mark from the externally referenced objects, in
 //! parallel, then sweep.
 //!
-//! 1. **Roots** — [`gc_refs::compute`], the first half of CPython's trial deletion: an examined
+//! 1. **Roots** — [`gc_refs::compute_by_generation`] (or, with a thread pool,
+//!    [`gc_refs::compute_parallel`]), the first half of CPython's trial deletion: an examined
 //!    object whose strong count exceeds the references from other examined objects is referenced
 //!    from outside the set (a handle, an older generation, an untracked object). Those objects
 //!    are alive, and so is everything they reach.
@@ -12,7 +13,7 @@
 //!    examined set. With one worker, or a set too small to be worth waking threads for, a
 //!    sequential loop marks with plain loads and stores.
 //! 3. **Sweep** — one walk of the examined list: a marked object survives (its marks are
-//!    cleared); an unmarked one is unreachable and moves to the garbage list, which the heap tears
+//!    cleared and it is tagged with the generation it moves to); an unmarked one is unreachable and moves to the garbage list, which the heap tears
 //!    down by the same rules as for every detector (weak handles cleared first, every member held
 //!    while the values drop, memory freed last).
 //!
@@ -136,11 +137,11 @@ impl MarkSweep {
 
     /// Marks everything reachable from the roots (examined objects with `gc_refs > 0`); returns
     /// whether the parallel engine ran. `pool`: the thread pool is started, and
-    /// [`gc_refs::compute_parallel`] (rather than [`gc_refs::compute`]) ran.
+    /// [`gc_refs::compute_parallel`] (rather than [`gc_refs::compute_by_generation`]) ran.
     ///
     /// # Safety
     ///
-    /// As [`CycleDetector::find_garbage`], after [`gc_refs::compute`] or
+    /// As [`CycleDetector::find_garbage`], after [`gc_refs::compute_by_generation`] or
     /// [`gc_refs::compute_parallel`] on `objects`.
     unsafe fn mark(&mut self, objects: &ObjectList, members: usize, pool: bool) -> bool {
         if pool && members >= self.parallel_threshold {
@@ -206,12 +207,12 @@ impl Default for MarkSweep {
 }
 
 /// Sweeps `examined` after marking: unmarked objects move to `garbage` (flagged unreachable),
-/// survivors get their marks cleared. Returns the garbage count.
+/// survivors get their marks cleared and are tagged `survivors_to`. Returns the garbage count.
 ///
 /// # Safety
 ///
 /// Every member of `examined` is live; `garbage` is empty.
-unsafe fn sweep(examined: &ObjectList, garbage: &ObjectList) -> usize {
+unsafe fn sweep(examined: &ObjectList, garbage: &ObjectList, survivors_to: u32) -> usize {
     let mut found = 0;
     let mut cursor = examined.first();
     while let Some(object) = cursor {
@@ -220,7 +221,7 @@ unsafe fn sweep(examined: &ObjectList, garbage: &ObjectList) -> usize {
         // SAFETY: as above.
         let header = unsafe { Header::from_ptr(object) };
         if is_marked(header) {
-            header.clear(flags::COLLECTION_MARKS);
+            header.clear_marks_into(survivors_to);
             header.set_scratch(0);
         } else {
             // SAFETY: linked into `examined`, whose members are live; then in no list.
@@ -263,13 +264,18 @@ unsafe impl CycleDetector for MarkSweep {
                 )
             }
         } else {
-            // SAFETY: the caller's promise covers `compute`'s.
-            unsafe { gc_refs::compute(objects) }
+            // SAFETY: the caller's promise covers `compute_by_generation`'s, and the tags are
+            // exact: the heap keeps them where it moves objects and `sweep` tags every survivor
+            // (see `Examined::generation`).
+            unsafe { gc_refs::compute_by_generation(objects, examined.generation) }
         };
-        // SAFETY: as above; `compute` has run.
+        // SAFETY: as above; the counts are computed.
         unsafe { self.mark(objects, members, pool) };
+        let survivors_to = u32::try_from(examined.survivors_to)
+            .unwrap_or(flags::PERMANENT_GENERATION)
+            .min(flags::PERMANENT_GENERATION);
         // SAFETY: as above.
-        let found = unsafe { sweep(objects, garbage) };
+        let found = unsafe { sweep(objects, garbage, survivors_to) };
         Detection {
             examined: members,
             garbage: found,

@@ -48,7 +48,7 @@ unsafe impl CycleDetector for TrialDeletion {
     }
 }
 
-/// Splits `young` (after [`gc_refs::compute`]) into reachable objects, left in `young` with their
+/// Splits `young` (after [`gc_refs::compute_by_generation`]) into reachable objects, left in `young` with their
 /// marks cleared and tagged `survivors_to`, and unreachable ones, moved to `unreachable` and
 /// flagged. Returns how many are unreachable.
 ///
