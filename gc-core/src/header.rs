@@ -325,13 +325,15 @@ impl Header {
         }
     }
 
-    /// [`Header::trace`] with a [`VisitDecref`](crate::trial_visitors::VisitDecref) visitor, through the type's monomorphised entry
+    /// [`Header::trace`] with CPython's `visit_decref` as the visitor, through the type's monomorphised entry
     /// [`TypeInfo::trace_decref`] (no indirect call per edge).
     ///
     /// # Safety
     ///
     /// As [`Header::trace`].
-    /// `below` is [`VisitDecref::below`](crate::trial_visitors::VisitDecref::below).
+    /// Tracked targets not yet examined whose generation tag is below `below` start being
+    /// examined when this meets them (see [`gc_core::trial_visitors`](crate::trial_visitors));
+    /// `below == 0` never does that.
     #[inline]
     pub unsafe fn trace_decref(this: NonNull<Header>, below: u32) {
         // SAFETY: the caller guarantees the header is live.

@@ -31,11 +31,14 @@ use crate::trace::{Edge, Visitor};
 ///
 /// On an edge to an examined object whose `gc_refs` is already 0: more edges than its strong
 /// count holds (a false edge, see the safety rules of [`Trace`](crate::Trace)).
-pub struct VisitDecref {
+///
+/// Crate-private: only [`TypeInfo::trace_decref`](crate::TypeInfo::trace_decref) builds one, and
+/// shows it nothing but the edges of a live object's value, whose targets are live.
+pub(crate) struct VisitDecref {
     /// The object being traced, named in the panic message of a false edge.
-    pub source: Edge,
+    pub(crate) source: Edge,
     /// Tracked objects tagged with a generation below this are members of the examined set.
-    pub below: u32,
+    pub(crate) below: u32,
 }
 
 /// Makes `header`'s object part of the examined set: flags it examined and copies its strong
@@ -62,17 +65,22 @@ impl Visitor for VisitDecref {
         }
         let refs = target.scratch();
         if refs == 0 {
-            false_edge(self.source, target);
+            // SAFETY: the source is the live object being traced.
+            unsafe { false_edge(self.source, target) };
         }
         target.set_scratch(refs - 1);
     }
 }
 
-/// Panics for an edge that has no strong count behind it.
+/// Panics for an edge that has no strong count behind it, naming the types of both ends.
+///
+/// # Safety
+///
+/// `source` is the header of a live object (the one whose `Trace` reported the edge).
 #[cold]
 #[inline(never)]
-pub fn false_edge(source: Edge, target: &Header) -> ! {
-    // SAFETY: the source is the live object being traced.
+pub unsafe fn false_edge(source: Edge, target: &Header) -> ! {
+    // SAFETY: the caller's promise.
     let source = unsafe { Header::from_ptr(source) }.type_info().name();
     panic!(
         "gclab: the Trace impl of {source} reported more references to a {} than its strong \
@@ -88,15 +96,32 @@ pub fn false_edge(source: Edge, target: &Header) -> ! {
 /// the end of `young` so that the walk reaches it again.
 pub struct VisitReachable<'a> {
     /// The list being walked, to which rescued objects are appended.
-    pub young: &'a ObjectList,
+    young: &'a ObjectList,
     /// How many objects are in the tentatively unreachable list; each rescue subtracts one.
     pub unreachable: usize,
+}
+
+impl<'a> VisitReachable<'a> {
+    /// A visitor for `move_unreachable`'s walk over `young`, with no object set aside yet.
+    ///
+    /// # Safety
+    ///
+    /// The visitor dereferences, and may unlink and re-link, what it is shown. Until it is
+    /// dropped it may only be shown the edges that `Trace` impls of live objects report during
+    /// one trial-deletion pass over `young`: every target is live, and a target flagged
+    /// [`flags::UNREACHABLE`] is linked into a list of live objects.
+    pub unsafe fn new(young: &'a ObjectList) -> Self {
+        VisitReachable {
+            young,
+            unreachable: 0,
+        }
+    }
 }
 
 impl Visitor for VisitReachable<'_> {
     #[inline(always)]
     fn visit(&mut self, edge: Edge) {
-        // SAFETY: an edge is backed by a strong count: its target is live.
+        // SAFETY: the targets shown are live (the promise of `VisitReachable::new`'s caller).
         let target = unsafe { Header::from_ptr(edge) };
         if !target.has(flags::EXAMINED) || target.scratch() > 0 {
             return; // outside the set, or already known reachable
@@ -104,9 +129,9 @@ impl Visitor for VisitReachable<'_> {
         target.set_scratch(1);
         if target.has(flags::UNREACHABLE) {
             target.clear(flags::UNREACHABLE);
-            // SAFETY: a target flagged UNREACHABLE is linked into the tentatively unreachable
-            // list, whose members are live (`VisitReachable`'s users keep only live examined
-            // objects in it); once unlinked it is in no list, so it may be pushed onto `young`.
+            // SAFETY: a target flagged UNREACHABLE is linked into a list of live objects (the
+            // promise of `VisitReachable::new`'s caller); once unlinked it is in no list, so it
+            // may be pushed onto `young`.
             unsafe {
                 ObjectList::unlink(edge);
                 self.young.push_back(edge);

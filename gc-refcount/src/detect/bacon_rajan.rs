@@ -175,7 +175,8 @@ unsafe fn mark_gray(
             touch(edge, target, touched);
             let refs = target.scratch();
             if refs == 0 {
-                false_edge(object, target);
+                // SAFETY: `object`, whose trace reported the edge, is live.
+                unsafe { false_edge(object, target) };
             }
             target.set_scratch(refs - 1);
             if !is_gray(target) {

@@ -156,7 +156,7 @@ pub unsafe fn compute_parallel<S: Spawn>(
     let false_edges = spawner.run(slices, subtract_slice);
     if let Some(FalseEdge { source, target }) = false_edges.into_iter().flatten().next() {
         // SAFETY: both are examined members, live for the whole collection.
-        false_edge(source.0, unsafe { Header::from_ptr(target.0) });
+        unsafe { false_edge(source.0, Header::from_ptr(target.0)) };
     }
     members.len()
 }

@@ -63,10 +63,9 @@ unsafe fn move_unreachable(
     unreachable: &ObjectList,
     survivors_to: u32,
 ) -> usize {
-    let mut visitor = VisitReachable {
-        young,
-        unreachable: 0,
-    };
+    // SAFETY: the visitor is shown only the edges of live members' values during this walk;
+    // every object flagged UNREACHABLE is in `unreachable`, whose members are live.
+    let mut visitor = unsafe { VisitReachable::new(young) };
     let mut cursor = young.first();
     while let Some(object) = cursor {
         // SAFETY: members are live.
