@@ -73,6 +73,13 @@ pub mod flags {
     /// The tag of the permanent generation (`gc.freeze`): above every collectable generation.
     pub const PERMANENT_GENERATION: u32 = 0b111;
 
+    /// The tag of generation `generation` (a generation number beyond the tag's range, which no
+    /// schedule uses, saturates at [`PERMANENT_GENERATION`]).
+    #[inline(always)]
+    pub fn generation_tag(generation: usize) -> u32 {
+        u32::try_from(generation).map_or(PERMANENT_GENERATION, |g| g.min(PERMANENT_GENERATION))
+    }
+
     /// Collection mark: the object is in the set being examined.
     pub const EXAMINED: u32 = 1 << 16;
     /// Collection mark: the object is tentatively (or finally) unreachable.
@@ -214,12 +221,6 @@ impl Header {
         self.flags.set(self.flags.get() & !mask);
     }
 
-    /// The generation tag (see [`flags::GENERATION_SHIFT`]).
-    #[inline(always)]
-    pub fn generation(&self) -> u32 {
-        (self.flags.get() & flags::GENERATION) >> flags::GENERATION_SHIFT
-    }
-
     /// Clears the collection marks and tags the object with `generation` (at most
     /// [`flags::PERMANENT_GENERATION`]) in one write: what a surviving object needs when a
     /// collection moves it to that generation.
@@ -325,15 +326,16 @@ impl Header {
         }
     }
 
-    /// [`Header::trace`] with CPython's `visit_decref` as the visitor, through the type's monomorphised entry
-    /// [`TypeInfo::trace_decref`] (no indirect call per edge).
+    /// [`Header::trace`] with CPython's `visit_decref` as the visitor, through the type's
+    /// monomorphised entry [`TypeInfo::trace_decref`] (no indirect call per edge).
+    ///
+    /// Tracked targets not yet examined whose generation tag is below `below` start being
+    /// examined when this meets them (see [`gc_core::trial_visitors`](crate::trial_visitors));
+    /// `below == 0` never does that.
     ///
     /// # Safety
     ///
     /// As [`Header::trace`].
-    /// Tracked targets not yet examined whose generation tag is below `below` start being
-    /// examined when this meets them (see [`gc_core::trial_visitors`](crate::trial_visitors));
-    /// `below == 0` never does that.
     #[inline]
     pub unsafe fn trace_decref(this: NonNull<Header>, below: u32) {
         // SAFETY: the caller guarantees the header is live.

@@ -586,7 +586,7 @@ impl Heap {
             unsafe {
                 garbage.for_each(|object| {
                     let header = Header::from_ptr(object);
-                    header.clear_marks_into(generation_tag(destination));
+                    header.clear_marks_into(flags::generation_tag(destination));
                     header.set_scratch(0);
                     self.garbage.borrow_mut().push(GcAny::retain(object));
                     saved += 1;
@@ -680,7 +680,7 @@ impl Heap {
     pub(crate) fn unfreeze(&self) {
         let oldest = self.generation_count.get() - 1;
         // SAFETY: members of the permanent generation are live.
-        unsafe { retag(&self.permanent, generation_tag(oldest)) };
+        unsafe { retag(&self.permanent, flags::generation_tag(oldest)) };
         self.generations[oldest].append(&self.permanent);
     }
 
@@ -850,12 +850,6 @@ impl Drop for CollectingGuard<'_> {
     }
 }
 
-/// The header tag of generation `generation` (see `Examined::generation`).
-fn generation_tag(generation: usize) -> u32 {
-    debug_assert!(generation < MAX_GENERATIONS);
-    generation as u32
-}
-
 /// Tags every object of `list` with `tag` (it is about to move into that generation).
 ///
 /// # Safety
@@ -877,7 +871,7 @@ struct RestoreOnUnwind<'a> {
 impl Drop for RestoreOnUnwind<'_> {
     fn drop(&mut self) {
         let target = &self.heap.generations[self.generation];
-        let tag = generation_tag(self.generation);
+        let tag = flags::generation_tag(self.generation);
         for list in self.lists {
             // SAFETY: both lists hold live tracked objects of this heap.
             unsafe {

@@ -20,7 +20,7 @@
 //! memory.
 
 use gc_core::header::flags;
-use gc_core::trial_visitors::false_edge;
+use gc_core::trial_visitors::{false_edge, start_examining};
 use gc_core::{CycleDetector, Detection, Discipline, Edge, Examined, Header, ObjectList};
 
 /// Bacon–Rajan's synchronous cycle collector. Needs the buffered discipline.
@@ -149,8 +149,7 @@ unsafe fn mark_gray(
     #[inline(always)]
     fn touch(object: Edge, header: &Header, touched: &mut Vec<Edge>) {
         if !header.has(flags::EXAMINED) {
-            header.set(flags::EXAMINED);
-            header.set_scratch(header.strong());
+            start_examining(header);
             touched.push(object);
         }
     }

@@ -13,9 +13,10 @@
 //!    examined set. With one worker, or a set too small to be worth waking threads for, a
 //!    sequential loop marks with plain loads and stores.
 //! 3. **Sweep** — one walk of the examined list: a marked object survives (its marks are
-//!    cleared and it is tagged with the generation it moves to); an unmarked one is unreachable and moves to the garbage list, which the heap tears
-//!    down by the same rules as for every detector (weak handles cleared first, every member held
-//!    while the values drop, memory freed last).
+//!    cleared and it is tagged with the generation it moves to); an unmarked one is unreachable
+//!    and moves to the garbage list, which the heap tears down by the same rules as for every
+//!    detector (weak handles cleared first, every member held while the values drop, memory
+//!    freed last).
 //!
 //! Trial deletion does the same job as steps 2 and 3 in one sequential walk
 //! (`move_unreachable`); what mark–sweep adds is that the marking — the part that follows every
@@ -271,9 +272,7 @@ unsafe impl CycleDetector for MarkSweep {
         };
         // SAFETY: as above; the counts are computed.
         unsafe { self.mark(objects, members, pool) };
-        let survivors_to = u32::try_from(examined.survivors_to)
-            .unwrap_or(flags::PERMANENT_GENERATION)
-            .min(flags::PERMANENT_GENERATION);
+        let survivors_to = flags::generation_tag(examined.survivors_to);
         // SAFETY: as above.
         let found = unsafe { sweep(objects, garbage, survivors_to) };
         Detection {

@@ -36,9 +36,7 @@ unsafe impl CycleDetector for TrialDeletion {
         // survivor (see `Examined::generation`).
         let members =
             unsafe { gc_refs::compute_by_generation(examined.objects, examined.generation) };
-        let survivors_to = u32::try_from(examined.survivors_to)
-            .unwrap_or(flags::PERMANENT_GENERATION)
-            .min(flags::PERMANENT_GENERATION);
+        let survivors_to = flags::generation_tag(examined.survivors_to);
         // SAFETY: as above.
         let unreachable = unsafe { move_unreachable(examined.objects, garbage, survivors_to) };
         Detection {
@@ -48,9 +46,9 @@ unsafe impl CycleDetector for TrialDeletion {
     }
 }
 
-/// Splits `young` (after [`gc_refs::compute_by_generation`]) into reachable objects, left in `young` with their
-/// marks cleared and tagged `survivors_to`, and unreachable ones, moved to `unreachable` and
-/// flagged. Returns how many are unreachable.
+/// Splits `young` (after [`gc_refs::compute_by_generation`]) into reachable objects, left in
+/// `young` with their marks cleared and tagged `survivors_to`, and unreachable ones, moved to
+/// `unreachable` and flagged. Returns how many are unreachable.
 ///
 /// A reachable object leaves the examined set (its marks are cleared) as soon as it has been
 /// scanned; a later edge to it is then ignored, which is right: it is already known reachable.
