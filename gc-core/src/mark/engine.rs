@@ -1,7 +1,9 @@
 //! The engine: a graph to mark, the workers' loop, and the sequential path.
 //!
-//! A worker repeats: pop a grey object from its own deque and scan it (every child it wins the
-//! mark of is pushed, grey); when its deque is empty, claim the next chunk of roots; when the
+//! A worker repeats: pop a grey object from its private stack (or, when that is empty, its own
+//! deque) and scan it (every child it wins the mark of is pushed on the private stack, grey; the
+//! older half of the stack moves to the deque whenever the deque is empty, so that others can
+//! steal it); when both are empty, claim the next chunk of roots; when the
 //! roots are used up, steal from another worker; when that fails too, run the termination
 //! protocol ([`Termination::wait_for_work`]), which either hands it a stolen object or ends the
 //! phase. With one worker none of that machinery runs: [`Marker::mark_from`] is a plain loop
@@ -373,19 +375,31 @@ fn run_worker<G: Graph>(item: WorkerItem<G>) -> WorkerStats {
         ..WorkerStats::default()
     };
     let mut roots_left = true;
-    // Nodes popped from the deque, their memory loading. They are in this worker's hands: it
+    // Nodes popped from the private stack or the deque, their memory loading; and the private
+    // stack of grey nodes, which no other worker sees. Both are in this worker's hands: it
     // scans all of them before it claims roots, steals or goes idle.
     let mut fifo: VecDeque<G::Node> = VecDeque::with_capacity(PREFETCH_DISTANCE);
+    let mut stack: Vec<G::Node> = Vec::new();
     loop {
         loop {
             while fifo.len() < PREFETCH_DISTANCE {
-                let Some(node) = local.pop() else { break };
+                let Some(node) = stack.pop().or_else(|| local.pop()) else {
+                    break;
+                };
                 shared.graph.prefetch(node);
                 fifo.push_back(node);
             }
             let Some(node) = fifo.pop_front() else { break };
-            scan(&shared.graph, &local, node);
+            scan(&shared.graph, &mut stack, node);
             stats.scanned += 1;
+            // Share work only when there is none to steal from this worker: the deque's pop
+            // costs a fence, the private stack's nothing.
+            if stack.len() > 1 && local.is_empty() {
+                let half = stack.len() / 2;
+                for node in stack.drain(..half) {
+                    local.push(node);
+                }
+            }
         }
         if roots_left {
             roots_left = claim_roots(&shared, &local);
@@ -405,7 +419,7 @@ fn run_worker<G: Graph>(item: WorkerItem<G>) -> WorkerStats {
         match stolen {
             Wait::Work(node) => {
                 stats.steals += 1;
-                scan(&shared.graph, &local, node);
+                scan(&shared.graph, &mut stack, node);
                 stats.scanned += 1;
             }
             Wait::Over => {
@@ -420,15 +434,15 @@ fn run_worker<G: Graph>(item: WorkerItem<G>) -> WorkerStats {
     stats
 }
 
-/// Scans a grey node: every child whose mark this worker wins goes on its deque, grey.
+/// Scans a grey node: every child whose mark this worker wins goes on its private stack, grey.
 #[inline]
-fn scan<G: Graph>(graph: &G, local: &Deque<G>, node: G::Node) {
+fn scan<G: Graph>(graph: &G, stack: &mut Vec<G::Node>, node: G::Node) {
     // SAFETY: `node` was reached from the roots of a `Marker::mark` call, whose caller vouched
     // for every such node (`WorkerItem`s exist only inside that call).
     unsafe {
         graph.trace(node, &mut |child| {
             if try_mark(graph.mark_word(child)) {
-                local.push(child);
+                stack.push(child);
             }
         });
     }

@@ -13,10 +13,13 @@
 //! Detlefs, Shavit and Zhang ("Parallel Garbage Collection for Shared Memory Multiprocessors",
 //! JVM 2001):
 //!
-//! 1. **Per-worker stacks, work stealing.** Each worker keeps its grey objects in its own
-//!    deque, pushing and popping at one end (depth-first, no synchronisation with other workers
-//!    in the common case); a worker that runs dry steals from the other end of someone else's
-//!    deque ([`queue`]). Roots are handed out in chunks from a shared cursor — the injector.
+//! 1. **Per-worker stacks, work stealing.** Each worker keeps its grey objects in a private
+//!    stack (a `Vec`: depth-first, no synchronisation at all) and, whenever its public deque is
+//!    empty, moves the older half of that stack there; a worker that runs dry steals from the
+//!    other end of someone else's deque ([`queue`]). Roots are handed out in chunks from a
+//!    shared cursor — the injector. (Popping every object through the deque, as the first
+//!    version did, cost crossbeam's fence per pop; 2 workers then marked 1.50× as fast as one,
+//!    against 1.72–1.78× with the private stack.)
 //! 2. **Atomic test-and-set mark.** A worker that follows an edge to a white object marks it
 //!    with one atomic read-modify-write; only the worker that flips the bit pushes the object,
 //!    so every object is scanned by exactly one worker, however many edges lead to it.

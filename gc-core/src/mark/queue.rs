@@ -49,6 +49,9 @@ pub trait WorkQueue<T: Send + 'static>: Send + Sized + 'static {
     fn push(&self, item: T);
     /// Pops the most recently pushed item (owner only).
     fn pop(&self) -> Option<T>;
+    /// Whether the deque is empty (owner only). Thieves may take items right after a `false`;
+    /// nobody else can add any after a `true`.
+    fn is_empty(&self) -> bool;
 }
 
 /// A thief's end of a work-stealing deque `Q`.
@@ -81,6 +84,11 @@ impl<T: Send + 'static> WorkQueue<T> for crossbeam_deque::Worker<T> {
     #[inline(always)]
     fn pop(&self) -> Option<T> {
         crossbeam_deque::Worker::pop(self)
+    }
+
+    #[inline(always)]
+    fn is_empty(&self) -> bool {
+        crossbeam_deque::Worker::is_empty(self)
     }
 }
 
@@ -136,6 +144,10 @@ impl<T: Send + 'static> WorkQueue<T> for MutexDeque<T> {
 
     fn pop(&self) -> Option<T> {
         lock_std(&self.0).pop_back()
+    }
+
+    fn is_empty(&self) -> bool {
+        lock_std(&self.0).is_empty()
     }
 }
 
@@ -209,6 +221,10 @@ mod loom_deque {
 
         fn pop(&self) -> Option<T> {
             lock(&self.0).pop_back()
+        }
+
+        fn is_empty(&self) -> bool {
+            lock(&self.0).is_empty()
         }
     }
 
