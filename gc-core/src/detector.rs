@@ -53,8 +53,11 @@ pub struct Detection {
 /// it moves only objects that are unreachable: referenced neither by a handle outside the heap
 /// nor by any object outside `garbage`, directly or through other objects. It leaves every other
 /// object in `examined`, leaves no object in both lists, and clears the
-/// [collection marks](crate::header::flags::COLLECTION_MARKS) of the survivors before it returns
-/// (the garbage may keep [`EXAMINED`](crate::header::flags::EXAMINED)).
+/// [collection marks](crate::header::flags::COLLECTION_MARKS) of the survivors before it returns.
+/// Every object it moves to `garbage` leaves with
+/// [`UNREACHABLE`](crate::header::flags::UNREACHABLE) set (its other collection marks may stay):
+/// while the values of the garbage drop, the heap tells its members from live objects by that
+/// flag alone, and would free a member whose count reaches zero without it.
 pub unsafe trait CycleDetector {
     /// A short name for reports (`"trial-deletion"`).
     fn name(&self) -> &'static str;

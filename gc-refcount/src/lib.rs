@@ -33,8 +33,8 @@
 //! A `Drop` impl of a member of a garbage cycle may read another member: it sees it intact if that
 //! member's value has not been dropped yet, and gets a panic naming the problem otherwise — never
 //! freed memory. The full rule, and how it compares with CPython's `tp_clear` and PEP 442, is in
-//! the docs of the tear-down (`teardown.rs`); in short: weak handles are cleared first, every
-//! member is held while the values drop, memory is freed last.
+//! the docs of the tear-down (`teardown.rs`); in short: weak handles are cleared first, no
+//! member is freed while the values drop, memory is freed last.
 //!
 //! ## Deep structures
 //!

@@ -40,10 +40,10 @@ pub(crate) unsafe fn release(object: NonNull<Header>) {
     if header.dec_strong() == 0 {
         // SAFETY: the count just reached zero: no handle and no object references it any more.
         unsafe { release_at_zero(object) }
-    } else if header.flags() & (flags::BUFFER_ON_DECREMENT | flags::BUFFERED)
+    } else if header.flags() & (flags::BUFFER_ON_DECREMENT | flags::BUFFERED | flags::UNREACHABLE)
         == flags::BUFFER_ON_DECREMENT
     {
-        // The buffered discipline, and not yet a candidate.
+        // The buffered discipline, not yet a candidate, and not garbage being torn down.
         // SAFETY: the object is live (its count is above zero).
         unsafe { buffer_candidate(object) }
     }
@@ -64,13 +64,14 @@ unsafe fn buffer_candidate(object: NonNull<Header>) {
 }
 
 /// Whether an object's memory may go back to the allocator: no strong or weak reference left,
-/// the value dropped, and not referenced by the candidate buffer.
+/// the value dropped, not referenced by the candidate buffer, and not garbage that a tear-down
+/// is still working through (it frees that itself, last).
 #[inline]
 pub(crate) fn memory_releasable(header: &Header) -> bool {
     header.strong() == 0
         && header.weak() == 0
         && header.has(flags::DROPPED)
-        && !header.has(flags::BUFFERED)
+        && header.flags() & (flags::BUFFERED | flags::UNREACHABLE) == 0
 }
 
 /// The cold half of [`release`].
@@ -81,6 +82,11 @@ pub(crate) fn memory_releasable(header: &Header) -> bool {
 #[cold]
 #[inline(never)]
 unsafe fn release_at_zero(object: NonNull<Header>) {
+    // SAFETY: the caller's promise: the object is live.
+    if unsafe { Header::from_ptr(object) }.has(flags::UNREACHABLE) {
+        // Garbage whose values are dropping (see `teardown.rs`): the tear-down frees it.
+        return;
+    }
     // If the thread's heap is gone (a handle dropped by another thread-local's destructor after
     // the heap's), the object is leaked: its memory stays valid, nothing dangles.
     let _ = Heap::try_with(|heap| {

@@ -39,7 +39,7 @@ impl<T: Trace + 'static> Weak<T> {
     /// A strong handle, if the value is still alive.
     pub fn upgrade(&self) -> Option<Gc<T>> {
         let header = self.header();
-        if header.strong() == 0 || header.has(flags::DEAD) {
+        if header.strong() == 0 || header.flags() & (flags::DEAD | flags::UNREACHABLE) != 0 {
             return None;
         }
         header.inc_strong();
@@ -50,7 +50,7 @@ impl<T: Trace + 'static> Weak<T> {
     /// The number of strong references (0 once the value is gone).
     pub fn strong_count(&self) -> usize {
         let header = self.header();
-        if header.has(flags::DEAD) {
+        if header.flags() & (flags::DEAD | flags::UNREACHABLE) != 0 {
             0
         } else {
             header.strong()

@@ -91,7 +91,8 @@ unsafe impl CycleDetector for BaconRajan {
     }
 }
 
-/// Clears the colours of every touched object, also if a phase panics (a false edge).
+/// Clears the colours of every touched object, also if a phase panics (a false edge). Only
+/// garbage carries [`flags::UNREACHABLE`] (set by CollectWhite), and keeps it.
 struct ClearColours {
     touched: Vec<Edge>,
 }
@@ -102,7 +103,7 @@ impl ClearColours {
             // SAFETY: touched objects are live for the whole collection; white ones moved to the
             // garbage list are torn down only after the detector returns.
             let header = unsafe { Header::from_ptr(object) };
-            header.clear(flags::COLLECTION_MARKS);
+            header.clear(flags::COLLECTION_MARKS & !flags::UNREACHABLE);
             header.set_scratch(0);
         }
     }
@@ -271,6 +272,8 @@ unsafe fn collect_white(root: Edge, stack: &mut Vec<Edge>, garbage: &ObjectList)
             ObjectList::unlink(object);
             garbage.push_back(object);
         }
+        // The detector's contract: garbage leaves flagged (`ClearColours` keeps the flag).
+        header.set(flags::UNREACHABLE);
         moved += 1;
     }
     moved

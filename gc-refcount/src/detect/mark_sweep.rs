@@ -15,7 +15,7 @@
 //! 3. **Sweep** — one walk of the examined list: a marked object survives (its marks are
 //!    cleared and it is tagged with the generation it moves to); an unmarked one is unreachable
 //!    and moves to the garbage list, which the heap tears down by the same rules as for every
-//!    detector (weak handles cleared first, every member held while the values drop, memory
+//!    detector (weak handles cleared first, no member freed while the values drop, memory
 //!    freed last).
 //!
 //! Trial deletion does the same job as steps 2 and 3 in one sequential walk

@@ -37,6 +37,7 @@ per_configuration!(
     panicking_drop_in_a_refcount_free_still_frees_the_chain,
     weak_handles_to_garbage_are_cleared_before_any_drop,
     in_a_refcount_free_only_the_dying_objects_weak_handles_are_cleared,
+    a_last_weak_handle_dropped_during_teardown_frees_no_member_early,
     a_resurrected_handle_is_dead_but_safe,
     collect_inside_a_collection_returns_zero,
     collect_inside_a_refcount_free_collects,
@@ -458,6 +459,42 @@ fn in_a_refcount_free_only_the_dying_objects_weak_handles_are_cleared(heap: &Tra
         seen.sort();
         assert_eq!(seen, [(1, false, false), (2, false, false)]);
     }
+    assert_heap_empty(heap);
+}
+
+/// A garbage pair whose members hold the only weak handle to each other, behind the strong
+/// edge: the second value to drop lets go of its partner's last strong reference and then of its
+/// last weak one, after the partner's value is gone.
+#[derive(Trace)]
+struct LastWeak {
+    partner: GcCell<Option<Gc<LastWeak>>>,
+    partner_weak: GcCell<Option<Weak<LastWeak>>>,
+}
+
+fn a_last_weak_handle_dropped_during_teardown_frees_no_member_early(heap: &Traits) {
+    let new = || {
+        Gc::new(LastWeak {
+            partner: GcCell::new(None),
+            partner_weak: GcCell::new(None),
+        })
+    };
+    let (a, b) = (new(), new());
+    *a.partner.borrow_mut() = Some(b.clone());
+    *b.partner.borrow_mut() = Some(a.clone());
+    *a.partner_weak.borrow_mut() = Some(Gc::downgrade(&b));
+    *b.partner_weak.borrow_mut() = Some(Gc::downgrade(&a));
+    if !heap.collects_cycles {
+        // Nothing to collect with: break the pair by hand, counting frees it.
+        drop(a.partner.borrow_mut().take());
+        drop((a, b));
+        assert_heap_empty(heap);
+        return;
+    }
+    drop((a, b));
+    // The first member's memory has no reference of any kind left while the second's value
+    // drops: it must still wait for the end of the tear-down (Miri and the system allocator's
+    // double-free check see it if not).
+    assert_eq!(gc::collect(), 2);
     assert_heap_empty(heap);
 }
 
