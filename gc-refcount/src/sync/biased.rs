@@ -11,7 +11,6 @@ use gc_core::sync::{AtomicWord, Std};
 use super::counts::Counts;
 use super::object::{free, Published, SharedHeader};
 use super::runtime::{Runtime, ANONYMOUS};
-use super::tracked::TrackedLinks;
 
 const QUEUED: usize = 1;
 const MERGED: usize = 2;
@@ -72,9 +71,15 @@ fn published(shared: usize) -> Published {
 ///
 /// A queued object stays allocated until its owner merges it, however many threads drop it, so a
 /// thread that frees its objects across threads and whose owner never reaches a safepoint holds
-/// them until it does (or exits). The shared collector does not merge mailboxes: it reads the
-/// counts as they are (a queued entry's reference is not counted) and, for garbage, removes the
-/// entries from the mailboxes before it tears the objects down.
+/// them until it does (or exits). The shared collector does not merge mailboxes: it counts a
+/// queued entry's reference as one from outside the heap
+/// ([`Counts::collector_count`](super::counts::Counts::collector_count)), so an object waiting
+/// for a merge survives the collections before it, wherever its entry is — in a mailbox, in the
+/// hands of an owner that took its mailbox to exit, or of a sender about to post it or to merge
+/// it for an exited owner. Those threads may be running during a collection (in a blocking
+/// section, or exiting); an entry's object is never torn down under them. Merges themselves
+/// never overlap a collection: an owner merges at a safepoint, and a merge anywhere else (an
+/// exiting owner's last one, a sender's for an exited owner) holds heap access.
 ///
 /// ## The shared word
 ///
@@ -107,13 +112,6 @@ pub struct BiasedCounts<R: Runtime = Std> {
 /// An object queued to its owner: the mailbox entry that holds one reference until the owner
 /// merges it.
 pub struct Queued<R: Runtime>(NonNull<SharedHeader<BiasedCounts<R>>>);
-
-impl<R: Runtime> Queued<R> {
-    /// The queued object.
-    pub(crate) fn object(&self) -> NonNull<TrackedLinks> {
-        self.0.cast()
-    }
-}
 
 // SAFETY: a queued entry is a counted reference to a thread-shared object (`Send + Sync` values
 // only: `Gc::new` requires it); whichever thread holds the entry may merge it.
@@ -368,7 +366,11 @@ unsafe impl<R: Runtime> Counts for BiasedCounts<R> {
             return;
         }
         if let Err(Queued(obj)) = R::send_to_owner(owner, Queued(obj)) {
-            // The owner has exited; the failed send happens-after its last count update.
+            // The owner has exited; the failed send happens-after its last count update. This
+            // thread may be in a blocking section, which a collection does not wait for: the
+            // merge moves the owner's count into the shared word in two steps, and a collection
+            // must not read the counts between them.
+            let _access = R::enter_heap();
             // SAFETY: the entry is ours to merge, and the owner is gone.
             unsafe { Self::merge_queued(obj) };
         }
@@ -385,6 +387,16 @@ unsafe impl<R: Runtime> Counts for BiasedCounts<R> {
         // A queued entry holds a reference that no handle stands for.
         let queued = (shared & QUEUED != 0) as isize;
         (count(shared) + local - queued).max(0) as usize
+    }
+
+    /// The strong count with a queued entry's reference in it. While a collection reads it, the
+    /// owner's count does not change (the owner is parked, or in a blocking section where its
+    /// updates take the shared path) and no merge runs (merges off a safepoint hold heap
+    /// access), so the two loads make one count.
+    fn collector_count(&self) -> usize {
+        let shared = self.shared.load(Acquire);
+        let local = self.local.load(Relaxed) as isize;
+        (count(shared) + local).max(0) as usize
     }
 
     #[inline]

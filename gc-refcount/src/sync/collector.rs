@@ -7,7 +7,9 @@
 //!    a safepoint or held in a blocking section; no thread can register, allocate, free, lock a
 //!    [`GcLock`](super::GcLock) or store into an [`AtomicGc`](super::AtomicGc) until the restart.
 //! 2. **Count** (trial deletion, as the thread-local `TrialDeletion`): every tracked object gets
-//!    `gc_refs` = its strong count; an object whose count is zero is being freed by a thread that
+//!    `gc_refs` = its count as [`Counts::collector_count`](super::counts::Counts::collector_count)
+//!    reads it (with biased counting, a reference queued for the owner's merge is one from
+//!    outside: the thread holding it may be running); an object whose count is zero is being freed by a thread that
 //!    waits for the collection to end, and is skipped (its references count as external). Each
 //!    examined object's value is traced **once**: its edges to examined objects are recorded, and
 //!    one is subtracted from each target's `gc_refs`. Objects left with `gc_refs > 0` are
@@ -16,8 +18,9 @@
 //!    marked — by gc-core's marking engine on its worker pool when 20 000 or more objects are
 //!    examined, by a plain walk of the edge table below that — so that the marking sees exactly
 //!    what the subtraction saw.
-//! 3. **Garbage** is what is examined and not reachable. It is flagged dead, unlinked, removed
-//!    from the owners' mailboxes, and held (one extra count each) — then the world restarts.
+//! 3. **Garbage** is what is examined and not reachable. It is flagged dead, unlinked and held
+//!    (one extra count each) — then the world restarts. No mailbox holds an entry for it: an
+//!    entry's reference counted as external in step 2.
 //! 4. **Tear-down**, with the world running (garbage is unreachable, so no mutator can see it):
 //!    every value is dropped, then the holds are released, which frees the memory. The rules are
 //!    the thread-local heap's (see `teardown.rs` in this crate): a handle to a torn-down object
@@ -190,7 +193,7 @@ pub fn threshold() -> usize {
 struct FalseEdge;
 
 /// Steps 2 and 3 (see the module docs), with the world stopped: returns the garbage (dead,
-/// unlinked, held, and gone from every mailbox) and how many objects were examined.
+/// unlinked, held) and how many objects were examined.
 fn find_garbage(world: &StoppedWorld) -> Result<Found, FalseEdge> {
     let shards = world.shards();
     let mut lists: Vec<_> = shards.iter().map(|shard| shard.lock()).collect();
@@ -206,7 +209,7 @@ fn find_garbage(world: &StoppedWorld) -> Result<Found, FalseEdge> {
         unsafe {
             list.for_each(|obj| {
                 let links = obj.as_ref();
-                let count = (type_info_of(obj).strong_count)(obj);
+                let count = (type_info_of(obj).collector_count)(obj);
                 if count == 0 {
                     links.set_state(0);
                 } else {
@@ -275,12 +278,9 @@ fn find_garbage(world: &StoppedWorld) -> Result<Found, FalseEdge> {
     SCHEDULE.reset(survivors);
     drop(lists);
 
-    world.retain_mailbox_entries(|entry| {
-        // SAFETY: a queued entry holds a reference: the object is allocated.
-        !unsafe { entry.object().as_ref() }.is_dead()
-    });
     for &obj in &garbage {
-        // SAFETY: the world is stopped, the object is garbage and no mailbox holds it now.
+        // SAFETY: the world is stopped and the object is garbage by its `collector_count`, which
+        // counts a queued entry as a reference: nothing is pending for it.
         unsafe { (type_info_of(obj).hold_for_teardown)(obj) };
     }
     Ok(Found { garbage, examined })
@@ -288,7 +288,7 @@ fn find_garbage(world: &StoppedWorld) -> Result<Found, FalseEdge> {
 
 /// What [`find_garbage`] found.
 struct Found {
-    /// The garbage: dead, unlinked, held, and gone from every mailbox.
+    /// The garbage: dead, unlinked, held.
     garbage: Vec<NonNull<TrackedLinks>>,
     /// The tracked objects in the heap when the world stopped.
     examined: usize,

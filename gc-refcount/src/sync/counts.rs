@@ -71,21 +71,34 @@ pub unsafe trait Counts: Sized + Send + Sync + 'static {
     /// a snapshot otherwise.
     fn strong_count(&self) -> usize;
 
+    /// The references the shared collector must assume exist: the
+    /// [`strong_count`](Counts::strong_count), plus any reference that no handle stands for but
+    /// that some thread still holds and will give up later (biased counting's queued entry).
+    ///
+    /// A thread in a blocking section, or one that is exiting, keeps running while a collection
+    /// examines the heap, and may be holding such a reference: between queuing an object and
+    /// posting it to the owner's mailbox, in the middle of merging it for an owner that has
+    /// exited, or with its own mailbox's entries taken out for a last merge. Counted as a
+    /// reference from outside, it keeps the object alive for that collection, so nothing that an
+    /// entry points to is ever torn down. By default, the strong count.
+    fn collector_count(&self) -> usize {
+        self.strong_count()
+    }
+
     /// Does the deferred work queued to the current thread (biased counting merges). Called at
     /// every allocation and by [`sync::safepoint`](super::safepoint).
     fn safepoint();
 
     /// The shared collector found the object garbage and is about to tear it down: turn the
     /// counts into a plain shared count of [`strong_count`](Counts::strong_count) plus one (the
-    /// collector's hold, given up later by [`decrement`](Counts::decrement)), forgetting any
-    /// deferred work pending for it (a queued entry, which the collector has removed from its
-    /// mailbox). From then on any thread's decrement takes the shared path, and the last one
-    /// frees the object.
+    /// collector's hold, given up later by [`decrement`](Counts::decrement)). From then on any
+    /// thread's decrement takes the shared path, and the last one frees the object.
     ///
     /// # Safety
     ///
     /// The world is stopped, the object is garbage (no thread holds a reference to it except
-    /// through other garbage), and no mailbox holds an entry for it.
+    /// through other garbage), and no deferred work is pending for it: it was garbage by its
+    /// [`collector_count`](Counts::collector_count), which counts such work as a reference.
     unsafe fn hold_for_teardown(&self);
 }
 

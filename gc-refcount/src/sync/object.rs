@@ -94,8 +94,8 @@ pub struct SharedTypeInfo {
     pub(crate) drop_value: unsafe fn(NonNull<TrackedLinks>),
     /// Reports the value's shared edges.
     pub(crate) trace: unsafe fn(NonNull<TrackedLinks>, &mut dyn Visitor),
-    /// The number of references ([`Counts::strong_count`]).
-    pub(crate) strong_count: unsafe fn(NonNull<TrackedLinks>) -> usize,
+    /// The references the collector counts ([`Counts::collector_count`]).
+    pub(crate) collector_count: unsafe fn(NonNull<TrackedLinks>) -> usize,
     /// [`Counts::hold_for_teardown`].
     pub(crate) hold_for_teardown: unsafe fn(NonNull<TrackedLinks>),
     /// Gives up one reference ([`Counts::decrement`]).
@@ -141,7 +141,7 @@ impl<T: Trace + Send + Sync + 'static, C: Counts> SharedBox<T, C> {
         tracked: T::MAY_CONTAIN_GC,
         drop_value: Self::drop_erased,
         trace: Self::trace_erased,
-        strong_count: Self::strong_count_erased,
+        collector_count: Self::collector_count_erased,
         hold_for_teardown: Self::hold_erased,
         release: Self::release_erased,
         type_name: std::any::type_name::<T>,
@@ -211,11 +211,11 @@ impl<T: Trace + Send + Sync + 'static, C: Counts> SharedBox<T, C> {
 
     /// # Safety
     /// `obj` is an allocated `SharedBox<T, C>`.
-    unsafe fn strong_count_erased(obj: NonNull<TrackedLinks>) -> usize {
+    unsafe fn collector_count_erased(obj: NonNull<TrackedLinks>) -> usize {
         // SAFETY: allocated, so its header can be read.
         unsafe { SharedHeader::<C>::from_ptr(obj.cast()) }
             .counts()
-            .strong_count()
+            .collector_count()
     }
 
     /// # Safety

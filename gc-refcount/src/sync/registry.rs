@@ -116,8 +116,10 @@ impl Drop for Registration {
             lock(&REGISTRY).remove(&self.record.id);
             lock(&ORPHANS).push(self.shard);
         }
-        // What was queued before the removal is merged here, on the owner thread, one last time
-        // (as an anonymous thread: frees go through the anonymous gate).
+        // What was queued before the removal is merged here, on the owner thread, one last time,
+        // as an anonymous thread holding heap access: no collection reads the counts while a
+        // merge moves them.
+        let _access = enter_heap();
         let items = std::mem::take(&mut *lock(&self.record.mailbox.items));
         BiasedCounts::<Std>::merge_all(items);
     }
@@ -508,14 +510,6 @@ impl StoppedWorld {
     /// Every shard (lock each to read it).
     pub(crate) fn shards(&self) -> &[&'static Shard] {
         &self.shards
-    }
-
-    /// Keeps in every mailbox only the entries `keep` accepts; the others are forgotten (the
-    /// caller accounts for the references they held).
-    pub(crate) fn retain_mailbox_entries(&self, mut keep: impl FnMut(&Queued<Std>) -> bool) {
-        for record in lock(&REGISTRY).values() {
-            lock(&record.mailbox.items).retain(&mut keep);
-        }
     }
 }
 
