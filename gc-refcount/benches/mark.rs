@@ -9,12 +9,18 @@
 //!   ns/object.
 //! - `full_collection`: `gc::collect()` on a heap of 1 000 000 live objects held by one handle:
 //!   `MarkSweep` with 1 and 2 workers against `TrialDeletion`. Everything survives, so this is
-//!   the cost of examining a live heap. `tools/cpython_full_collection.py` times CPython's
-//!   `gc.collect()` on the same shapes built of lists (3.11.7 on the reference machine: random
-//!   164–165, local 72–73, edge-less 32–34 ns per object). Two graphs of average out-degree 2: `random` (the graph of `mark`: every edge goes
-//!   anywhere, so nearly every edge followed is a cache miss, the worst case) and `local` (each
-//!   object's parent and extra edge are among the 64 objects allocated just before it, the
-//!   locality of a program that links what it has just built: lists, trees, parsed documents).
+//!   the cost of examining a live heap. Four graphs of average out-degree 2, in two layouts:
+//!   - objects whose references sit in a vector of their own, as a Python list's do: `random`
+//!     (the graph of `mark`: every edge goes anywhere, so nearly every edge followed is a cache
+//!     miss, the worst case) and `local` (each object's parent and extra edge are among the 64
+//!     objects allocated just before it, the locality of a program that links what it has just
+//!     built: lists, trees, parsed documents);
+//!   - objects whose references are fields, as a class instance's with `__slots__` are:
+//!     `fields-random` and `fields-local`, a binary tree allocated in preorder (as a recursive
+//!     build allocates it) plus one more edge per object, to any object or to one of the 64
+//!     allocated just before.
+//!
+//!   `tools/cpython_full_collection.py` times CPython's `gc.collect()` on the same shapes.
 //! - `rings`: 100 000 rings of 10 nodes, every handle dropped, then one `gc::collect()`: the
 //!   collect call alone, for `MarkSweep` (1 and 2 workers) and `TrialDeletion`.
 //!
@@ -197,8 +203,62 @@ fn mark(c: &mut Criterion) {
 /// Live objects in `full_collection`.
 const LIVE_OBJECTS: usize = 1_000_000;
 
-/// Builds a live heap of `n` objects (handle 0 reaches every one).
-type HeapBuilder = fn(usize) -> Vec<Gc<Node>>;
+/// Builds a live heap of `n` objects and returns the one handle that reaches every one.
+type HeapBuilder = fn(usize) -> Box<dyn std::any::Any>;
+
+/// An object that holds its references in fields, as a class instance with `__slots__` does.
+#[derive(Trace)]
+struct Fields {
+    left: GcCell<Option<Gc<Fields>>>,
+    right: GcCell<Option<Gc<Fields>>>,
+    other: GcCell<Option<Gc<Fields>>>,
+}
+
+/// `n` [`Fields`]: a binary tree (the object of heap index `h` has children `2h` and `2h + 1`)
+/// allocated in preorder, then one `other` edge per object, to `other(rng, i, n)` (`i` in
+/// allocation order). Returns the tree's root.
+fn fields_heap(n: usize, seed: u64, other: fn(&mut Rng, usize, usize) -> usize) -> Gc<Fields> {
+    let new = || {
+        Gc::new(Fields {
+            left: GcCell::new(None),
+            right: GcCell::new(None),
+            other: GcCell::new(None),
+        })
+    };
+    // Allocate in preorder, remembering each object's heap index.
+    let mut by_heap_index: Vec<Option<Gc<Fields>>> = vec![None; n + 1];
+    let mut in_order = Vec::with_capacity(n);
+    let mut stack = vec![1];
+    while let Some(h) = stack.pop() {
+        let node = new();
+        by_heap_index[h] = Some(node.clone());
+        in_order.push(node);
+        for child in [2 * h + 1, 2 * h] {
+            if child <= n {
+                stack.push(child);
+            }
+        }
+    }
+    let node = |h: usize| {
+        by_heap_index[h]
+            .clone()
+            .expect("bench: every index allocated")
+    };
+    for h in 1..=n {
+        let this = node(h);
+        if 2 * h <= n {
+            *this.left.borrow_mut() = Some(node(2 * h));
+        }
+        if 2 * h < n {
+            *this.right.borrow_mut() = Some(node(2 * h + 1));
+        }
+    }
+    let mut rng = Rng(seed);
+    for (i, this) in in_order.iter().enumerate() {
+        *this.other.borrow_mut() = Some(in_order[other(&mut rng, i, n)].clone());
+    }
+    node(1)
+}
 
 fn full_collection_with(
     group: &mut criterion::BenchmarkGroup<'_, criterion::measurement::WallTime>,
@@ -207,7 +267,7 @@ fn full_collection_with(
     heap: HeapBuilder,
 ) {
     configure(detector);
-    let root = heap(LIVE_OBJECTS).swap_remove(0);
+    let root = heap(LIVE_OBJECTS);
     group.bench_function(id, |b| {
         b.iter(|| {
             let found = gc::collect();
@@ -227,7 +287,20 @@ fn full_collection(c: &mut Criterion) {
         .warm_up_time(Duration::from_secs(1))
         .measurement_time(Duration::from_secs(4))
         .throughput(Throughput::Elements(LIVE_OBJECTS as u64));
-    let heaps: [(&str, HeapBuilder); 2] = [("random", random_heap), ("local", local_heap)];
+    let heaps: [(&str, HeapBuilder); 4] = [
+        ("random", |n| Box::new(random_heap(n).swap_remove(0))),
+        ("local", |n| Box::new(local_heap(n).swap_remove(0))),
+        ("fields-random", |n| {
+            Box::new(fields_heap(n, 0x2545_f491_4f6c_dd1d, |rng, _, n| {
+                rng.below(n)
+            }))
+        }),
+        ("fields-local", |n| {
+            Box::new(fields_heap(n, 0x9e37_79b9_7f4a_7c15, |rng, i, _| {
+                i - rng.below(i.min(WINDOW) + 1)
+            }))
+        }),
+    ];
     for (graph, heap) in heaps {
         full_collection_with(
             &mut group,
