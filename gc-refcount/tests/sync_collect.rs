@@ -67,6 +67,41 @@ fn a_shared_cycle_is_collected() {
 }
 
 #[test]
+fn a_cycle_queued_to_an_owner_that_has_not_merged_is_collected() {
+    let _serial = serial();
+    let ledger = Ledger::new();
+    let (to_main, from_owner) = std::sync::mpsc::channel();
+    let (to_owner, from_main) = std::sync::mpsc::channel::<()>();
+    thread::scope(|s| {
+        let ledger = &ledger;
+        let owner = s.spawn(move || {
+            let (a, b) = cycle(ledger);
+            drop(b);
+            to_main.send(a).expect("main receives");
+            // Wait without reaching a safepoint: what is queued to this thread stays queued.
+            sync::blocking(|| from_main.recv().expect("main signals"));
+        });
+        /// Lets the owner go on, also when an assertion below fails (or the scope would hang).
+        struct Release(std::sync::mpsc::Sender<()>);
+        impl Drop for Release {
+            fn drop(&mut self) {
+                let _ = self.0.send(());
+            }
+        }
+        let release = Release(to_owner);
+        let a = from_owner.recv().expect("the owner sends");
+        // Not the owner, and the shared count is zero: the reference is queued to the owner.
+        drop(a);
+        assert_eq!(ledger.dropped(), 0);
+        // The collector merges the owner's mailbox; then the pair is a garbage cycle.
+        assert!(sync::collect() >= 2);
+        ledger.assert_all_dropped_once();
+        drop(release);
+        join(owner).expect("the owner finishes");
+    });
+}
+
+#[test]
 fn reachable_objects_survive() {
     let _serial = serial();
     let ledger = Ledger::new();

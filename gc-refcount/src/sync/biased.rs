@@ -71,12 +71,12 @@ fn published(shared: usize) -> Published {
 ///
 /// A queued object stays allocated until its owner merges it, however many threads drop it, so a
 /// thread that frees its objects across threads and whose owner never reaches a safepoint holds
-/// them until it does (or exits). The shared collector does not merge mailboxes: it counts a
-/// queued entry's reference as one from outside the heap
-/// ([`Counts::collector_count`](super::counts::Counts::collector_count)), so an object waiting
-/// for a merge survives the collections before it, wherever its entry is — in a mailbox, in the
-/// hands of an owner that took its mailbox to exit, or of a sender about to post it or to merge
-/// it for an exited owner. Those threads may be running during a collection (in a blocking
+/// them until it does (or exits). The shared collector merges every registered thread's mailbox
+/// with the world stopped, before it counts (`merge_for_collector`). An entry
+/// outside any mailbox — in the hands of an owner that took its mailbox to exit, or of a sender
+/// about to post it or to merge it for an exited owner — counts as a reference from outside the
+/// heap ([`Counts::collector_count`](super::counts::Counts::collector_count)), so its object
+/// survives that collection. Those threads may be running during a collection (in a blocking
 /// section, or exiting); an entry's object is never torn down under them. Merges themselves
 /// never overlap a collection: an owner merges at a safepoint, and a merge anywhere else (an
 /// exiting owner's last one, a sender's for an exited owner) holds heap access.
@@ -112,6 +112,21 @@ pub struct BiasedCounts<R: Runtime = Std> {
 /// An object queued to its owner: the mailbox entry that holds one reference until the owner
 /// merges it.
 pub struct Queued<R: Runtime>(NonNull<SharedHeader<BiasedCounts<R>>>);
+
+/// An object that a merge by the shared collector left with no reference: dead, still to be
+/// freed, by [`Unreferenced::free`] (dropping one leaks the object).
+pub(crate) struct Unreferenced<R: Runtime>(NonNull<SharedHeader<BiasedCounts<R>>>, Published);
+
+impl<R: Runtime> Unreferenced<R> {
+    /// Frees the object: drops its value on this thread and returns its memory.
+    ///
+    /// # Safety
+    /// The world runs again (the stop that merged it has ended).
+    pub(crate) unsafe fn free(self) {
+        // SAFETY: merged with count 0 and not freed yet; the caller lets values drop.
+        unsafe { free(self.0, self.1) };
+    }
+}
 
 // SAFETY: a queued entry is a counted reference to a thread-shared object (`Send + Sync` values
 // only: `Gc::new` requires it); whichever thread holds the entry may merge it.
@@ -166,6 +181,19 @@ impl<R: Runtime> BiasedCounts<R> {
     /// current thread is not the owner, the owner has exited and its count updates
     /// happen-before this call.
     unsafe fn merge_queued(obj: NonNull<SharedHeader<Self>>) {
+        // SAFETY: the caller's promise.
+        if let Some(published) = unsafe { Self::fold_queued(obj) } {
+            // SAFETY: merged with count 0: the last reference (the queued one) is gone.
+            unsafe { free(obj, published) };
+        }
+    }
+
+    /// [`merge_queued`](Self::merge_queued) without the free: returns how to free the object if
+    /// the merge left no reference (the caller must then free it, once).
+    ///
+    /// # Safety
+    /// As [`merge_queued`](Self::merge_queued).
+    unsafe fn fold_queued(obj: NonNull<SharedHeader<Self>>) -> Option<Published> {
         // SAFETY: the queued entry holds a reference: the object is allocated.
         let counts = unsafe { SharedHeader::from_ptr(obj) }.counts();
         let local = counts.local.load(Relaxed) as isize;
@@ -187,10 +215,7 @@ impl<R: Runtime> BiasedCounts<R> {
             }
         };
         debug_assert!(total >= 0, "merged count below zero: {total}");
-        if total == 0 {
-            // SAFETY: merged with count 0: the last reference (the queued one) is gone.
-            unsafe { free(obj, published(shared)) };
-        }
+        (total == 0).then(|| published(shared))
     }
 
     /// Gives up the reference a queued entry would have held, on the shared word, because the
@@ -219,6 +244,25 @@ impl<R: Runtime> BiasedCounts<R> {
                 Err(seen) => shared = seen,
             }
         }
+    }
+
+    /// Merges every entry of `items` (the contents of stopped threads' mailboxes) for the shared
+    /// collector, with the world stopped, and returns the objects the merges left without a
+    /// reference. They are freed by [`Unreferenced::free`] once the world runs again (a free runs
+    /// the value's `Drop`, which must not run while other threads are stopped).
+    ///
+    /// # Safety
+    /// The world is stopped, and every entry comes from the mailbox of a registered thread: the
+    /// owner is stopped at a safepoint or in a blocking section, where its own count does not
+    /// change, and its count updates happen-before the stop.
+    pub(crate) unsafe fn merge_for_collector(items: Vec<Queued<R>>) -> Vec<Unreferenced<R>> {
+        items
+            .into_iter()
+            .filter_map(|Queued(obj)| {
+                // SAFETY: the caller's promise; the entry is consumed here.
+                unsafe { Self::fold_queued(obj) }.map(|published| Unreferenced(obj, published))
+            })
+            .collect()
     }
 
     /// Merges every entry of `items` (a mailbox's contents) on the current thread, which is their

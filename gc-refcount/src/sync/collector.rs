@@ -6,7 +6,10 @@
 //! 1. **Stop the world** (`registry::StoppedWorld`): every other registered thread is parked at
 //!    a safepoint or held in a blocking section; no thread can register, allocate, free, lock a
 //!    [`GcLock`](super::GcLock) or store into an [`AtomicGc`](super::AtomicGc) until the restart.
-//! 2. **Count** (trial deletion, as the thread-local `TrialDeletion`): every tracked object gets
+//! 2. **Merge, then count.** What threads queued to other threads (biased counting) is merged
+//!    into the counts first, from every registered thread's mailbox, as the owners would at their
+//!    next safepoint; an object the merges leave with no reference is freed once the world runs
+//!    again. Then trial deletion, as the thread-local `TrialDeletion`: every tracked object gets
 //!    `gc_refs` = its count as [`Counts::collector_count`](super::counts::Counts::collector_count)
 //!    reads it (with biased counting, a reference queued for the owner's merge is one from
 //!    outside: the thread holding it may be running); an object whose count is zero is being freed by a thread that
@@ -114,9 +117,21 @@ fn collect_within(patience: Option<Duration>) -> Option<usize> {
         }
     }
     let _end = End;
+    // Step 2's first half: what threads queued to owners is merged now, so that the counts are
+    // whole (an entry left queued would count as a reference from outside).
+    let unreferenced = world.merge_mailboxes();
     let outcome = find_garbage(&world);
     drop(world);
     let restarted = Instant::now();
+    // A panicking `Drop` does not stop the others, nor the tear-down; the first panic is resumed
+    // at the end, as the tear-down does with its own.
+    let mut first_panic = None;
+    for object in unreferenced {
+        // SAFETY: the world runs again.
+        if let Err(panic) = catch_unwind(AssertUnwindSafe(|| unsafe { object.free() })) {
+            first_panic.get_or_insert(panic);
+        }
+    }
     match outcome {
         Ok(Found { garbage, examined }) => {
             let found = garbage.len();
@@ -140,6 +155,9 @@ fn collect_within(patience: Option<Duration>) -> Option<usize> {
                 found,
             });
             tear_down(garbage);
+            if let Some(panic) = first_panic {
+                resume_unwind(panic);
+            }
             Some(found)
         }
         Err(FalseEdge) => panic!(

@@ -30,7 +30,7 @@ use std::time::{Duration, Instant};
 
 use gc_core::sync::Std;
 
-use super::biased::{BiasedCounts, Queued};
+use super::biased::{BiasedCounts, Queued, Unreferenced};
 use super::runtime::ANONYMOUS;
 use super::tracked::{shard_of, Shard, TrackedLinks};
 use super::world::{ThreadState, World};
@@ -510,6 +510,21 @@ impl StoppedWorld {
     /// Every shard (lock each to read it).
     pub(crate) fn shards(&self) -> &[&'static Shard] {
         &self.shards
+    }
+
+    /// Merges what every registered thread's mailbox holds (biased counting), as the owners
+    /// would at their next safepoint, and returns the objects left without a reference, to be
+    /// freed once the world runs again.
+    pub(crate) fn merge_mailboxes(&self) -> Vec<Unreferenced<Std>> {
+        let mut items = Vec::new();
+        for record in lock(&REGISTRY).values() {
+            items.append(&mut lock(&record.mailbox.items));
+        }
+        // SAFETY: the world is stopped (this `StoppedWorld` lives), and the entries come from
+        // registered threads' mailboxes: each owner is parked at a safepoint or in a blocking
+        // section (where its count updates take the shared path), and its earlier updates
+        // happen-before the stop's handshake.
+        unsafe { BiasedCounts::<Std>::merge_for_collector(items) }
     }
 }
 
