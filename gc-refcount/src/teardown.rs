@@ -23,9 +23,8 @@
 //!    has not been dropped yet works; which members come first is unspecified.
 //! 4. **Memory is freed.** Each member loses its collection marks and is flagged dead; one with
 //!    no strong reference left is freed (its memory waits for the last `Weak`, if any). A member
-//!    that a `Drop` *resurrected*
-//!    — stored a new handle to it somewhere live — keeps its memory but not its value: that handle
-//!    panics on dereference. gclab does not support resurrection (PEP 442 does); it keeps it safe.
+//!    that a `Drop` *resurrected* — stored a new handle to it somewhere live — keeps its memory
+//!    but not its value: that handle panics on dereference. gclab does not support resurrection (PEP 442 does); it keeps it safe.
 //!
 //! A panic in a `Drop` is caught, the remaining garbage is still torn down, and the first panic is
 //! resumed once the heap is consistent, so it reaches the caller of `collect`.
@@ -86,12 +85,11 @@ pub(crate) unsafe fn tear_down(heap: &Heap, garbage: &ObjectList) -> Teardown {
     while let Some(object) = garbage.pop_front() {
         // SAFETY: no member is freed before this loop (see above), so it is live.
         let header = unsafe { Header::from_ptr(object) };
-        // Now an ordinary dead object: the release path and the last `Weak` may free it.
-        header.clear(flags::COLLECTION_MARKS);
-        header.set_scratch(0);
+        // Now an ordinary dead object: the release path and the last `Weak` may free it, and
+        // decrements no longer buffer it (its value is gone).
+        header.clear(flags::COLLECTION_MARKS | flags::BUFFER_ON_DECREMENT);
         header.set(flags::DEAD);
-        // Decrements must not buffer an object whose value is gone.
-        header.clear(flags::BUFFER_ON_DECREMENT);
+        header.set_scratch(0);
         // SAFETY: `object` is live and `header` is its header; it is already unlinked.
         unsafe { heap.untrack(object, header) };
         if header.strong() == 0 {

@@ -70,7 +70,7 @@ impl ReplayEdges {
         if targets.len() > INLINE_EDGES {
             return ReplayEdges::Spilled(targets.collect());
         }
-        let mut inline = [None, None, None];
+        let mut inline = [const { None }; INLINE_EDGES];
         for (slot, target) in inline.iter_mut().zip(targets) {
             *slot = Some(target);
         }
@@ -325,7 +325,7 @@ fn build_and_collect(
             payload.resize(size, 0);
         }
         nodes.push(Gc::new(ReplayNode {
-            edges: GcCell::new(ReplayEdges::Inline([None, None, None])),
+            edges: GcCell::new(ReplayEdges::new(std::iter::empty())),
             payload,
         }));
     }

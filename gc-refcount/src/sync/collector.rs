@@ -11,16 +11,16 @@
 //!    next safepoint; an object the merges leave with no reference is freed once the world runs
 //!    again. Then trial deletion, as the thread-local `TrialDeletion`: every tracked object gets
 //!    `gc_refs` = its count as [`Counts::collector_count`](super::counts::Counts::collector_count)
-//!    reads it (with biased counting, a reference queued for the owner's merge is one from
-//!    outside: the thread holding it may be running); an object whose count is zero is being freed by a thread that
-//!    waits for the collection to end, and is skipped (its references count as external). Each
-//!    examined object's value is traced **once**: its edges to examined objects are recorded, and
-//!    one is subtracted from each target's `gc_refs`. Objects left with `gc_refs > 0` are
-//!    referenced from outside the shared heap (a handle on some thread's stack, a thread-local
-//!    object, a static): they are the roots. What the roots reach *along the recorded edges* is
-//!    marked — by gc-core's marking engine on its worker pool when 20 000 or more objects are
-//!    examined, by a plain walk of the edge table below that — so that the marking sees exactly
-//!    what the subtraction saw.
+//!    reads it (a queued entry outside every mailbox counts as a reference from outside: the
+//!    thread holding it may be running); an object whose count is zero is being freed by a
+//!    thread that waits for the collection to end, and is skipped (its references count as
+//!    external). Each examined object's value is traced **once**: its edges to examined objects
+//!    are recorded, and one is subtracted from each target's `gc_refs`. Objects left with
+//!    `gc_refs > 0` are referenced from outside the shared heap (a handle on some thread's stack,
+//!    a thread-local object, a static): they are the roots. What the roots reach *along the
+//!    recorded edges* is marked — by gc-core's marking engine on its worker pool when 20 000 or
+//!    more objects are examined, by a plain walk of the edge table below that — so that the
+//!    marking sees exactly what the subtraction saw.
 //! 3. **Garbage** is what is examined and not reachable. It is flagged dead, unlinked and held
 //!    (one extra count each) — then the world restarts. No mailbox holds an entry for it: an
 //!    entry's reference counted as external in step 2.
