@@ -58,15 +58,15 @@ use std::any::Any;
 use std::panic::{catch_unwind, resume_unwind, AssertUnwindSafe};
 use std::ptr::NonNull;
 use std::sync::atomic::Ordering::Relaxed;
-use std::sync::{Arc, Mutex, PoisonError};
+use std::sync::{Arc, Mutex, OnceLock, PoisonError};
 use std::time::{Duration, Instant};
 
 use gc_core::{Edge, Visitor};
 
 use super::object::type_info_of;
-use super::registry::{end_collecting, StoppedWorld, SCHEDULE};
+use super::registry::{end_collecting, NotStopped, StoppedWorld, SCHEDULE};
 use super::shared_graph::{EdgeTable, SharedGraph, SharedNode};
-use super::tracked::{shard_of, state, List, Shard, TrackedLinks};
+use super::tracked::{prefetch_object, shard_of, state, List, Shard, TrackedLinks, PREFETCH_AHEAD};
 use crate::detect::mark_sweep::{new_workers, Workers};
 use gc_core::mark::{Marker, MARK_BIT};
 
@@ -88,7 +88,7 @@ use gc_core::mark::{Marker, MARK_BIT};
 /// two seconds of waiting it says so on stderr, once. Automatic collections do not
 /// wait that long: they give up after [`AUTOMATIC_PATIENCE`] and try again later.
 pub fn collect() -> usize {
-    collect_within(None).unwrap_or(0)
+    collect_within(None, || true).unwrap_or(0)
 }
 
 /// How long an automatic collection waits for the running threads to reach a safepoint before it
@@ -97,17 +97,28 @@ pub const AUTOMATIC_PATIENCE: Duration = Duration::from_millis(50);
 
 /// Runs a collection if the schedule finds one due (the threshold was crossed since the last
 /// one). Called at safepoints.
+///
+/// Several threads may find the same collection due: the first to take the collector role runs
+/// it, and the others, which wait for the role, check again once they have it. Before that
+/// check, half of the automatic collections on `shared-churn` ran right after another one (both
+/// mutators crossed the threshold together), and each waited a whole collection to start.
 pub(crate) fn collect_if_due() {
-    if collect_within(Some(AUTOMATIC_PATIENCE)).is_none() {
-        SCHEDULE.postpone();
+    let due = || SCHEDULE.due.load(Relaxed);
+    match collect_within(Some(AUTOMATIC_PATIENCE), due) {
+        Ok(_) | Err(NotStopped::NoLongerWanted) => {}
+        Err(NotStopped::GaveUp | NotStopped::MayNotCollect) => SCHEDULE.postpone(),
     }
 }
 
-/// A collection that gives up stopping the world after `patience` (`None`: never). `None` if it
-/// did not run: it gave up, or this thread may not collect now (see `StoppedWorld::stop`).
-fn collect_within(patience: Option<Duration>) -> Option<usize> {
+/// A collection that gives up stopping the world after `patience` (`None`: never), and that does
+/// not run if `wanted` returns false once this thread holds the collector role. Returns the
+/// number of unreachable objects found, or why it did not run (see `StoppedWorld::stop`).
+fn collect_within(
+    patience: Option<Duration>,
+    wanted: impl Fn() -> bool,
+) -> Result<usize, NotStopped> {
     let requested = Instant::now();
-    let world = StoppedWorld::stop(patience)?;
+    let world = StoppedWorld::stop(patience, wanted)?;
     let stopped = Instant::now();
     /// Ends the collection even if a `Trace` impl or a `Drop` panics.
     struct End;
@@ -158,7 +169,7 @@ fn collect_within(patience: Option<Duration>) -> Option<usize> {
             if let Some(panic) = first_panic {
                 resume_unwind(panic);
             }
-            Some(found)
+            Ok(found)
         }
         Err(FalseEdge) => panic!(
             "a Trace impl reported a false edge to a shared object (more edges than references); \
@@ -210,36 +221,97 @@ pub fn threshold() -> usize {
 /// A `Trace` impl reported more edges to an object than it has references.
 struct FalseEdge;
 
+/// The buffers of a collection, kept from one collection to the next (one collector runs at a
+/// time) so that a collection of a heap that does not grow allocates nothing.
+struct Scratch {
+    /// The examined objects and their recorded edges.
+    table: EdgeTable,
+    /// Each member's references not (yet) accounted for by an edge from another member.
+    gc_refs: Vec<usize>,
+    /// Which members the marking reached.
+    marked: Vec<bool>,
+    /// The sequential marking's stack of member indices.
+    stack: Vec<u32>,
+}
+
+impl Scratch {
+    const fn new() -> Self {
+        Scratch {
+            table: EdgeTable {
+                members: Vec::new(),
+                offsets: Vec::new(),
+                edges: Vec::new(),
+            },
+            gc_refs: Vec::new(),
+            marked: Vec::new(),
+            stack: Vec::new(),
+        }
+    }
+
+    /// Empties every buffer, giving back the memory of those that grew far beyond this
+    /// collection's use (a heap that shrank).
+    fn clear(&mut self) {
+        fn clear<T>(buffer: &mut Vec<T>) {
+            const KEEP: usize = 1024;
+            let used = buffer.len();
+            buffer.clear();
+            if buffer.capacity() > 4 * used.max(KEEP) {
+                buffer.shrink_to(2 * used.max(KEEP));
+            }
+        }
+        clear(&mut self.table.members);
+        clear(&mut self.table.offsets);
+        clear(&mut self.table.edges);
+        clear(&mut self.gc_refs);
+        clear(&mut self.marked);
+        clear(&mut self.stack);
+    }
+}
+
+static SCRATCH: Mutex<Scratch> = Mutex::new(Scratch::new());
+
 /// Steps 2 and 3 (see the module docs), with the world stopped: returns the garbage (dead,
 /// unlinked, held) and how many objects were examined.
+///
+/// Each pass walks the members in array order and prefetches the objects [`PREFETCH_AHEAD`]
+/// places ahead: the objects were last written by the mutators, on other cores, and waiting for
+/// each one's cache miss in turn was most of a pause.
 fn find_garbage(world: &StoppedWorld) -> Result<Found, FalseEdge> {
     let shards = world.shards();
     let mut lists: Vec<_> = shards.iter().map(|shard| shard.lock()).collect();
     let examined = lists.iter().map(|list| list.len()).sum();
+    let mut scratch = SCRATCH.lock().unwrap_or_else(PoisonError::into_inner);
+    scratch.clear();
+    let Scratch {
+        table,
+        gc_refs,
+        marked,
+        stack,
+    } = &mut *scratch;
 
-    // Number the examined objects (in their state words) and take their counts; a count of zero
-    // means "being freed" and is skipped.
-    let mut members = Vec::with_capacity(examined);
-    let mut gc_refs = Vec::with_capacity(examined);
+    table.members.reserve(examined);
+    gc_refs.reserve(examined);
     for list in &lists {
-        // SAFETY: the list is locked, and with the world stopped every object in it is live
-        // (a free unlinks first, and no free runs now).
-        unsafe {
-            list.for_each(|obj| {
-                let links = obj.as_ref();
-                let count = (type_info_of(obj).collector_count)(obj);
-                if count == 0 {
-                    links.set_state(0);
-                } else {
-                    links.set_state(members.len() << state::SHIFT | state::EXAMINED);
-                    members.push(obj);
-                    gc_refs.push(count);
-                }
-            });
+        let objects = list.members();
+        for (at, &obj) in objects.iter().enumerate() {
+            if let Some(&ahead) = objects.get(at + PREFETCH_AHEAD) {
+                prefetch_object(ahead);
+            }
+            // SAFETY: the list is locked, and with the world stopped every object in it is live
+            // (a free unlinks first, and no free runs now).
+            let (links, count) =
+                unsafe { (obj.as_ref(), (type_info_of(obj).collector_count)(obj)) };
+            if count == 0 {
+                links.set_state(0);
+            } else {
+                links.set_state(table.members.len() << state::SHIFT | state::EXAMINED);
+                table.members.push(obj);
+                gc_refs.push(count);
+            }
         }
     }
     assert!(
-        u32::try_from(members.len()).is_ok(),
+        u32::try_from(table.members.len()).is_ok(),
         "more than 2^32 tracked shared objects"
     );
 
@@ -247,20 +319,17 @@ fn find_garbage(world: &StoppedWorld) -> Result<Found, FalseEdge> {
     // subtracting them from their targets' counts. The marking follows the recorded edges, never
     // a second trace: a `GcLock` that a thread waiting in a blocking section acquires during the
     // collection would make a second trace disagree with the first.
-    // Room for two edges per member (the usual out-degree of a container) before the first
-    // reallocation.
-    let mut table = EdgeTable {
-        offsets: Vec::with_capacity(members.len() + 1),
-        edges: Vec::with_capacity(2 * members.len()),
-        members,
-    };
+    table.offsets.reserve(table.members.len() + 1);
     table.offsets.push(0);
     let mut record = Record {
         edges: &mut table.edges,
-        gc_refs: &mut gc_refs,
+        gc_refs,
         false_edge: false,
     };
-    for &obj in &table.members {
+    for (at, &obj) in table.members.iter().enumerate() {
+        if let Some(&ahead) = table.members.get(at + PREFETCH_AHEAD) {
+            prefetch_object(ahead);
+        }
         // SAFETY: a live member; no mutator changes its value while the world is stopped
         // (locked `GcLock`s are tried, not waited for).
         unsafe { (type_info_of(obj).trace)(obj, &mut record) };
@@ -274,13 +343,13 @@ fn find_garbage(world: &StoppedWorld) -> Result<Found, FalseEdge> {
         return Err(FalseEdge);
     }
 
-    let members = mark(table, &gc_refs);
+    mark(table, gc_refs, marked, stack);
 
     let mut garbage = Vec::new();
-    for obj in members {
+    for (&obj, &reached) in table.members.iter().zip(marked.iter()) {
         // SAFETY: live members.
         let links = unsafe { obj.as_ref() };
-        if links.state() & MARK_BIT != 0 {
+        if reached {
             links.set_state(0);
         } else {
             links.set_state(state::DEAD);
@@ -295,6 +364,7 @@ fn find_garbage(world: &StoppedWorld) -> Result<Found, FalseEdge> {
     }
     SCHEDULE.reset(survivors);
     drop(lists);
+    drop(scratch);
 
     for &obj in &garbage {
         // SAFETY: the world is stopped and the object is garbage by its `collector_count`, which
@@ -368,15 +438,23 @@ const PARALLEL_THRESHOLD: usize = crate::detect::mark_sweep::DEFAULT_PARALLEL_TH
 /// collection that examines [`PARALLEL_THRESHOLD`] objects.
 static MARKER: Mutex<Option<Marker<SharedGraph, Workers>>> = Mutex::new(None);
 
-/// Marks (the engine's `MARK_BIT` in the members' state words) every member that a root — a
-/// member with `gc_refs > 0` — reaches through the recorded edges of `table`; gives back the
-/// members. With [`PARALLEL_THRESHOLD`] members or more, on a machine with several processors,
-/// gc-core's marking engine does it on its worker pool; below that, [`mark_sequentially`].
-fn mark(table: EdgeTable, gc_refs: &[usize]) -> Vec<NonNull<TrackedLinks>> {
-    let workers = std::thread::available_parallelism().map_or(1, |n| n.get());
+/// The processors of this machine, read once (`available_parallelism` reads files under
+/// `/proc` and `/sys` on Linux: a few microseconds per collection).
+fn processors() -> usize {
+    static PROCESSORS: OnceLock<usize> = OnceLock::new();
+    *PROCESSORS.get_or_init(|| std::thread::available_parallelism().map_or(1, |n| n.get()))
+}
+
+/// Fills `marked` with whether a root — a member with `gc_refs > 0` — reaches each member of
+/// `table` through its recorded edges. With [`PARALLEL_THRESHOLD`] members or more, on a
+/// machine with several processors, gc-core's marking engine does it on its worker pool (in the
+/// engine's `MARK_BIT` of the members' state words, read back into `marked`); below that,
+/// [`mark_sequentially`], which writes no state word.
+fn mark(table: &mut EdgeTable, gc_refs: &[usize], marked: &mut Vec<bool>, stack: &mut Vec<u32>) {
+    let workers = processors();
     if table.members.len() < PARALLEL_THRESHOLD || workers == 1 {
-        mark_sequentially(&table, gc_refs);
-        return table.members;
+        mark_sequentially(table, gc_refs, marked, stack);
+        return;
     }
     let mut roots: Vec<SharedNode> = table
         .members
@@ -385,14 +463,21 @@ fn mark(table: EdgeTable, gc_refs: &[usize]) -> Vec<NonNull<TrackedLinks>> {
         .filter(|(_, &refs)| refs > 0)
         .map(|(&obj, _)| SharedNode(obj))
         .collect();
-    let table = Arc::new(table);
+    let shared = Arc::new(std::mem::replace(
+        table,
+        EdgeTable {
+            members: Vec::new(),
+            offsets: Vec::new(),
+            edges: Vec::new(),
+        },
+    ));
     {
         let mut marker = MARKER.lock().unwrap_or_else(PoisonError::into_inner);
         let marker = marker.get_or_insert_with(|| match new_workers(workers) {
             Some(pool) => Marker::parallel(SharedGraph::default(), pool),
             None => Marker::sequential(SharedGraph::default()),
         });
-        *marker.graph_mut() = SharedGraph::new(Arc::clone(&table));
+        *marker.graph_mut() = SharedGraph::new(Arc::clone(&shared));
         // SAFETY: every root and every node reached is a live examined object (the world is
         // stopped) and a member of `table`; only this marking touches their state words until
         // it returns.
@@ -400,38 +485,41 @@ fn mark(table: EdgeTable, gc_refs: &[usize]) -> Vec<NonNull<TrackedLinks>> {
         // The table goes back to the caller: the marker keeps no graph between markings.
         *marker.graph_mut() = SharedGraph::default();
     }
-    Arc::try_unwrap(table)
-        .unwrap_or_else(|_| unreachable!("the marker keeps no graph after the marking"))
-        .members
+    *table = Arc::try_unwrap(shared)
+        .unwrap_or_else(|_| unreachable!("the marker keeps no graph after the marking"));
+    marked.extend(table.members.iter().map(|obj| {
+        // SAFETY: live members (the world is stopped).
+        unsafe { obj.as_ref() }.state() & MARK_BIT != 0
+    }));
 }
 
 /// The marking of a small heap, on this thread: a depth-first walk of the recorded edges by
-/// member index. Whether a member is marked is kept in a side vector, so the walk reads only the
-/// table; it writes each reached member's state word once (`index`, examined, `MARK_BIT`: all
-/// known without reading the word), and that store waits for no cache miss. Through the engine,
-/// each edge cost a read of the target's state word, a closure call and a trip through the
-/// prefetch queue: about 100 instructions per examined object on `shared-churn`.
-fn mark_sequentially(table: &EdgeTable, gc_refs: &[usize]) {
-    let mut marked = vec![false; table.members.len()];
-    let mut stack: Vec<usize> = Vec::new();
-    let mut reach = |index: usize, stack: &mut Vec<usize>| {
-        if !marked[index] {
-            marked[index] = true;
-            // SAFETY: a live member (the world is stopped); only this marking writes its state
-            // word, which holds `index << SHIFT | EXAMINED` until now.
-            unsafe { table.members[index].as_ref() }
-                .set_state(index << state::SHIFT | state::EXAMINED | MARK_BIT);
-            stack.push(index);
-        }
-    };
+/// member index, with the marks in `marked` (filled here), so the walk reads only the table and
+/// touches no object. Through the engine, each edge cost a read of the target's state word, a
+/// closure call and a trip through the prefetch queue: about 100 instructions per examined
+/// object on `shared-churn`.
+fn mark_sequentially(
+    table: &EdgeTable,
+    gc_refs: &[usize],
+    marked: &mut Vec<bool>,
+    stack: &mut Vec<u32>,
+) {
+    marked.resize(table.members.len(), false);
     for (index, &refs) in gc_refs.iter().enumerate() {
-        if refs == 0 {
+        if refs == 0 || marked[index] {
             continue;
         }
-        reach(index, &mut stack);
+        marked[index] = true;
+        // Fewer than 2^32 members (asserted by the caller).
+        stack.push(index as u32);
         while let Some(member) = stack.pop() {
+            let member = member as usize;
             for &target in &table.edges[table.offsets[member]..table.offsets[member + 1]] {
-                reach(target as usize, &mut stack);
+                let reached = &mut marked[target as usize];
+                if !*reached {
+                    *reached = true;
+                    stack.push(target);
+                }
             }
         }
     }

@@ -19,20 +19,20 @@ use super::trashcan;
 /// ## The header
 ///
 /// ```text
-/// SharedHeader<C> = [ links: prev | next | shard | state ][ type_info ][ counts: C ]
+/// SharedHeader<C> = [ links: slot | shard | state ][ type_info ][ counts: C ]
 /// ```
 ///
 /// | discipline | `counts` | header size (64-bit) |
 /// |---|---|---|
-/// | [`AtomicCounts`](super::AtomicCounts) | one word: the strong count; its top bit says "published in an `AtomicGc`" | 48 bytes |
-/// | [`BiasedCounts`](super::BiasedCounts) | three words: owner thread, owner's local count, shared count with 3 flag bits (queued, merged, published) | 64 bytes |
+/// | [`AtomicCounts`](super::AtomicCounts) | one word: the strong count; its top bit says "published in an `AtomicGc`" | 40 bytes |
+/// | [`BiasedCounts`](super::BiasedCounts) | three words: owner thread, owner's local count, shared count with 3 flag bits (queued, merged, published) | 56 bytes |
 ///
-/// - `links` (four words, [`TrackedLinks`]): the list of tracked objects the object is in (two
-///   links and the list itself, so that any thread can unlink it), and the collector's state
-///   word (`gc_refs` and marks during a collection; "dead" once a collection tore it down). A
-///   leaf value (one that can hold no handle, `Trace::MAY_CONTAIN_GC == false`) is in no list,
-///   and only its state word is used: these 32 bytes are the price of one header layout for all
-///   values. CPython gives its pre-header only to container objects; so could gclab, by putting
+/// - `links` (three words, [`TrackedLinks`]): the list of tracked objects the object is in (its
+///   place in the list's array and the list itself, so that any thread can unlink it), and the
+///   collector's state word (`gc_refs` and marks during a collection; "dead" once a collection
+///   tore it down). A leaf value (one that can hold no handle, `Trace::MAY_CONTAIN_GC == false`)
+///   is in no list, and only its state word is used: these 16 bytes are the price of one header
+///   layout for all values. CPython gives its pre-header only to container objects; so could gclab, by putting
 ///   the links before the header for tracked types only — not done yet.
 /// - `type_info`: the per-type record — layout, drop, trace, name, and the discipline's
 ///   operations, type-erased. It is what lets a thread that did not create an object free it
@@ -328,4 +328,19 @@ unsafe fn finish<C: Counts>(obj: NonNull<TrackedLinks>, published: Published) {
 #[inline]
 pub(crate) fn addr<C: 'static>(obj: NonNull<SharedHeader<C>>) -> *const () {
     obj.as_ptr().cast_const().cast()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::{AtomicCounts, BiasedCounts};
+    use super::SharedHeader;
+
+    /// The sizes the type's docs give.
+    #[test]
+    fn header_sizes_are_the_documented_ones() {
+        if cfg!(target_pointer_width = "64") {
+            assert_eq!(std::mem::size_of::<SharedHeader<AtomicCounts>>(), 40);
+            assert_eq!(std::mem::size_of::<SharedHeader<BiasedCounts>>(), 56);
+        }
+    }
 }

@@ -351,7 +351,7 @@ pub(crate) struct Schedule {
     /// `young` must exceed this; 0 disables automatic collection.
     pub(crate) threshold: AtomicUsize,
     /// Set when a report finds a collection due; cleared by the collection.
-    due: AtomicBool,
+    pub(crate) due: AtomicBool,
 }
 
 /// A shard reports its allocation count to the schedule every this many tracked allocations
@@ -448,21 +448,25 @@ pub(crate) struct StoppedWorld {
 }
 
 impl StoppedWorld {
-    /// Stops the world, or returns `None` if the current thread may not collect now: it is
-    /// running a collection already, or it is inside an anonymous heap access (an exiting thread
-    /// freeing objects), which the collector would wait for.
+    /// Stops the world, unless the current thread may not collect now
+    /// ([`NotStopped::MayNotCollect`]), or `wanted` says, once this thread holds the collector
+    /// role, that the collection is no longer wanted ([`NotStopped::NoLongerWanted`]: an
+    /// automatic collection asked for while another thread's ran, which did its work).
     ///
-    /// With `patience`, it gives up (and returns `None`) if some running thread has not reached a
-    /// safepoint after that long.
-    pub(crate) fn stop(patience: Option<Duration>) -> Option<StoppedWorld> {
+    /// With `patience`, it gives up ([`NotStopped::GaveUp`]) if some running thread has not
+    /// reached a safepoint after that long.
+    pub(crate) fn stop(
+        patience: Option<Duration>,
+        wanted: impl Fn() -> bool,
+    ) -> Result<StoppedWorld, NotStopped> {
         if COLLECTING.get() || ANONYMOUS_DEPTH.get() != 0 {
-            return None;
+            return Err(NotStopped::MayNotCollect);
         }
         // Collecting is heap code: a blocking thread leaves its section until the collection
         // ends. An exiting thread (no registration any more) does not collect.
         let access = enter_heap();
         if matches!(access.kind, Access::Anonymous) {
-            return None;
+            return Err(NotStopped::MayNotCollect);
         }
         let me = current_thread();
         let mut turn = 0u32;
@@ -471,6 +475,10 @@ impl StoppedWorld {
             poll_stop_only();
             <Std as gc_core::sync::Platform>::backoff(turn);
             turn = turn.saturating_add(1);
+        }
+        if !wanted() {
+            WORLD.resign();
+            return Err(NotStopped::NoLongerWanted);
         }
         let membership = lock(&MEMBERSHIP);
         let others: Vec<Arc<ThreadRecord>> = lock(&REGISTRY)
@@ -495,11 +503,11 @@ impl StoppedWorld {
             patience.is_some_and(|patience| waited > patience)
         };
         if !WORLD.try_stop(others.iter().map(|record| &record.state), give_up) {
-            return None;
+            return Err(NotStopped::GaveUp);
         }
         COLLECTING.set(true);
         let shards = lock(&SHARDS).clone();
-        Some(StoppedWorld {
+        Ok(StoppedWorld {
             _membership: membership,
             others,
             shards,
@@ -528,6 +536,19 @@ impl StoppedWorld {
     }
 }
 
+/// Why [`StoppedWorld::stop`] did not stop the world.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum NotStopped {
+    /// The current thread is running a collection already, or it is inside an anonymous heap
+    /// access (an exiting thread freeing objects), which the collector would wait for.
+    MayNotCollect,
+    /// A running thread did not reach a safepoint within the patience.
+    GaveUp,
+    /// Another collection ran while this thread waited for the collector role, and the caller no
+    /// longer wants one.
+    NoLongerWanted,
+}
+
 impl Drop for StoppedWorld {
     fn drop(&mut self) {
         WORLD.restart(self.others.iter().map(|record| &record.state));
@@ -545,4 +566,24 @@ fn poll_stop_only() {
 /// Marks the end of the current thread's collection (after its tear-down).
 pub(crate) fn end_collecting() {
     COLLECTING.set(false);
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A collection no longer wanted once its thread holds the collector role stops no one and
+    /// gives the role back; the next one runs.
+    #[test]
+    fn a_collection_no_longer_wanted_gives_the_collector_role_back() {
+        let unwanted = StoppedWorld::stop(None, || false);
+        assert_eq!(unwanted.err(), Some(NotStopped::NoLongerWanted));
+        assert!(!WORLD.stop_requested());
+        // `try_become_collector` may fail spuriously, but not a hundred times in a row.
+        assert!(
+            (0..100).any(|_| WORLD.try_become_collector()),
+            "the collector role was not given back"
+        );
+        WORLD.resign();
+    }
 }

@@ -211,6 +211,12 @@ impl<P: Platform> World<P> {
             .is_ok()
     }
 
+    /// Gives up the collector role taken by [`try_become_collector`](World::try_become_collector)
+    /// without stopping anyone.
+    pub fn resign(&self) {
+        self.collector.store(0, Release);
+    }
+
     /// Stops every mutator in `threads` (the collector's own state, if it is registered, must not
     /// be among them) and every anonymous one. Returns once none can run heap code.
     ///
