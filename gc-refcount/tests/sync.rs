@@ -240,6 +240,38 @@ fn objects_outlive_their_owner() {
     ledger.assert_all_dropped_once();
 }
 
+/// A thread that has posted to an owner's mailbox (and remembers where it is) drops another of
+/// that owner's objects after the owner has exited: the mailbox is closed, so it merges the object
+/// itself instead of posting it where no one will merge it.
+#[test]
+fn a_sender_merges_itself_once_the_owner_it_posted_to_has_exited() {
+    let ledger = Ledger::new();
+    let (to_main, handed) = mpsc::channel();
+    let (go, exit) = mpsc::channel::<()>();
+    let owner = thread::spawn({
+        let ledger = Arc::clone(&ledger);
+        move || {
+            to_main
+                .send((Gc::new(ledger.item()), Gc::new(ledger.item())))
+                .unwrap();
+            exit.recv().unwrap();
+        }
+    });
+    let (first, second): (Gc<Item>, Gc<Item>) = handed.recv().unwrap();
+    drop(first); // the owner counted it: queued to the owner, which has not merged yet
+    assert_eq!(ledger.dropped(), 0);
+    go.send(()).unwrap();
+    owner.join().unwrap(); // its exit merged `first`
+    assert_eq!(ledger.dropped(), 1);
+    drop(second);
+    assert_eq!(
+        ledger.dropped(),
+        2,
+        "the second object was posted to a closed mailbox"
+    );
+    ledger.assert_all_dropped_once();
+}
+
 /// A thread that panics holding references (its own objects and the main thread's) leaks nothing:
 /// the references are dropped as it unwinds, its exit merges what was queued to it, and the main
 /// thread's next safepoint merges the rest.

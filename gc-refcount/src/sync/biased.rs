@@ -66,8 +66,9 @@ fn published(shared: usize) -> Published {
 ///   count into the shared word, less one for the queued reference, marks the object merged, and
 ///   frees it if the sum is zero. After that first queuing, further drops by other threads just
 ///   subtract (the shared count may go negative: the owner's count still covers it).
-/// - **The owner has exited**: the sender finds no mailbox and merges itself (the registry's lock
-///   makes the dead owner's count visible to it; owner ids are never reused).
+/// - **The owner has exited**: the sender finds no mailbox, or a closed one, and merges itself
+///   (the owner closes its mailbox under the mailbox's lock after its last count update, which
+///   makes the dead owner's count visible to the sender; owner ids are never reused).
 ///
 /// A queued object stays allocated until its owner merges it, however many threads drop it, so a
 /// thread that frees its objects across threads and whose owner never reaches a safepoint holds
@@ -281,8 +282,7 @@ impl<R: Runtime> BiasedCounts<R> {
         let rest = Rest(&mut items);
         while let Some(Queued(obj)) = rest.0.pop() {
             // SAFETY: each entry came from this thread's mailbox: `send_to_owner` accepted it for
-            // this thread, which is its owner (or is unregistering, having removed its mailbox
-            // under the registry lock).
+            // this thread, which is its owner (or is unregistering, having closed its mailbox).
             unsafe { Self::merge_queued(obj) };
         }
     }

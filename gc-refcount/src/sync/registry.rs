@@ -20,7 +20,7 @@
 //! A thread whose registration is already destroyed (other thread-locals' destructors run after
 //! it) runs heap code as an *anonymous* thread: through the world's anonymous gate.
 
-use std::cell::Cell;
+use std::cell::{Cell, RefCell};
 use std::collections::BTreeMap;
 use std::marker::PhantomData;
 use std::ptr::NonNull;
@@ -54,7 +54,17 @@ struct Mailbox {
     /// Set after a push, cleared by the owner before it takes the items: the owner's safepoint
     /// reads only this when nothing is queued.
     pending: AtomicBool,
-    items: Mutex<Vec<Queued<Std>>>,
+    items: Mutex<Inbox>,
+}
+
+/// What a mailbox's lock guards.
+#[derive(Default)]
+struct Inbox {
+    items: Vec<Queued<Std>>,
+    /// Set by the owner as it exits, with its last take of `items`: from then on a sender merges
+    /// the object itself. The mailbox's lock orders the owner's count updates, all made before,
+    /// before that merge.
+    closed: bool,
 }
 
 /// Live threads by owner id.
@@ -76,6 +86,8 @@ static ANONYMOUS_SHARD: LazyLock<&'static Shard> = LazyLock::new(new_shard);
 struct Registration {
     record: Arc<ThreadRecord>,
     shard: &'static Shard,
+    /// How many entries the owner took from its mailbox last time.
+    last_taken: Cell<usize>,
 }
 
 impl Registration {
@@ -90,7 +102,11 @@ impl Registration {
         });
         lock(&REGISTRY).insert(id, Arc::clone(&record));
         let shard = lock(&ORPHANS).pop().unwrap_or_else(new_shard);
-        Registration { record, shard }
+        Registration {
+            record,
+            shard,
+            last_taken: Cell::new(0),
+        }
     }
 }
 
@@ -116,11 +132,16 @@ impl Drop for Registration {
             lock(&REGISTRY).remove(&self.record.id);
             lock(&ORPHANS).push(self.shard);
         }
-        // What was queued before the removal is merged here, on the owner thread, one last time,
-        // as an anonymous thread holding heap access: no collection reads the counts while a
-        // merge moves them.
+        // What was queued before the mailbox closes is merged here, on the owner thread, one last
+        // time, as an anonymous thread holding heap access: no collection reads the counts while
+        // a merge moves them. (A sender that had found this mailbox before the registry forgot
+        // it may still post until it closes.)
         let _access = enter_heap();
-        let items = std::mem::take(&mut *lock(&self.record.mailbox.items));
+        let items = {
+            let mut inbox = lock(&self.record.mailbox.items);
+            inbox.closed = true;
+            std::mem::take(&mut inbox.items)
+        };
         BiasedCounts::<Std>::merge_all(items);
     }
 }
@@ -136,6 +157,8 @@ thread_local! {
     static COLLECTING: Cell<bool> = const { Cell::new(false) };
     /// Created on the thread's first heap operation; destroyed when it exits.
     static REGISTRATION: Registration = Registration::new();
+    /// The mailboxes this thread posted to lately (see [`send_to_owner`]).
+    static RECENT_OWNERS: RefCell<RecentOwners> = RefCell::new(RecentOwners::default());
 }
 
 /// Locks a mutex whose data stays consistent across a panic (every critical section here is a
@@ -167,14 +190,52 @@ pub(crate) fn register_current_thread() -> usize {
     }
 }
 
+/// Posts `obj` to its owner's mailbox, or gives it back if the owner has exited (then the caller
+/// merges it).
+///
+/// The owner's record is looked up in a small per-thread cache ([`RecentOwners`]) before the
+/// registry: the registry's lock is global, and taking it for every drop of another thread's
+/// object made the two mutators of `shared-churn` contend on it (in the kernel, on a futex).
+/// A cached record may belong to a thread that has exited; its mailbox says so (`closed`).
 pub(crate) fn send_to_owner(owner: usize, obj: Queued<Std>) -> Result<(), Queued<Std>> {
-    let registry = lock(&REGISTRY);
-    let Some(record) = registry.get(&owner) else {
+    let record = RECENT_OWNERS
+        .try_with(|recent| recent.borrow_mut().find(owner))
+        .unwrap_or_else(|_| lock(&REGISTRY).get(&owner).cloned());
+    let Some(record) = record else {
         return Err(obj);
     };
-    lock(&record.mailbox.items).push(obj);
+    let mut inbox = lock(&record.mailbox.items);
+    if inbox.closed {
+        return Err(obj);
+    }
+    inbox.items.push(obj);
     record.mailbox.pending.store(true, Ordering::Release);
     Ok(())
+}
+
+/// The records of the owners this thread last sent objects to, most recent last.
+#[derive(Default)]
+struct RecentOwners {
+    records: Vec<Arc<ThreadRecord>>,
+}
+
+impl RecentOwners {
+    /// How many records the cache keeps.
+    const CAPACITY: usize = 8;
+
+    /// The record of `owner`: from the cache, or from the registry (then cached); `None` if the
+    /// owner is not registered (it has exited, or is exiting).
+    fn find(&mut self, owner: usize) -> Option<Arc<ThreadRecord>> {
+        if let Some(at) = self.records.iter().rposition(|record| record.id == owner) {
+            return Some(Arc::clone(&self.records[at]));
+        }
+        let record = Arc::clone(lock(&REGISTRY).get(&owner)?);
+        if self.records.len() == Self::CAPACITY {
+            self.records.remove(0);
+        }
+        self.records.push(Arc::clone(&record));
+        Some(record)
+    }
 }
 
 #[inline]
@@ -191,7 +252,13 @@ pub(crate) fn take_mailbox() -> Vec<Queued<Std>> {
                 return Vec::new();
             }
             mailbox.pending.store(false, Ordering::Relaxed);
-            std::mem::take(&mut *lock(&mailbox.items))
+            // The senders' next posts go into a buffer allocated here, outside the lock, as large
+            // as what was last taken: a sender that grew an empty buffer under the lock made this
+            // thread sleep on it (a futex wait per few merges on `shared-churn`).
+            let fresh = Vec::with_capacity(registration.last_taken.get().clamp(16, 4096));
+            let items = std::mem::replace(&mut lock(&mailbox.items).items, fresh);
+            registration.last_taken.set(items.len());
+            items
         })
         .unwrap_or_default()
 }
@@ -526,7 +593,7 @@ impl StoppedWorld {
     pub(crate) fn merge_mailboxes(&self) -> Vec<Unreferenced<Std>> {
         let mut items = Vec::new();
         for record in lock(&REGISTRY).values() {
-            items.append(&mut lock(&record.mailbox.items));
+            items.append(&mut lock(&record.mailbox.items).items);
         }
         // SAFETY: the world is stopped (this `StoppedWorld` lives), and the entries come from
         // registered threads' mailboxes: each owner is parked at a safepoint or in a blocking

@@ -45,11 +45,10 @@ pub const ANONYMOUS: usize = usize::MAX;
 ///    other: ids are not reused).
 /// 2. **Mailboxes.** An object [`send_to_owner`](Runtime::send_to_owner) accepted is returned by
 ///    exactly one later [`take_mailbox`](Runtime::take_mailbox) *on the owner thread* — or, if
-///    the owner unregisters first, by its unregistration, which merges it; or a collection that
-///    found the object garbage forgets it (see [`Counts::hold_for_teardown`](super::Counts)). Once a thread has
-///    unregistered, `send_to_owner` for it fails, and the failure happens-after every count
-///    update that thread made (the registry's lock orders them), so that the sender may merge
-///    the dead owner's local count itself.
+///    the owner unregisters first, by its unregistration, which merges it; or by a collector,
+///    which merges it with the world stopped. Once a thread has unregistered, `send_to_owner`
+///    for it fails, and the failure happens-after every count update that thread made, so that
+///    the sender may merge the dead owner's local count itself.
 /// 3. **Memory.** [`alloc`](Runtime::alloc) and [`dealloc`](Runtime::dealloc) behave as
 ///    `std::alloc`'s; [`dealloc_deferred`](Runtime::dealloc_deferred) frees the memory only once
 ///    every thread that was pinned ([`pin`](Runtime::pin)) when it was called has unpinned.
@@ -191,9 +190,11 @@ impl<T> AtomicSlot<T> for std::sync::atomic::AtomicPtr<T> {
 // SAFETY: (see `registry`) [1] ids come from a global counter and are never reused, never 0 (it
 // starts at 1), never `ANONYMOUS` or `BLOCKED` (asserted); the thread-local id is this thread's
 // registration's id, or `BLOCKED`/`ANONYMOUS`, which own nothing. [2] `send_to_owner` pushes
-// under the registry lock to a registered mailbox; the owner takes it at a safepoint or, having
-// removed itself under the same lock, in its registration's destructor; a send that finds no
-// mailbox holds the lock after the removal; a collector only forgets entries of garbage.
+// under the mailbox's lock to a mailbox that is not closed; the owner takes it at a safepoint or,
+// closing the mailbox under that lock after its last count update, in its registration's
+// destructor; a send that finds the mailbox closed (or no record: the registry forgot the thread
+// before it closed its mailbox, and the send held the registry's lock after that) fails after the
+// close; a collector merges what registered mailboxes hold with the world stopped.
 // [3] `alloc`/`dealloc` are `std::alloc`'s; `dealloc_deferred` is crossbeam-epoch's
 // `defer_unchecked`, which runs the free once every thread pinned at that time has unpinned.
 // [4] the world's handshake (`world`), `enter_heap` for every thread that is not running and
