@@ -100,7 +100,8 @@ impl<F: FnMut(HeaderNode)> Visitor for Members<'_, F> {
 // distinct objects, allocated as long as the object is live (which `Marker::mark`'s caller
 // promises for every node reached). [2] `trace` runs the object's `Trace` impl, which reports the
 // same edges every time and has no side effects (`Trace`'s safety rule 2); the visitor only
-// reads the targets' flags. See the `mark` module docs for the argument that these reads may
+// reads the targets' flags. [3] `trace_candidates` reports every edge of the value, a superset
+// of `trace`'s; `is_node` reads the target's flags, the test `trace` applies. See the `mark` module docs for the argument that these reads may
 // happen on a worker thread.
 unsafe impl Graph for HeaderGraph {
     type Platform = Std;
@@ -145,6 +146,31 @@ unsafe impl Graph for HeaderGraph {
         // value or is flagged as having none (which `Header::trace` checks); a `GcCell` guards
         // its own borrows.
         unsafe { Header::trace(node.0, &mut members) };
+    }
+
+    #[inline]
+    unsafe fn trace_candidates(&self, node: HeaderNode, visit: &mut impl FnMut(HeaderNode)) {
+        // SAFETY: as in `trace`.
+        unsafe { Header::trace(node.0, &mut Candidates { visit }) };
+    }
+
+    #[inline(always)]
+    unsafe fn is_node(&self, target: HeaderNode) -> bool {
+        // SAFETY: a root, or a target reported by `Trace`, backed by a strong count: live.
+        // Reading its flags races with nothing: during a marking no thread writes them.
+        unsafe { Header::from_ptr(target.0) }.has(self.members)
+    }
+}
+
+/// Reports every edge of a value to the engine's closure, members or not.
+struct Candidates<'a, F> {
+    visit: &'a mut F,
+}
+
+impl<F: FnMut(HeaderNode)> Visitor for Candidates<'_, F> {
+    #[inline]
+    fn visit(&mut self, edge: Edge) {
+        (self.visit)(HeaderNode(edge));
     }
 }
 

@@ -20,15 +20,22 @@
 //!    shared cursor — the injector. (Popping every object through the deque, as the first
 //!    version did, cost crossbeam's fence per pop; 2 workers then marked 1.50× as fast as one,
 //!    against 1.72–1.78× with the private stack.)
-//! 2. **Atomic test-and-set mark.** A worker that follows an edge to a white object marks it
-//!    with one atomic read-modify-write; only the worker that flips the bit pushes the object,
-//!    so every object is scanned by exactly one worker, however many edges lead to it.
+//! 2. **Atomic test-and-set mark, on the way out.** The stacks and deques hold *work items*:
+//!    edges not yet followed, pushed untested. A worker takes an item, prefetches its object,
+//!    and a few dozen items later tests it — is it a node of the graph, and does one atomic
+//!    read-modify-write flip its mark? Only the worker that flips the bit scans the object, so
+//!    every object is scanned by exactly one worker, however many edges lead to it. (Marking on
+//!    the way in, as the first versions did, read each child's header the moment it was found,
+//!    one cache miss after another: 1 worker marked 4 000 000 objects in 466 ms and 2 in 269;
+//!    testing on the way out, 304 and 186.) In tricolour terms, an object is grey while an item
+//!    names it and it is unmarked, or it is marked and being scanned.
 //! 3. **Termination detection.** The phase ends when no worker holds, or can still obtain, a
-//!    grey object: a count of active workers that a worker leaves only with empty hands
+//!    work item: a count of active workers that a worker leaves only with empty hands
 //!    ([`termination`], and the protocol with its proof in `TERMINATION.md` beside this file).
 //!
 //! With one worker, none of this is needed: [`Marker::mark_from`] is a plain depth-first loop
-//! with a load and a store per mark, no atomic read-modify-write and no deque.
+//! (with the same prefetch FIFO and test on the way out) with a load and a store per mark, no
+//! atomic read-modify-write and no deque.
 //!
 //! ## The parts
 //!
