@@ -11,7 +11,7 @@
 use std::sync::{Mutex, PoisonError};
 use std::thread;
 
-use gc_refcount::sync::{self, AtomicGc, Gc, GcLock};
+use gc_refcount::sync::{self, AtomicCounts, AtomicGc, Gc, GcLock};
 use gc_refcount::Trace;
 
 mod ledger;
@@ -213,6 +213,70 @@ fn objects_of_an_exited_thread_are_collected() {
         join(maker).unwrap();
     });
     sync::collect();
+    ledger.assert_all_dropped_once();
+}
+
+/// A shared node counted like `Arc`: a thread that drops the last handle frees it there, even if
+/// another thread made it (no hand-over to the maker, as biased counting does).
+#[derive(Trace)]
+struct AtomicNode {
+    item: Item,
+    edges: GcLock<Vec<Gc<Node>>>,
+}
+
+/// The objects in the shared heap's lists, as a full collection counts them.
+fn listed_objects() -> usize {
+    sync::collect();
+    sync::take_collection_log()
+        .last()
+        .expect("the collection is logged")
+        .examined
+}
+
+/// A thread that frees objects in another thread's list batches them (see `RemoteFrees` in
+/// `registry.rs`); the batch leaves the lists before the thread collects, and when it exits —
+/// a freed object never stays listed.
+#[test]
+fn objects_freed_on_another_thread_leave_the_lists() {
+    let _serial = serial();
+    let ledger = Ledger::new();
+    let before = listed_objects();
+    let made = |count: usize| -> Vec<Gc<AtomicNode, AtomicCounts>> {
+        (0..count)
+            .map(|_| {
+                Gc::new_counted(AtomicNode {
+                    item: ledger.item(),
+                    edges: GcLock::new(Vec::new()),
+                })
+            })
+            .collect()
+    };
+    // Fewer than a batch, freed by a thread that then collects.
+    let first = made(5);
+    assert_eq!(listed_objects(), before + 5);
+    thread::scope(|s| {
+        let freer = s.spawn(move || {
+            drop(first);
+            listed_objects()
+        });
+        assert_eq!(
+            join(freer).unwrap(),
+            before,
+            "a collector's own batch is completed first"
+        );
+    });
+    // Fewer than a batch, freed by a thread that exits.
+    let second = made(5);
+    thread::scope(|s| {
+        let freer = s.spawn(move || drop(second));
+        join(freer).unwrap();
+    });
+    assert_eq!(ledger.dropped(), 10, "the values drop at once");
+    assert_eq!(
+        listed_objects(),
+        before,
+        "an exiting thread completes its batch"
+    );
     ledger.assert_all_dropped_once();
 }
 

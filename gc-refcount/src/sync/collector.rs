@@ -12,9 +12,10 @@
 //!    again. Then trial deletion, as the thread-local `TrialDeletion`: every tracked object gets
 //!    `gc_refs` = its count as [`Counts::collector_count`](super::counts::Counts::collector_count)
 //!    reads it (a queued entry outside every mailbox counts as a reference from outside: the
-//!    thread holding it may be running); an object whose count is zero is being freed by a
-//!    thread that waits for the collection to end, and is skipped (its references count as
-//!    external). Each examined object's value is traced **once**: its edges to examined objects
+//!    thread holding it may be running); an object whose count is zero is being freed — by a
+//!    thread that waits for the collection to end or is parked inside a `Drop`, or it waits, value
+//!    dropped, in a thread's batch of frees to leave its list — and is skipped, its value never
+//!    read (its references count as external). Each examined object's value is traced **once**: its edges to examined objects
 //!    are recorded, and one is subtracted from each target's `gc_refs`. Objects left with
 //!    `gc_refs > 0` are referenced from outside the shared heap (a handle on some thread's stack,
 //!    a thread-local object, a static): they are the roots. What the roots reach *along the
@@ -64,7 +65,7 @@ use std::time::{Duration, Instant};
 use gc_core::{Edge, Visitor};
 
 use super::object::type_info_of;
-use super::registry::{end_collecting, NotStopped, StoppedWorld, SCHEDULE};
+use super::registry::{self, end_collecting, NotStopped, StoppedWorld, SCHEDULE};
 use super::shared_graph::{EdgeTable, SharedGraph, SharedNode};
 use super::tracked::{prefetch_object, shard_of, state, List, Shard, TrackedLinks, PREFETCH_AHEAD};
 use crate::detect::mark_sweep::{new_workers, Workers};
@@ -117,6 +118,9 @@ fn collect_within(
     patience: Option<Duration>,
     wanted: impl Fn() -> bool,
 ) -> Result<usize, NotStopped> {
+    // This thread's batched frees of other threads' objects leave their lists first: the
+    // collection would only skip them.
+    registry::complete_remote_frees();
     let requested = Instant::now();
     let world = StoppedWorld::stop(patience, wanted)?;
     let stopped = Instant::now();

@@ -101,7 +101,7 @@ pub use counts::{AtomicCounts, Counts};
 use gc_core::sync::Std;
 pub use handle::Gc;
 pub use lock::{GcLock, GcLockGuard};
-pub use object::{SharedHeader, SharedTypeInfo};
+pub use object::{Published, SharedHeader, SharedTypeInfo};
 pub use registry::{blocking, HeapAccess, DEFAULT_THRESHOLD};
 #[cfg(feature = "loom")]
 pub use runtime::exit_loom_thread;
@@ -111,7 +111,9 @@ pub use world::{ThreadState, World};
 
 /// A safepoint for the calling thread: parks it while a shared collection runs (and runs one if
 /// it is due), then merges the shared objects that other threads queued to it (biased counting),
-/// freeing those whose last reference is gone. Every allocation of a shared object is one too.
+/// freeing those whose last reference is gone, and gives back the memory of other threads' objects
+/// that this thread freed and batched. Every allocation of a shared object is a safepoint too
+/// (without the last step).
 /// Cheap when there is nothing to do: two loads of global flags and one of the mailbox's.
 ///
 /// A thread that runs long without allocating calls it now and then, or runs that code inside
@@ -119,4 +121,5 @@ pub use world::{ThreadState, World};
 pub fn safepoint() {
     <Std as Runtime>::poll();
     <BiasedCounts as Counts>::safepoint();
+    registry::complete_remote_frees();
 }

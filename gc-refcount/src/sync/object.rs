@@ -239,7 +239,7 @@ impl<T: Trace + Send + Sync + 'static, C: Counts> SharedBox<T, C> {
 
 /// Whether a free may be seen by a concurrent [`AtomicGc::load`](super::AtomicGc::load).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) enum Published {
+pub enum Published {
     /// The object was never stored in an `AtomicGc`: no thread can reach it without holding a
     /// reference, so its memory goes back at once.
     No,
@@ -257,30 +257,29 @@ pub(crate) enum Published {
 /// zero for good: no reference to it remains and none can be made (a racing
 /// [`Counts::try_increment`] fails from now on). Each object is freed exactly once.
 pub(crate) unsafe fn free<C: Counts>(obj: NonNull<SharedHeader<C>>, published: Published) {
-    // SAFETY: the caller guarantees the memory is allocated.
-    let header = unsafe { SharedHeader::from_ptr(obj) };
     // A thread in a blocking section (or exiting) waits here for a running collection to end:
     // the collector may be reading this object's list, or (if the count reached zero while it
-    // ran) have skipped it as "being freed", and this free unlinks it and drops its value.
+    // ran) have skipped it as "being freed", and this free drops its value and unlinks it.
     let _access = C::Runtime::enter_heap();
-    // A collection tore it down already (value dropped, unlinked): only its memory is left.
-    if header.type_info.tracked && !header.links().is_dead() {
-        // SAFETY: a live tracked object, in its list until now; this thread holds heap access,
-        // so no collection is reading the list.
-        unsafe { C::Runtime::untrack(obj.cast()) };
-    }
-    // SAFETY: unreachable and unlinked; `finish::<C>` matches the object's discipline, and runs
-    // within this heap access (nested frees run inside this one's `Drop`, queued ones before
-    // the outermost free returns).
+    // SAFETY: unreachable, and (if tracked and not torn down by a collection) still in its list
+    // with a count of zero, which a collection skips; `finish::<C>` matches the object's
+    // discipline, and runs within this heap access (nested frees run inside this one's `Drop`,
+    // queued ones before the outermost free returns).
     unsafe { trashcan::release(obj.cast(), published, finish::<C>) };
 }
 
-/// The rest of [`free`]: drops the value (unless a collection did) and returns the memory — at
-/// once, or through the runtime's epoch if the object was `published`.
+/// The rest of [`free`]: drops the value (unless a collection did), then takes the object out of
+/// its list if it is in one and returns the memory — at once, or through the runtime's epoch if
+/// the object was `published` (both through [`Runtime::untrack_and_dealloc`] for a listed object,
+/// which may batch them).
+///
+/// While the value drops, a tracked object is still in its list, with a count of zero: a
+/// collection that runs meanwhile (a `Drop` that allocates reaches a safepoint) skips it as
+/// "being freed" and never reads its value.
 ///
 /// # Safety
 ///
-/// As [`free`]'s, and the object is unlinked from its list.
+/// As [`free`]'s.
 unsafe fn finish<C: Counts>(obj: NonNull<TrackedLinks>, published: Published) {
     let obj = obj.cast::<SharedHeader<C>>();
     // SAFETY: the memory is allocated until the `Dealloc` below runs.
@@ -294,10 +293,20 @@ unsafe fn finish<C: Counts>(obj: NonNull<TrackedLinks>, published: Published) {
         obj: NonNull<SharedHeader<C>>,
         layout: Layout,
         published: Published,
+        /// Still in its list (tracked, and not torn down by a collection, which unlinks).
+        listed: bool,
         _counts: PhantomData<C>,
     }
     impl<C: Counts> Drop for Dealloc<C> {
         fn drop(&mut self) {
+            if self.listed {
+                // SAFETY: a tracked object in its list (a collection tears down only what it
+                // unlinked), count zero for good, value dropped; allocated with this layout.
+                unsafe {
+                    C::Runtime::untrack_and_dealloc(self.obj.cast(), self.layout, self.published)
+                };
+                return;
+            }
             let ptr = self.obj.cast::<u8>();
             match self.published {
                 // SAFETY: allocated by `C::Runtime::alloc` with this layout (`allocate`), and
@@ -315,6 +324,7 @@ unsafe fn finish<C: Counts>(obj: NonNull<TrackedLinks>, published: Published) {
         obj,
         layout: info.layout,
         published,
+        listed: info.tracked && !dead,
         _counts: PhantomData,
     };
     if !dead {

@@ -10,6 +10,7 @@ use std::sync::PoisonError;
 use gc_core::sync::{Platform, Std};
 
 use super::biased::Queued;
+use super::object::Published;
 use super::registry;
 use super::tracked::TrackedLinks;
 
@@ -140,6 +141,33 @@ pub unsafe trait Runtime: Platform {
     /// `obj` is a live tracked object (in its list), and the current thread holds heap access
     /// ([`enter_heap`](Runtime::enter_heap)).
     unsafe fn untrack(obj: NonNull<TrackedLinks>);
+
+    /// Removes a freed tracked object from its list and returns its memory (allocated with
+    /// `layout`; through [`dealloc_deferred`](Runtime::dealloc_deferred) if `published` says a
+    /// loader may still read it) — now, or later on this thread, in a batch. Until then the
+    /// object stays in its list with a count of zero, which a collector skips as "being freed"
+    /// without reading its value. By default: [`untrack`](Runtime::untrack), then the free, now.
+    ///
+    /// # Safety
+    ///
+    /// `obj` is a tracked object in its list whose count has reached zero for good and whose
+    /// value has been dropped (or was never initialised); its memory is allocated with `layout`
+    /// and nothing else will free it. The current thread holds heap access.
+    unsafe fn untrack_and_dealloc(
+        obj: NonNull<TrackedLinks>,
+        layout: Layout,
+        published: Published,
+    ) {
+        // SAFETY: the caller's promise: a tracked object in its list, heap access held.
+        unsafe { Self::untrack(obj) };
+        let ptr = obj.cast::<u8>();
+        match published {
+            // SAFETY: allocated with `layout`, unreachable, and now in no list.
+            Published::No => unsafe { Self::dealloc(ptr, layout) },
+            // SAFETY: as above; loaders that may still read it pinned the epoch first.
+            Published::Yes => unsafe { Self::dealloc_deferred(ptr, layout) },
+        }
+    }
 }
 
 /// An atomic pointer, with the meaning of `std::sync::atomic::AtomicPtr`'s methods of the same
@@ -247,6 +275,16 @@ unsafe impl Runtime for Std {
     unsafe fn untrack(obj: NonNull<TrackedLinks>) {
         // SAFETY: the caller's promise, passed on.
         unsafe { registry::untrack(obj) }
+    }
+
+    #[inline]
+    unsafe fn untrack_and_dealloc(
+        obj: NonNull<TrackedLinks>,
+        layout: Layout,
+        published: Published,
+    ) {
+        // SAFETY: the caller's promise, passed on.
+        unsafe { registry::untrack_and_dealloc(obj, layout, published) }
     }
 
     #[inline]

@@ -38,7 +38,8 @@ thread_local! {
 /// # Safety
 ///
 /// `finish(obj, published)` may be called once, at any later point on this thread while the
-/// caller's heap access lasts: the object is unreachable (count zero for good) and unlinked.
+/// caller's heap access lasts: the object is unreachable (count zero for good); if tracked and
+/// not torn down by a collection, it is still in its list, which `finish` leaves.
 pub(crate) unsafe fn release(obj: NonNull<TrackedLinks>, published: Published, finish: Finish) {
     let depth = DEPTH.get();
     if depth >= TRASHCAN_DEPTH {
