@@ -39,6 +39,7 @@ pub mod discipline;
 pub mod header;
 pub mod list;
 pub mod mark;
+pub mod prefetch;
 pub mod scheduler;
 pub mod stats;
 pub mod sync;

@@ -118,22 +118,7 @@ unsafe impl Graph for HeaderGraph {
     /// Prefetches the header's cache line and the next one (where a small value starts).
     #[inline(always)]
     fn prefetch(&self, node: HeaderNode) {
-        #[cfg(all(target_arch = "x86_64", not(miri)))]
-        {
-            use std::arch::x86_64::{_mm_prefetch, _MM_HINT_T0};
-            let address = node.0.as_ptr().cast::<i8>().cast_const();
-            // SAFETY: a prefetch is a hint: it reads nothing the program can observe and never
-            // faults, whatever the address (the second one is computed with `wrapping_add`, so
-            // no out-of-bounds pointer arithmetic happens either). `_mm_prefetch` is an
-            // `unsafe fn` before Rust 1.87 and safe after, hence the `allow`.
-            #[allow(unused_unsafe)]
-            unsafe {
-                _mm_prefetch::<_MM_HINT_T0>(address);
-                _mm_prefetch::<_MM_HINT_T0>(address.wrapping_add(64));
-            }
-        }
-        #[cfg(not(all(target_arch = "x86_64", not(miri))))]
-        let _ = node;
+        crate::prefetch::prefetch_object(node.0.as_ptr().cast_const());
     }
 
     #[inline]

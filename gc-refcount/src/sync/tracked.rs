@@ -178,22 +178,7 @@ pub(crate) const PREFETCH_AHEAD: usize = 8;
 /// the start of its value) into the cache; a walk calls it [`PREFETCH_AHEAD`] objects ahead.
 #[inline(always)]
 pub(crate) fn prefetch_object(obj: NonNull<TrackedLinks>) {
-    #[cfg(all(target_arch = "x86_64", not(miri)))]
-    {
-        use std::arch::x86_64::{_mm_prefetch, _MM_HINT_T0};
-        let address = obj.as_ptr().cast::<i8>().cast_const();
-        // SAFETY: a prefetch is a hint: it reads nothing the program can observe and never
-        // faults, whatever the address (the second one is computed with `wrapping_add`, so no
-        // out-of-bounds pointer arithmetic happens either). `_mm_prefetch` is an `unsafe fn`
-        // before Rust 1.87 and safe after, hence the `allow`.
-        #[allow(unused_unsafe)]
-        unsafe {
-            _mm_prefetch::<_MM_HINT_T0>(address);
-            _mm_prefetch::<_MM_HINT_T0>(address.wrapping_add(64));
-        }
-    }
-    #[cfg(not(all(target_arch = "x86_64", not(miri))))]
-    let _ = obj;
+    gc_core::prefetch::prefetch_object(obj.as_ptr().cast_const());
 }
 
 /// The shard `obj` is in.
