@@ -293,6 +293,8 @@ fn find_garbage(world: &StoppedWorld) -> Result<Found, FalseEdge> {
         stack,
     } = &mut *scratch;
 
+    // Number the examined objects (in their state words) and take their counts; a count of zero
+    // means "being freed" and is skipped.
     table.members.reserve(examined);
     gc_refs.reserve(examined);
     for list in &lists {
