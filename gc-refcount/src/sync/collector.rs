@@ -192,7 +192,9 @@ pub struct SharedCollection {
     /// The tear-down that followed, with the world running.
     pub teardown: Duration,
     teardown_started: Instant,
-    /// Tracked objects in the heap when the world stopped.
+    /// Tracked objects in the heap's lists when the world stopped — with the freed ones that
+    /// still wait in some thread's batch of frees (at most 31 per thread; the collection skips
+    /// them).
     pub examined: usize,
     /// Unreachable objects found (and torn down).
     pub found: usize,
