@@ -15,13 +15,13 @@
 //!    thread holding it may be running); an object whose count is zero is being freed — by a
 //!    thread that waits for the collection to end or is parked inside a `Drop`, or it waits, value
 //!    dropped, in a thread's batch of frees to leave its list — and is skipped, its value never
-//!    read (its references count as external). Each examined object's value is traced **once**: its edges to examined objects
-//!    are recorded, and one is subtracted from each target's `gc_refs`. Objects left with
-//!    `gc_refs > 0` are referenced from outside the shared heap (a handle on some thread's stack,
-//!    a thread-local object, a static): they are the roots. What the roots reach *along the
-//!    recorded edges* is marked — by gc-core's marking engine on its worker pool when 20 000 or
-//!    more objects are examined, by a plain walk of the edge table below that — so that the
-//!    marking sees exactly what the subtraction saw.
+//!    read (its references count as external). Each examined object's value is traced **once**:
+//!    its edges to examined objects are recorded, and one is subtracted from each target's
+//!    `gc_refs`. Objects left with `gc_refs > 0` are referenced from outside the shared heap (a
+//!    handle on some thread's stack, a thread-local object, a static): they are the roots. What
+//!    the roots reach *along the recorded edges* is marked — by gc-core's marking engine on its
+//!    worker pool when 20 000 or more objects are examined, by a plain walk of the edge table
+//!    below that — so that the marking sees exactly what the subtraction saw.
 //! 3. **Garbage** is what is examined and not reachable. It is flagged dead, unlinked and held
 //!    (one extra count each) — then the world restarts. No mailbox holds an entry for it: an
 //!    entry's reference counted as external in step 2.
@@ -67,9 +67,10 @@ use gc_core::{Edge, Visitor};
 use super::object::type_info_of;
 use super::registry::{self, end_collecting, NotStopped, StoppedWorld, SCHEDULE};
 use super::shared_graph::{EdgeTable, SharedGraph, SharedNode};
-use super::tracked::{prefetch_object, shard_of, state, List, Shard, TrackedLinks, PREFETCH_AHEAD};
+use super::tracked::{shard_of, state, List, Shard, TrackedLinks};
 use crate::detect::mark_sweep::{new_workers, Workers};
 use gc_core::mark::{Marker, MARK_BIT};
+use gc_core::prefetch::prefetch_object;
 
 /// Collects the thread-shared heap: stops the world, finds every unreachable cycle of shared
 /// objects, restarts the world, and tears them down. Returns the number of unreachable objects
@@ -243,11 +244,7 @@ struct Scratch {
 impl Scratch {
     const fn new() -> Self {
         Scratch {
-            table: EdgeTable {
-                members: Vec::new(),
-                offsets: Vec::new(),
-                edges: Vec::new(),
-            },
+            table: EdgeTable::new(),
             gc_refs: Vec::new(),
             marked: Vec::new(),
             stack: Vec::new(),
@@ -276,6 +273,9 @@ impl Scratch {
 
 static SCRATCH: Mutex<Scratch> = Mutex::new(Scratch::new());
 
+/// How many objects ahead of the one it works on a pass of [`find_garbage`] prefetches.
+const PREFETCH_AHEAD: usize = 8;
+
 /// Steps 2 and 3 (see the module docs), with the world stopped: returns the garbage (dead,
 /// unlinked, held) and how many objects were examined.
 ///
@@ -303,7 +303,7 @@ fn find_garbage(world: &StoppedWorld) -> Result<Found, FalseEdge> {
         let objects = list.members();
         for (at, &obj) in objects.iter().enumerate() {
             if let Some(&ahead) = objects.get(at + PREFETCH_AHEAD) {
-                prefetch_object(ahead);
+                prefetch_object(ahead.as_ptr());
             }
             // SAFETY: the list is locked, and with the world stopped every object in it is live
             // (a free unlinks first, and no free runs now).
@@ -336,7 +336,7 @@ fn find_garbage(world: &StoppedWorld) -> Result<Found, FalseEdge> {
     };
     for (at, &obj) in table.members.iter().enumerate() {
         if let Some(&ahead) = table.members.get(at + PREFETCH_AHEAD) {
-            prefetch_object(ahead);
+            prefetch_object(ahead.as_ptr());
         }
         // SAFETY: a live member; no mutator changes its value while the world is stopped
         // (locked `GcLock`s are tried, not waited for).
@@ -471,14 +471,7 @@ fn mark(table: &mut EdgeTable, gc_refs: &[usize], marked: &mut Vec<bool>, stack:
         .filter(|(_, &refs)| refs > 0)
         .map(|(&obj, _)| SharedNode(obj))
         .collect();
-    let shared = Arc::new(std::mem::replace(
-        table,
-        EdgeTable {
-            members: Vec::new(),
-            offsets: Vec::new(),
-            edges: Vec::new(),
-        },
-    ));
+    let shared = Arc::new(std::mem::replace(table, EdgeTable::new()));
     {
         let mut marker = MARKER.lock().unwrap_or_else(PoisonError::into_inner);
         let marker = marker.get_or_insert_with(|| match new_workers(workers) {

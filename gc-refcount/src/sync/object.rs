@@ -32,7 +32,8 @@ use super::trashcan;
 ///   collector's state word (`gc_refs` and marks during a collection; "dead" once a collection
 ///   tore it down). A leaf value (one that can hold no handle, `Trace::MAY_CONTAIN_GC == false`)
 ///   is in no list, and only its state word is used: these 16 bytes are the price of one header
-///   layout for all values. CPython gives its pre-header only to container objects; so could gclab, by putting
+///   layout for all values. CPython gives its pre-header only to container objects; so could
+///   gclab, by putting
 ///   the links before the header for tracked types only — not done yet.
 /// - `type_info`: the per-type record — layout, drop, trace, name, and the discipline's
 ///   operations, type-erased. It is what lets a thread that did not create an object free it
@@ -307,16 +308,11 @@ unsafe fn finish<C: Counts>(obj: NonNull<TrackedLinks>, published: Published) {
                 };
                 return;
             }
-            let ptr = self.obj.cast::<u8>();
-            match self.published {
-                // SAFETY: allocated by `C::Runtime::alloc` with this layout (`allocate`), and
-                // unreachable: no reference remains and no `AtomicGc` ever held it.
-                Published::No => unsafe { C::Runtime::dealloc(ptr, self.layout) },
-                // SAFETY: allocated with this layout; no reference remains, and every loader that
-                // could still read the header has pinned the epoch before reading the address
-                // from its slot, so the runtime frees it once those loaders have unpinned.
-                Published::Yes => unsafe { C::Runtime::dealloc_deferred(ptr, self.layout) },
-            }
+            // SAFETY: allocated by `C::Runtime::alloc` with this layout (`allocate`), in no list
+            // (untracked, or unlinked by the collection that tore it down), and unreachable: no
+            // reference remains, and a loader that could still read a published header pinned
+            // the epoch before reading its address from the slot.
+            unsafe { C::Runtime::dealloc_published(self.obj.cast(), self.layout, self.published) };
         }
     }
 

@@ -202,19 +202,37 @@ pub(crate) fn register_current_thread() -> usize {
 /// object made the two mutators of `shared-churn` contend on it (in the kernel, on a futex).
 /// A cached record may belong to a thread that has exited; its mailbox says so (`closed`).
 pub(crate) fn send_to_owner(owner: usize, obj: Queued<Std>) -> Result<(), Queued<Std>> {
-    let record = RECENT_OWNERS
-        .try_with(|recent| recent.borrow_mut().find(owner))
-        .unwrap_or_else(|_| lock(&REGISTRY).get(&owner).cloned());
-    let Some(record) = record else {
-        return Err(obj);
-    };
-    let mut inbox = lock(&record.mailbox.items);
-    if inbox.closed {
-        return Err(obj);
+    let mut obj = Some(obj);
+    let posted = RECENT_OWNERS.try_with(|recent| {
+        let mut recent = recent.borrow_mut();
+        let queued = obj.take().expect("posted once");
+        match recent.find(owner) {
+            Some(record) => record.mailbox.post(queued),
+            None => Err(queued),
+        }
+    });
+    match (posted, obj) {
+        (Ok(posted), _) => posted,
+        // The cache is gone (this thread is exiting): look the owner up in the registry.
+        (Err(_), Some(queued)) => match lock(&REGISTRY).get(&owner) {
+            Some(record) => record.mailbox.post(queued),
+            None => Err(queued),
+        },
+        (Err(_), None) => unreachable!("a destroyed cache runs no closure"),
     }
-    inbox.items.push(obj);
-    record.mailbox.pending.store(true, Ordering::Release);
-    Ok(())
+}
+
+impl Mailbox {
+    /// Queues `obj` here, or gives it back if the owner has closed the mailbox (it exited).
+    fn post(&self, obj: Queued<Std>) -> Result<(), Queued<Std>> {
+        let mut inbox = lock(&self.items);
+        if inbox.closed {
+            return Err(obj);
+        }
+        inbox.items.push(obj);
+        self.pending.store(true, Ordering::Release);
+        Ok(())
+    }
 }
 
 /// The records of the owners this thread last sent objects to, most recent last.
@@ -228,17 +246,21 @@ impl RecentOwners {
     const CAPACITY: usize = 8;
 
     /// The record of `owner`: from the cache, or from the registry (then cached); `None` if the
-    /// owner is not registered (it has exited, or is exiting).
-    fn find(&mut self, owner: usize) -> Option<Arc<ThreadRecord>> {
-        if let Some(at) = self.records.iter().rposition(|record| record.id == owner) {
-            return Some(Arc::clone(&self.records[at]));
-        }
-        let record = Arc::clone(lock(&REGISTRY).get(&owner)?);
-        if self.records.len() == Self::CAPACITY {
-            self.records.remove(0);
-        }
-        self.records.push(Arc::clone(&record));
-        Some(record)
+    /// owner is not registered (it has exited, or is exiting). A hit touches no reference count:
+    /// the record's `Arc` is shared by every thread that posts to its owner.
+    fn find(&mut self, owner: usize) -> Option<&ThreadRecord> {
+        let at = match self.records.iter().rposition(|record| record.id == owner) {
+            Some(at) => at,
+            None => {
+                let record = Arc::clone(lock(&REGISTRY).get(&owner)?);
+                if self.records.len() == Self::CAPACITY {
+                    self.records.remove(0);
+                }
+                self.records.push(record);
+                self.records.len() - 1
+            }
+        };
+        Some(&self.records[at])
     }
 }
 
@@ -573,13 +595,10 @@ impl PendingFree {
     /// # Safety
     /// The object is unreachable, unlinked, and its memory not returned yet.
     unsafe fn dealloc(self) {
-        let ptr = self.obj.cast::<u8>();
-        match self.published {
-            // SAFETY: allocated by `Std::alloc` with this layout, and no `AtomicGc` ever held it.
-            Published::No => unsafe { <Std as Runtime>::dealloc(ptr, self.layout) },
-            // SAFETY: allocated with this layout; loaders that may still read it pinned first.
-            Published::Yes => unsafe { <Std as Runtime>::dealloc_deferred(ptr, self.layout) },
-        }
+        // SAFETY: the caller's promise; allocated by `Std::alloc` with this layout.
+        unsafe {
+            <Std as Runtime>::dealloc_published(self.obj.cast(), self.layout, self.published)
+        };
     }
 }
 

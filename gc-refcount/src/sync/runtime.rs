@@ -160,11 +160,24 @@ pub unsafe trait Runtime: Platform {
     ) {
         // SAFETY: the caller's promise: a tracked object in its list, heap access held.
         unsafe { Self::untrack(obj) };
-        let ptr = obj.cast::<u8>();
+        // SAFETY: allocated with `layout`, unreachable, and now in no list.
+        unsafe { Self::dealloc_published(obj.cast(), layout, published) };
+    }
+
+    /// Frees an unreachable object's memory: now ([`dealloc`](Runtime::dealloc)) if it was never
+    /// `published` in an `AtomicGc`, else once every loader that may still read it has unpinned
+    /// ([`dealloc_deferred`](Runtime::dealloc_deferred)).
+    ///
+    /// # Safety
+    ///
+    /// As [`dealloc`](Runtime::dealloc): `ptr` came from [`alloc`](Runtime::alloc) with `layout`;
+    /// no reference to the object remains and it is in no list. If it was published, every
+    /// loader that could still read its header pinned the epoch before reading its address.
+    unsafe fn dealloc_published(ptr: NonNull<u8>, layout: Layout, published: Published) {
         match published {
-            // SAFETY: allocated with `layout`, unreachable, and now in no list.
+            // SAFETY: the caller's promise; no `AtomicGc` ever held it, so no loader can read it.
             Published::No => unsafe { Self::dealloc(ptr, layout) },
-            // SAFETY: as above; loaders that may still read it pinned the epoch first.
+            // SAFETY: the caller's promise; the runtime frees it once those loaders unpinned.
             Published::Yes => unsafe { Self::dealloc_deferred(ptr, layout) },
         }
     }

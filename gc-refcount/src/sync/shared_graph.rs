@@ -38,6 +38,17 @@ pub(crate) struct EdgeTable {
     pub(crate) edges: Vec<u32>,
 }
 
+impl EdgeTable {
+    /// An empty table.
+    pub(crate) const fn new() -> Self {
+        EdgeTable {
+            members: Vec::new(),
+            offsets: Vec::new(),
+            edges: Vec::new(),
+        }
+    }
+}
+
 // SAFETY: addresses of thread-shared objects and plain indices; the table is only read while the
 // marking runs (see `SharedNode`).
 unsafe impl Send for EdgeTable {}

@@ -7,7 +7,8 @@
 //! the last pointer into the hole. An intrusive linked list was used before; walking it waited for
 //! one cache miss per object (each `next` lives in the object, usually last written by another
 //! core), and that walk was the largest part of a collection's pause. Walking the array, the
-//! collector prefetches the objects a few places ahead ([`prefetch_object`]), so the misses
+//! collector prefetches the objects a few places ahead
+//! ([`prefetch_object`](gc_core::prefetch::prefetch_object)), so the misses
 //! overlap.
 
 use std::cell::UnsafeCell;
@@ -169,16 +170,6 @@ impl List {
     pub(crate) fn members(&self) -> &[NonNull<TrackedLinks>] {
         &self.members
     }
-}
-
-/// How many objects ahead of the one it works on a walk over objects prefetches.
-pub(crate) const PREFETCH_AHEAD: usize = 8;
-
-/// Asks the processor to bring the first two cache lines of the object at `obj` (its header and
-/// the start of its value) into the cache; a walk calls it [`PREFETCH_AHEAD`] objects ahead.
-#[inline(always)]
-pub(crate) fn prefetch_object(obj: NonNull<TrackedLinks>) {
-    gc_core::prefetch::prefetch_object(obj.as_ptr().cast_const());
 }
 
 /// The shard `obj` is in.
