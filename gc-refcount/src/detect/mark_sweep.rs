@@ -10,8 +10,10 @@
 //!    (SC 1997) and Flood, Detlefs, Shavit and Zhang (JVM 2001): workers with work-stealing
 //!    deques, an atomic test-and-set mark in the top bit of each header's scratch word (below it
 //!    `gc_refs` stays untouched), and a termination protocol. Edges are followed only into the
-//!    examined set. With one worker, or a set too small to be worth waking threads for, a
-//!    sequential loop marks with plain loads and stores.
+//!    examined set. With one worker, or a set too small to be worth waking threads for, the
+//!    marking is sequential, with plain loads and stores, and walks the examined list in address
+//!    order with a "finger" (Printezis and Detlefs, ISMM 2000; see `finger_marking`), so that
+//!    the hardware prefetcher streams the objects it traces.
 //! 3. **Sweep** — one walk of the examined list: a marked object survives (its marks are
 //!    cleared and it is tagged with the generation it moves to); an unmarked one is unreachable
 //!    and moves to the garbage list, which the heap tears down by the same rules as for every
@@ -27,9 +29,10 @@
 //! `gc_core::mark` module docs explain why that is sound for a heap whose objects are not `Send`.
 
 use gc_core::header::flags;
-use gc_core::mark::{is_marked, HeaderGraph, HeaderNode, Marker, MARK_BIT};
+use gc_core::mark::{is_marked, HeaderGraph, HeaderNode, Marker};
 use gc_core::{CycleDetector, Detection, Edge, Examined, Header, ObjectList};
 
+use super::finger_marking::FingerMarking;
 use super::gc_refs;
 
 /// The thread pool the parallel marking runs on: rayon's, except under Miri, whose leak check
@@ -74,6 +77,8 @@ pub struct MarkSweep {
     /// The examined objects of a parallel collection (filled by the first `gc_refs` pass), kept
     /// for their allocation.
     members: Vec<Edge>,
+    /// The sequential marking's buffers.
+    finger: FingerMarking,
 }
 
 impl std::fmt::Debug for MarkSweep {
@@ -100,6 +105,7 @@ impl MarkSweep {
             marker: Marker::sequential(EXAMINED),
             roots: Vec::new(),
             members: Vec::new(),
+            finger: FingerMarking::default(),
         }
     }
 
@@ -160,17 +166,8 @@ impl MarkSweep {
             unsafe { self.marker.mark(&mut self.roots) };
             return true;
         }
-        let marker = &mut self.marker;
-        // SAFETY: members are live; `mark_from` only marks and traces (it does not unlink), so
-        // the walk stays valid. Marked non-roots have scratch = MARK_BIT, so `gc_refs` is read
-        // from the bits below it.
-        unsafe {
-            objects.for_each(|object| {
-                if Header::from_ptr(object).scratch() & !MARK_BIT > 0 {
-                    marker.mark_from(object.into());
-                }
-            });
-        }
+        // SAFETY: the caller's promise; nothing has marked yet.
+        unsafe { self.finger.mark(objects) };
         false
     }
 

@@ -12,6 +12,7 @@
 //! tracing detector.
 
 mod bacon_rajan;
+mod finger_marking;
 pub mod gc_refs;
 pub mod mark_sweep;
 mod no_cycles;

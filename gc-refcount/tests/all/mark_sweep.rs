@@ -194,14 +194,11 @@ fn big() -> std::sync::MutexGuard<'static, ()> {
     BIG.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
 }
 
-/// Two workers mark a random graph (average out-degree 2) several times; after every collection
-/// the values dropped must be exactly those a sequential search does not reach from the handles
-/// still held. Between collections the test drops a random tenth of its handles.
-#[test]
-fn parallel_marking_of_a_large_random_graph_matches_a_sequential_search() {
-    let _big = big();
-    let (n, rounds) = if cfg!(miri) { (300, 2) } else { (1_000_000, 4) };
-    configure(2, Discipline::Immediate);
+/// `workers` mark a random graph of `n` nodes (average out-degree 2) `rounds` times; after every
+/// collection the values dropped must be exactly those a sequential search does not reach from
+/// the handles still held. Between collections the test drops a random tenth of its handles.
+fn large_random_graph(workers: usize, n: usize, rounds: usize) {
+    configure(workers, Discipline::Immediate);
     let mut rng = Rng(0x9e37_79b9_7f4a_7c15);
     let nodes: Vec<Gc<Node>> = (0..n).map(node).collect();
     let mut edges = vec![Vec::new(); n];
@@ -253,6 +250,22 @@ fn parallel_marking_of_a_large_random_graph_matches_a_sequential_search() {
     gc::collect();
     assert_eq!(dropped().len(), n);
     assert_all_freed();
+}
+
+#[test]
+fn parallel_marking_of_a_large_random_graph_matches_a_sequential_search() {
+    let _big = big();
+    let (n, rounds) = if cfg!(miri) { (300, 2) } else { (1_000_000, 4) };
+    large_random_graph(2, n, rounds);
+}
+
+/// The sequential marking's finger walk on a heap spread over far more than its near window:
+/// edges to targets far ahead of and far behind the finger, in both directions.
+#[test]
+fn finger_marking_of_a_large_random_graph_matches_a_sequential_search() {
+    let _big = big();
+    let (n, rounds) = if cfg!(miri) { (300, 2) } else { (200_000, 4) };
+    large_random_graph(1, n, rounds);
 }
 
 // --- deep structures ------------------------------------------------------------------------------
