@@ -88,9 +88,9 @@ impl FingerMarking {
                     Header::trace_into(object, &mut self.found);
                     self.test_found(object, step);
                 }
-                // Test the far edges found `TEST_WITHIN_STEPS` steps ago: a target that far ahead of the finger
-                // is still ahead, and marking it before the finger gets there spares tracing it
-                // out of order.
+                // Test the far edges found `TEST_WITHIN_STEPS` steps ago: a target found at
+                // least `NEAR_AHEAD` bytes ahead is usually still ahead, and marking it before
+                // the finger gets there spares tracing it out of order.
                 while let Some(&(edge, found_at)) = self.fifo.front() {
                     if found_at + TEST_WITHIN_STEPS > step {
                         break;
@@ -101,6 +101,8 @@ impl FingerMarking {
                 }
             });
         }
+        // The walk is over: every member is behind it. What the last far edges reach is traced
+        // from here, with nearness judged from the edge just tested.
         while let Some((edge, _)) = self.fifo.pop_front() {
             // SAFETY: as above.
             unsafe {
