@@ -331,6 +331,25 @@ fn automatic_collections_free_cycles() {
     ledger.assert_all_dropped_once();
 }
 
+/// Frees count against allocations in the schedule: objects allocated and freed one at a time
+/// never add up to a threshold's worth of growth, so no automatic collection runs.
+#[test]
+fn allocations_freed_at_once_trigger_no_collection() {
+    let _serial = serial();
+    let ledger = Ledger::new();
+    let before = sync::threshold();
+    sync::set_threshold(100);
+    sync::collect();
+    sync::take_collection_log();
+    for _ in 0..size(20_000, 300) {
+        drop(node(&ledger));
+    }
+    let log = sync::take_collection_log();
+    sync::set_threshold(before);
+    assert!(log.is_empty(), "{} automatic collections ran", log.len());
+    ledger.assert_all_dropped_once();
+}
+
 /// A node whose `Drop` keeps a handle to another member of its (garbage) cycle.
 #[derive(Trace)]
 struct Resurrector {
