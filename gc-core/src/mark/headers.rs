@@ -101,8 +101,8 @@ impl<F: FnMut(HeaderNode)> Visitor for Members<'_, F> {
 // promises for every node reached). [2] `trace` runs the object's `Trace` impl, which reports the
 // same edges every time and has no side effects (`Trace`'s safety rule 2); the visitor only
 // reads the targets' flags. [3] `trace_candidates` reports every edge of the value, a superset
-// of `trace`'s; `is_node` reads the target's flags, the test `trace` applies. See the `mark` module docs for the argument that these reads may
-// happen on a worker thread.
+// of `trace`'s; `is_node` reads the target's flags, the test `trace` applies. See the `mark`
+// module docs for the argument that these reads may happen on a worker thread.
 unsafe impl Graph for HeaderGraph {
     type Platform = Std;
     type Node = HeaderNode;

@@ -33,8 +33,7 @@ use super::trashcan;
 ///   tore it down). A leaf value (one that can hold no handle, `Trace::MAY_CONTAIN_GC == false`)
 ///   is in no list, and only its state word is used: these 16 bytes are the price of one header
 ///   layout for all values. CPython gives its pre-header only to container objects; so could
-///   gclab, by putting
-///   the links before the header for tracked types only — not done yet.
+///   gclab, by putting the links before the header for tracked types only — not done yet.
 /// - `type_info`: the per-type record — layout, drop, trace, name, and the discipline's
 ///   operations, type-erased. It is what lets a thread that did not create an object free it
 ///   (the owner merging a queued object) and what the shared collector traces through.

@@ -34,7 +34,7 @@ use gc_core::sync::Std;
 use super::biased::{BiasedCounts, Queued, Unreferenced};
 use super::object::Published;
 use super::runtime::{Runtime, ANONYMOUS};
-use super::tracked::{shard_of, Shard, TrackedLinks};
+use super::tracked::{shard_of, List, Shard, TrackedLinks};
 use super::world::{ThreadState, World};
 
 /// What [`current_thread`] returns inside a blocking section: an id no object is owned by, so
@@ -491,6 +491,15 @@ impl Schedule {
 
 // --- tracking -------------------------------------------------------------------------------------
 
+/// Adds `delta` (tracked allocations minus frees) to what `list` has not reported to the
+/// schedule yet; returns the whole amount, taken out of the list, once it reaches
+/// [`REPORT_EVERY`] either way. The caller reports it after unlocking the list.
+#[inline]
+fn count_unreported(list: &mut List, delta: isize) -> Option<isize> {
+    list.unreported += delta;
+    (list.unreported.abs() >= REPORT_EVERY).then(|| std::mem::take(&mut list.unreported))
+}
+
 /// # Safety
 /// As `Runtime::track`.
 pub(crate) unsafe fn track(obj: NonNull<TrackedLinks>) {
@@ -500,10 +509,9 @@ pub(crate) unsafe fn track(obj: NonNull<TrackedLinks>) {
     let mut list = shard.lock();
     // SAFETY: the caller's promise: a live object in no list, not shared yet.
     unsafe { list.push(shard, obj) };
-    list.unreported += 1;
-    if list.unreported >= REPORT_EVERY {
-        let delta = std::mem::take(&mut list.unreported);
-        drop(list);
+    let report = count_unreported(&mut list, 1);
+    drop(list);
+    if let Some(delta) = report {
         SCHEDULE.report(delta);
     }
 }
@@ -517,10 +525,9 @@ pub(crate) unsafe fn untrack(obj: NonNull<TrackedLinks>) {
     let mut list = shard.lock();
     // SAFETY: `obj` is in `shard`'s list, locked here.
     unsafe { list.unlink(obj) };
-    list.unreported -= 1;
-    if list.unreported <= -REPORT_EVERY {
-        let delta = std::mem::take(&mut list.unreported);
-        drop(list);
+    let report = count_unreported(&mut list, -1);
+    drop(list);
+    if let Some(delta) = report {
         SCHEDULE.report(delta);
     }
 }
@@ -648,9 +655,7 @@ impl FullBatch {
                 removed += 1;
                 at += 1;
             }
-            list.unreported -= removed;
-            let report =
-                (list.unreported <= -REPORT_EVERY).then(|| std::mem::take(&mut list.unreported));
+            let report = count_unreported(&mut list, -removed);
             drop(list);
             if let Some(delta) = report {
                 SCHEDULE.report(delta);
