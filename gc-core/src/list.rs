@@ -8,6 +8,7 @@
 use std::ptr::{self, NonNull};
 
 use crate::header::{Header, Links};
+use crate::prefetch::prefetch_walk_ahead;
 
 /// A list of tracked objects (a generation, or a working set during a collection).
 ///
@@ -154,7 +155,9 @@ impl ObjectList {
     }
 
     /// Calls `f` on every object, front to back. `f` must not unlink or move objects of this list
-    /// other than by appending new ones at the end (which are visited too).
+    /// other than by appending new ones at the end (which are visited too). The walk prefetches
+    /// [`WALK_AHEAD`](crate::prefetch::WALK_AHEAD) bytes ahead of each object (see
+    /// [`prefetch_walk_ahead`]).
     ///
     /// # Safety
     ///
@@ -162,6 +165,7 @@ impl ObjectList {
     pub unsafe fn for_each(&self, mut f: impl FnMut(NonNull<Header>)) {
         let mut cursor = self.first();
         while let Some(object) = cursor {
+            prefetch_walk_ahead(object.as_ptr());
             f(object);
             // SAFETY: `object` is still a live member (the caller's promise and `f`'s rules).
             cursor = unsafe { self.next(object) };

@@ -13,6 +13,7 @@
 //! No recursion: the only state is the list cursor, so a 10 000 000-node chain costs no stack.
 
 use gc_core::header::flags;
+use gc_core::prefetch::prefetch_walk_ahead;
 use gc_core::trial_visitors::VisitReachable;
 use gc_core::{CycleDetector, Detection, Examined, Header, ObjectList};
 
@@ -66,6 +67,7 @@ unsafe fn move_unreachable(
     let mut visitor = unsafe { VisitReachable::new(young) };
     let mut cursor = young.first();
     while let Some(object) = cursor {
+        prefetch_walk_ahead(object.as_ptr());
         // SAFETY: members are live.
         let header = unsafe { Header::from_ptr(object) };
         if header.scratch() > 0 {
