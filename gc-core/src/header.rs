@@ -88,9 +88,6 @@ pub mod flags {
     pub const MARKED: u32 = 1 << 18;
     /// Collection mark: Bacon–Rajan's white, found unreachable by `Scan`.
     pub const WHITE: u32 = 1 << 19;
-    /// Collection mark: a walk of the examined list in list order has passed the object (the
-    /// "finger" of a sequential marking): an edge that reaches it later must trace it.
-    pub const PASSED: u32 = 1 << 20;
     /// Mask of every collection mark.
     pub const COLLECTION_MARKS: u32 = 0xffff_0000;
 }

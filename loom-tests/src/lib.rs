@@ -24,11 +24,20 @@
 //! Loom's platform bounds how long an idle worker polls ([`Platform::SPIN_LIMIT`]); a worker
 //! that gives up holds nothing and claims nothing, so property 3 is checked for the workers that
 //! saw the end.
+//!
+//! ## Finger marking split over workers (`tests/finger.rs`)
+//!
+//! [`check_finger_marking`] runs [`FingerMarker::mark_parallel`] — the finger walk that
+//! `MarkSweep`'s `ParallelMarking::Finger` uses — over a [`Shape`] walked in node order, one node
+//! per chunk, with 2 or 3 workers, and checks properties 1 and 2. Its termination needs no
+//! protocol (a worker traces what its own edges mark), so property 3 does not apply.
 
-use std::sync::atomic::Ordering::Relaxed;
+use std::sync::atomic::Ordering::{self, Relaxed};
 use std::sync::Arc;
 
-use gc_core::mark::{Graph, LoomThreads, MarkStats, Marker, WorkerStats, MARK_BIT};
+use gc_core::mark::{
+    FingerGraph, FingerMarker, Graph, LoomThreads, MarkStats, Marker, WorkerStats, MARK_BIT,
+};
 use gc_core::sync::{AtomicWord, Platform};
 
 /// A graph to mark: edges by node number, and the roots (a root may be given twice).
@@ -89,6 +98,16 @@ impl Shape {
         }
     }
 
+    /// `2 → 1 → 0`, rooted at 2, plus an unreachable node (3) pointing to 0: every edge goes
+    /// back in node order, so a finger walk in node order passes 0 and 1 unmarked and the edges
+    /// that mark them later must trace them.
+    pub fn backward_chain() -> Shape {
+        Shape {
+            edges: vec![vec![], vec![0], vec![1], vec![0]],
+            roots: vec![2],
+        }
+    }
+
     /// Which nodes the roots reach.
     pub fn reachable(&self) -> Vec<bool> {
         let mut seen = vec![false; self.edges.len()];
@@ -134,8 +153,28 @@ impl<P: Platform> ModelGraph<P> {
         }))
     }
 
+    /// The graph of `shape` for a finger marking: nothing marked, and each root's word holding
+    /// 1 (a root is known by its word, as a heap's `gc_refs > 0`).
+    pub fn with_root_words(shape: &Shape) -> Self {
+        let graph = ModelGraph::<P>::new(shape);
+        for &root in &shape.roots {
+            graph.0.marks[root].store(1, Relaxed);
+        }
+        graph
+    }
+
     /// Checks properties 1 and 2 (see the crate docs) once the marking has returned.
     pub fn check_result(&self, stats: &MarkStats) {
+        self.check_marks_and_scans(stats);
+        // The last worker to go idle reads its own zero at once.
+        assert!(
+            self.0.saw_end.load(Relaxed) > 0,
+            "no worker saw the phase end"
+        );
+    }
+
+    /// Properties 1 and 2: reachable nodes marked and scanned once, others neither.
+    fn check_marks_and_scans(&self, stats: &MarkStats) {
         let nodes = &self.0;
         for n in 0..nodes.edges.len() {
             let marked = nodes.marks[n].load(Relaxed) & MARK_BIT != 0;
@@ -150,11 +189,6 @@ impl<P: Platform> ModelGraph<P> {
         }
         let reachable = nodes.reachable.iter().filter(|&&r| r).count();
         assert_eq!(stats.scanned, reachable, "the workers' scan counts");
-        // The last worker to go idle reads its own zero at once.
-        assert!(
-            nodes.saw_end.load(Relaxed) > 0,
-            "no worker saw the phase end"
-        );
     }
 }
 
@@ -193,6 +227,42 @@ unsafe impl<P: Platform> Graph for ModelGraph<P> {
             }
         }
     }
+}
+
+// SAFETY: as for `Graph`; a root's word holds 1 below the finger's bits from before the marking
+// (`with_root_words`), and nobody changes those bits during it.
+unsafe impl<P: Platform> FingerGraph for ModelGraph<P> {
+    fn is_root(&self, word: usize) -> bool {
+        word > 0
+    }
+
+    /// A target at most one node ahead of the finger is "near": tested at once. Farther ones go
+    /// through the prefetch FIFO, so the models exercise both paths.
+    fn is_near(&self, finger: usize, target: usize) -> bool {
+        target <= finger + 1
+    }
+}
+
+/// Model-checks a finger marking of `shape` (walked in node order, one node per chunk) by
+/// `workers` workers with platform `P`, under the given preemption bound: in every execution,
+/// every node the roots reach is marked and scanned exactly once and no other node is marked.
+/// Returns how many executions loom ran.
+pub fn check_finger_marking<P: Platform>(
+    shape: &Shape,
+    workers: usize,
+    preemption_bound: usize,
+) -> usize {
+    let shape = shape.clone();
+    explore(preemption_bound, move || {
+        let graph = ModelGraph::<P>::with_root_words(&shape);
+        let mut marker = FingerMarker::new(graph.clone()).with_chunk(1);
+        let mut nodes: Vec<usize> = (0..shape.edges.len()).collect();
+        // SAFETY: `nodes` is every node once, none marked or passed; only this marking touches
+        // the mark words.
+        let stats = unsafe { marker.mark_parallel(&mut nodes, &LoomThreads::new(workers)) };
+        graph.check_marks_and_scans(&stats);
+        assert_eq!(nodes.len(), shape.edges.len(), "the nodes are handed back");
+    })
 }
 
 /// What [`check_marking`] saw across the executions loom explored.
@@ -248,6 +318,45 @@ pub fn explore(preemption_bound: usize, f: impl Fn() + Sync + Send + 'static) ->
         counted.fetch_add(1, Relaxed);
     });
     executions.load(Relaxed)
+}
+
+/// A mark word whose `fetch_or` is a load followed by a store: the non-atomic check-then-set
+/// that the engine's test-and-set, and the finger's mark and pass, must not be. Every other
+/// operation is loom's own. The broken variants of the models put it in a platform with
+/// [`loom_platform_with_word!`].
+pub struct CheckThenSet(loom::sync::atomic::AtomicUsize);
+
+impl AtomicWord for CheckThenSet {
+    fn new(value: usize) -> Self {
+        CheckThenSet(loom::sync::atomic::AtomicUsize::new(value))
+    }
+    fn load(&self, order: Ordering) -> usize {
+        self.0.load(order)
+    }
+    fn store(&self, value: usize, order: Ordering) {
+        self.0.store(value, order)
+    }
+    /// Broken on purpose: another thread may run between the load and the store.
+    fn fetch_or(&self, value: usize, order: Ordering) -> usize {
+        let old = self.0.load(Ordering::Relaxed);
+        self.0.store(old | value, order);
+        old
+    }
+    fn fetch_add(&self, value: usize, order: Ordering) -> usize {
+        self.0.fetch_add(value, order)
+    }
+    fn fetch_sub(&self, value: usize, order: Ordering) -> usize {
+        self.0.fetch_sub(value, order)
+    }
+    fn compare_exchange_weak(
+        &self,
+        current: usize,
+        new: usize,
+        success: Ordering,
+        failure: Ordering,
+    ) -> Result<usize, usize> {
+        self.0.compare_exchange_weak(current, new, success, failure)
+    }
 }
 
 /// Declares `$name`, a platform that is gc-core's `Loom` but for its atomic word, `$word`:

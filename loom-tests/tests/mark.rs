@@ -5,10 +5,8 @@
 //! Every model runs with 2 workers under a preemption bound of 3, and with 3 workers under a
 //! bound of 2 (more threads multiply the interleavings; the bound keeps the suite in seconds).
 
-use std::sync::atomic::Ordering;
-
-use gc_core::sync::{AtomicWord, Loom};
-use loom_tests::{check_marking, loom_platform_with_word, Explored, Shape};
+use gc_core::sync::Loom;
+use loom_tests::{check_marking, loom_platform_with_word, CheckThenSet, Explored, Shape};
 
 /// Preemption bound for 2 workers.
 const BOUND_2: usize = 3;
@@ -59,43 +57,6 @@ fn stealing() {
 }
 
 // --- the broken variant -----------------------------------------------------------------------
-
-/// A mark word whose `fetch_or` is a load followed by a store: the non-atomic check-then-set
-/// that the engine's test-and-set must not be. Every other operation is loom's own.
-struct CheckThenSet(loom::sync::atomic::AtomicUsize);
-
-impl AtomicWord for CheckThenSet {
-    fn new(value: usize) -> Self {
-        CheckThenSet(loom::sync::atomic::AtomicUsize::new(value))
-    }
-    fn load(&self, order: Ordering) -> usize {
-        self.0.load(order)
-    }
-    fn store(&self, value: usize, order: Ordering) {
-        self.0.store(value, order)
-    }
-    /// Broken on purpose: another thread may run between the load and the store.
-    fn fetch_or(&self, value: usize, order: Ordering) -> usize {
-        let old = self.0.load(Ordering::Relaxed);
-        self.0.store(old | value, order);
-        old
-    }
-    fn fetch_add(&self, value: usize, order: Ordering) -> usize {
-        self.0.fetch_add(value, order)
-    }
-    fn fetch_sub(&self, value: usize, order: Ordering) -> usize {
-        self.0.fetch_sub(value, order)
-    }
-    fn compare_exchange_weak(
-        &self,
-        current: usize,
-        new: usize,
-        success: Ordering,
-        failure: Ordering,
-    ) -> Result<usize, usize> {
-        self.0.compare_exchange_weak(current, new, success, failure)
-    }
-}
 
 loom_platform_with_word!(
     /// Loom's platform with the broken mark word. The engine uses `fetch_or` only to set marks

@@ -21,7 +21,9 @@ use std::ptr::NonNull;
 use std::sync::atomic::AtomicUsize;
 
 use super::engine::{Graph, MARK_BIT};
+use super::finger::FingerGraph;
 use crate::header::Header;
+use crate::prefetch::{prefetch_walk_ahead, WALK_AHEAD};
 use crate::sync::Std;
 use crate::trace::{Edge, Visitor};
 
@@ -144,6 +146,45 @@ unsafe impl Graph for HeaderGraph {
         // SAFETY: a root, or a target reported by `Trace`, backed by a strong count: live.
         // Reading its flags races with nothing: during a marking no thread writes them.
         unsafe { Header::from_ptr(target.0) }.has(self.members)
+    }
+}
+
+/// A target at most this many bytes behind the finger is tested at once: the walk passed its line
+/// recently, so it is likely still cached.
+const NEAR_BEHIND: usize = 64 * 1024;
+
+/// A target less than this many bytes ahead of the finger is tested at once: the walk prefetches
+/// that far ahead ([`walk_reaches`](FingerGraph::walk_reaches)), so its line is cached or on its
+/// way. Measured against 1 KiB (the hardware prefetcher's stream alone), `full_collection`
+/// `mark-sweep:1`, two alternating runs: `local` 27.4–28.9 ms → 22.9–23.4, `fields-local`
+/// 16.1–16.2 → 14.2–15.0; `random` and `fields-random` within noise.
+const NEAR_AHEAD: usize = WALK_AHEAD;
+
+// SAFETY: as for `Graph`; a root is an object with `gc_refs > 0`, the count below the finger's
+// bits that trial deletion's first pass leaves in the scratch word and nobody changes while
+// marking.
+unsafe impl FingerGraph for HeaderGraph {
+    /// `gc_refs > 0`: referenced from outside the examined set.
+    #[inline(always)]
+    fn is_root(&self, word: usize) -> bool {
+        word > 0
+    }
+
+    /// Within 64 KiB behind or [`WALK_AHEAD`] bytes ahead: the walk goes down the list in
+    /// allocation order, which the pool allocator makes address order.
+    #[inline(always)]
+    fn is_near(&self, finger: HeaderNode, target: HeaderNode) -> bool {
+        // `target - finger` in `-NEAR_BEHIND..NEAR_AHEAD`, in one comparison.
+        let offset = (target.0.as_ptr() as usize)
+            .wrapping_sub(finger.0.as_ptr() as usize)
+            .wrapping_add(NEAR_BEHIND);
+        offset < NEAR_BEHIND + NEAR_AHEAD
+    }
+
+    /// Prefetches [`WALK_AHEAD`] bytes ahead ([`prefetch_walk_ahead`]).
+    #[inline(always)]
+    fn walk_reaches(&self, node: HeaderNode) {
+        prefetch_walk_ahead(node.0.as_ptr());
     }
 }
 

@@ -42,6 +42,7 @@
 //! | module | what | production | model checking (`loom-tests`) |
 //! |---|---|---|---|
 //! | [`engine`] | the [`Graph`] trait, [`Marker`], the worker loop | — | the same code |
+//! | [`finger`] | [`FingerMarker`]: marking in walk order, sequential or in chunks | — | the same code |
 //! | [`crate::sync`] | atomics, spin/yield | [`Std`](crate::sync::Std) | `Loom` |
 //! | [`queue`] | per-worker deques | crossbeam-deque | `LoomDeque` |
 //! | [`spawn`] | starting and joining workers | [`RayonPool`] | `LoomThreads` |
@@ -86,6 +87,7 @@
 //! [`Header::scratch_atomic`]: crate::Header::scratch_atomic
 
 pub mod engine;
+pub mod finger;
 pub mod headers;
 pub mod queue;
 pub mod spawn;
@@ -97,6 +99,7 @@ mod tests;
 pub use engine::{
     Graph, MarkStats, Marker, WorkerStats, DEFAULT_ROOT_CHUNK, MARK_BIT, PREFETCH_DISTANCE,
 };
+pub use finger::{FingerGraph, FingerMarker, PASSED_BIT};
 pub use headers::{is_marked, HeaderGraph, HeaderNode};
 #[cfg(feature = "loom")]
 pub use queue::LoomDeque;

@@ -12,7 +12,8 @@ use std::ptr::NonNull;
 use std::sync::atomic::Ordering::Relaxed;
 
 use gc_core::header::flags;
-use gc_core::mark::Spawn;
+use gc_core::mark::{HeaderNode, Spawn};
+use gc_core::prefetch::prefetch_walk_ahead;
 use gc_core::trial_visitors::{false_edge, start_examining};
 use gc_core::{Edge, Header, ObjectList, Visitor};
 
@@ -124,7 +125,7 @@ pub unsafe fn compute_parallel<S: Spawn>(
     examined: &ObjectList,
     spawner: &S,
     parallel_threshold: usize,
-    members: &mut Vec<Edge>,
+    members: &mut Vec<HeaderNode>,
 ) -> usize {
     members.clear();
     // update_refs, on this thread.
@@ -132,14 +133,14 @@ pub unsafe fn compute_parallel<S: Spawn>(
     unsafe {
         examined.for_each(|object| {
             start_examining(Header::from_ptr(object));
-            members.push(object);
+            members.push(object.into());
         })
     };
     if members.len() < parallel_threshold {
         // subtract_refs, on this thread.
         for &object in members.iter() {
             // SAFETY: members are live (caller's promise).
-            unsafe { Header::trace_decref(object, 0) };
+            unsafe { Header::trace_decref(object.edge(), 0) };
         }
         return members.len();
     }
@@ -170,7 +171,7 @@ unsafe impl Send for Shared {}
 
 /// A slice of the members vector, for one worker.
 struct Slice {
-    start: *const Edge,
+    start: *const HeaderNode,
     len: usize,
 }
 
@@ -193,6 +194,8 @@ fn subtract_slice(slice: Slice) -> Option<FalseEdge> {
         false_edge: None,
     };
     for &object in objects {
+        let object = object.edge();
+        prefetch_walk_ahead(object.as_ptr());
         visitor.source = Some(object);
         // SAFETY: a member is live, and tracing it here is sound (see `compute_parallel`).
         unsafe { Header::trace(object, &mut visitor) };

@@ -12,13 +12,12 @@
 //! tracing detector.
 
 mod bacon_rajan;
-mod finger_marking;
 pub mod gc_refs;
 pub mod mark_sweep;
 mod no_cycles;
 mod trial_deletion;
 
 pub use bacon_rajan::BaconRajan;
-pub use mark_sweep::MarkSweep;
+pub use mark_sweep::{MarkSweep, ParallelMarking};
 pub use no_cycles::NoCycles;
 pub use trial_deletion::TrialDeletion;

@@ -30,7 +30,7 @@
 
 use gc_refcount::{
     gc, BaconRajan, CpythonGenerations, Discipline, HeapConfig, Manual, MarkSweep, NoCycles,
-    PoolAllocator, SingleGeneration, SystemAllocator, Threshold,
+    ParallelMarking, PoolAllocator, SingleGeneration, SystemAllocator, Threshold,
 };
 
 /// Hands the list of configurations to `$callback!`, after `{ $args }`. Each line is
@@ -70,6 +70,12 @@ macro_rules! with_configurations {
                 system().scheduler(Threshold::new(3)).detector(parallel_mark_sweep()),
             mark_sweep_2_deferred [miri] =>
                 system().detector(parallel_mark_sweep()).discipline(Discipline::Deferred),
+            // Mark–sweep whose two markers split a finger walk.
+            mark_sweep_finger_2 [native] =>
+                system().detector(parallel_mark_sweep().parallel_marking(ParallelMarking::Finger)),
+            mark_sweep_finger_2_threshold_3 [miri] => system()
+                .scheduler(Threshold::new(3))
+                .detector(parallel_mark_sweep().parallel_marking(ParallelMarking::Finger)),
         }
     };
 }
