@@ -1,14 +1,16 @@
 //! Criterion benchmarks of parallel marking and of the `MarkSweep` detector, measured in the same
 //! run so that the ratios between them mean something.
 //!
-//! - `mark`: the marking engine alone (`gc_core::mark::Marker` over gclab's headers) on a live heap
-//!   of 4 000 000 `Gc` objects: a random graph of average out-degree 2 (a random recursive tree,
-//!   so that one root reaches every object, plus one random edge per object). `workers-1` is the
-//!   sequential path, `workers-2` the parallel engine with a rayon pool of two threads. One
-//!   iteration marks every object once; throughput is in objects, so time ÷ 4 000 000 is
-//!   ns/object.
+//! - `mark`: marking alone on a live heap of 4 000 000 `Gc` objects: a random graph of average
+//!   out-degree 2 (a random recursive tree, so that one root reaches every object, plus one
+//!   random edge per object). `workers/1` is the engine's sequential path
+//!   (`gc_core::mark::Marker`), `workers/2` the parallel engine with a rayon pool of two threads;
+//!   `finger-workers/1` and `/2` the finger walk (`gc_core::mark::FingerMarker`) over the objects
+//!   in allocation order, on one thread and split over two. One iteration marks every object
+//!   once; throughput is in objects, so time ÷ 4 000 000 is ns/object.
 //! - `full_collection`: `gc::collect()` on a heap of 1 000 000 live objects held by one handle:
-//!   `MarkSweep` with 1 and 2 workers against `TrialDeletion`. Everything survives, so this is
+//!   `MarkSweep` with 1 and 2 workers (work stealing, `mark-sweep:2`, and the split finger,
+//!   `mark-sweep-finger:2`) against `TrialDeletion`. Everything survives, so this is
 //!   the cost of examining a live heap. Four graphs of average out-degree 2, in two layouts:
 //!   - objects whose references sit in a vector of their own, as a Python list's do: `random`
 //!     (the graph of `mark`: every edge goes anywhere, so nearly every edge followed is a cache
@@ -32,10 +34,11 @@ use std::time::{Duration, Instant};
 
 use criterion::{BenchmarkId, Criterion, SamplingMode, Throughput};
 use gc_refcount::gc_core::header::flags;
-use gc_refcount::gc_core::mark::{HeaderGraph, HeaderNode, Marker, RayonPool};
+use gc_refcount::gc_core::mark::{FingerMarker, HeaderGraph, HeaderNode, Marker, RayonPool};
 use gc_refcount::gc_core::{Edge, Header, Visitor};
 use gc_refcount::{
-    gc, CycleDetector, Gc, GcCell, HeapConfig, Manual, MarkSweep, Trace, TrialDeletion,
+    gc, CycleDetector, Gc, GcCell, HeapConfig, Manual, MarkSweep, ParallelMarking, Trace,
+    TrialDeletion,
 };
 
 /// Configures this thread's heap, or panics saying why it could not.
@@ -186,6 +189,30 @@ fn mark(c: &mut Criterion) {
             })
         });
     }
+    // The finger walk over the same heap, in allocation order: the root is known by its word
+    // (`gc_refs > 0`, as after trial deletion's first pass).
+    let mut nodes: Vec<HeaderNode> = headers.iter().map(|&edge| HeaderNode::from(edge)).collect();
+    for workers in [1, 2] {
+        let pool = RayonPool::new(workers).expect("bench: a marking pool");
+        let mut marker = FingerMarker::new(HeaderGraph::new(flags::EXAMINED));
+        group.bench_function(BenchmarkId::new("finger-workers", workers), |b| {
+            b.iter_custom(|iters| {
+                let mut timed = Duration::ZERO;
+                for _ in 0..iters {
+                    reset();
+                    // SAFETY: as above.
+                    unsafe { Header::from_ptr(root.edge()) }.set_scratch(1);
+                    let start = Instant::now();
+                    // SAFETY: `nodes` is every examined object once, none marked or passed;
+                    // nothing else touches the scratch words, and `Node`'s `Trace` reads only.
+                    let stats = unsafe { marker.mark_parallel(black_box(&mut nodes), &pool) };
+                    timed += start.elapsed();
+                    assert_eq!(stats.scanned, MARK_OBJECTS, "bench: marking missed objects");
+                }
+                timed
+            })
+        });
+    }
     group.finish();
     reset();
     for &edge in &headers {
@@ -318,6 +345,12 @@ fn full_collection(c: &mut Criterion) {
             &mut group,
             &format!("{graph}/mark-sweep:2"),
             MarkSweep::new(2),
+            heap,
+        );
+        full_collection_with(
+            &mut group,
+            &format!("{graph}/mark-sweep-finger:2"),
+            MarkSweep::new(2).parallel_marking(ParallelMarking::Finger),
             heap,
         );
     }
