@@ -98,14 +98,17 @@ const EXAMINED: HeaderGraph = HeaderGraph::new(flags::EXAMINED);
 /// How a [`MarkSweep`] with several workers marks a set of at least its parallel threshold.
 /// (Smaller sets, and one worker, always take the sequential finger walk.)
 ///
-/// Neither wins everywhere. `full_collection` (`--bench mark`, 1 000 000 live objects, 2
-/// workers), marking phase alone, ms, medians of an instrumented run:
+/// Neither wins everywhere. `--bench mark` on the reference machine, one run, criterion medians,
+/// ms: `full_collection` (1 000 000 live objects, the whole `gc::collect()`) and `mark` (marking
+/// alone, 4 000 000 objects, edges anywhere):
 ///
-/// | graph | work stealing | finger | one worker (finger) |
+/// | heap | work stealing, 2 workers | finger, 2 workers | one worker (finger) |
 /// |---|---|---|---|
-/// | `random` (edges anywhere) | 45.4 | 26.4 | 48.5 |
-/// | `local` (edges among the 64 objects allocated around) | 35.2 | 62.8 | 13.2 |
-/// | `fields-local` | 15.6 | 6.5 | 8.3 |
+/// | `full_collection/random` (edges anywhere) | 89.5 | 75.1 | 101.9 |
+/// | `full_collection/local` (edges among the 64 objects allocated around) | 56.6 | 75.3 | 26.7 |
+/// | `full_collection/fields-random` | 40.7 | 34.6 | 53.6 |
+/// | `full_collection/fields-local` | 30.5 | 19.1 | 15.9 |
+/// | `mark` | 180.0 (engine alone, 1 worker: 297.6) | 116.0 | 219.2 |
 ///
 /// The finger's chunks only pay when the marks they need arrive in time: in `local`, whose
 /// reachability runs forward through the allocation order, the second worker passes its chunk
