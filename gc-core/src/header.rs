@@ -362,6 +362,22 @@ impl Header {
         }
     }
 
+    /// [`Header::trace`] into a vector of marking nodes: pushes every edge of the value onto
+    /// `nodes`, through the type's monomorphised entry [`TypeInfo::trace_nodes`].
+    ///
+    /// # Safety
+    ///
+    /// As [`Header::trace`].
+    #[inline]
+    pub unsafe fn trace_nodes(this: NonNull<Header>, nodes: &mut Vec<HeaderNode>) {
+        // SAFETY: the caller guarantees the header is live.
+        let header = unsafe { Header::from_ptr(this) };
+        if !header.has_any(flags::VALUE_GONE) {
+            // SAFETY: as in `trace`.
+            unsafe { (header.type_info.trace_nodes)(this, nodes) }
+        }
+    }
+
     /// [`Header::trace`] with a [`VisitReachable`] visitor, through the type's monomorphised
     /// entry [`TypeInfo::trace_reachable`].
     ///
@@ -379,6 +395,7 @@ impl Header {
     }
 }
 
+use crate::mark::HeaderNode;
 use crate::trace::{Edge, Visitor};
 use crate::trial_visitors::VisitReachable;
 

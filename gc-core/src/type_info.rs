@@ -7,6 +7,7 @@ use std::mem::{offset_of, ManuallyDrop};
 use std::ptr::NonNull;
 
 use crate::header::Header;
+use crate::mark::HeaderNode;
 use crate::trace::{Edge, Trace, Visitor};
 use crate::trial_visitors::{VisitDecref, VisitReachable};
 
@@ -35,6 +36,9 @@ pub struct TypeInfo {
     /// [`trace`](Self::trace) into a vector: pushes every edge onto it. Called through
     /// [`Header::trace_into`].
     pub trace_into: unsafe fn(NonNull<Header>, &mut Vec<Edge>),
+    /// [`trace`](Self::trace) into a vector of marking nodes, for the finger walk. Called through
+    /// [`Header::trace_nodes`].
+    pub trace_nodes: unsafe fn(NonNull<Header>, &mut Vec<HeaderNode>),
     /// Drops the value in place (not the memory).
     pub drop_value: unsafe fn(NonNull<Header>),
     /// The value type's `TypeId`, for downcasting type-erased handles.
@@ -65,6 +69,7 @@ impl<T: Trace + 'static> ObjectBox<T> {
         trace_decref: Self::trace_decref_erased,
         trace_reachable: Self::trace_reachable_erased,
         trace_into: Self::trace_into_erased,
+        trace_nodes: Self::trace_nodes_erased,
         drop_value: Self::drop_erased,
         type_id: TypeId::of::<T>,
     };
@@ -129,6 +134,14 @@ impl<T: Trace + 'static> ObjectBox<T> {
         // SAFETY: as in `trace_erased`.
         let value = unsafe { Self::value_ptr(header).as_ref() };
         value.trace(edges);
+    }
+
+    /// # Safety
+    /// As [`Self::trace_erased`].
+    unsafe fn trace_nodes_erased(header: NonNull<Header>, nodes: &mut Vec<HeaderNode>) {
+        // SAFETY: as in `trace_erased`.
+        let value = unsafe { Self::value_ptr(header).as_ref() };
+        value.trace(nodes);
     }
 
     /// # Safety

@@ -89,6 +89,18 @@ pub unsafe trait Graph: Clone + Send + Sync + 'static {
         unsafe { self.trace(node, visit) }
     }
 
+    /// Pushes onto `found` what [`trace_candidates`](Graph::trace_candidates) reports for `node`.
+    /// By default through it; a graph that can collect a node's edges faster overrides it.
+    ///
+    /// # Safety
+    ///
+    /// As [`Graph::mark_word`].
+    #[inline(always)]
+    unsafe fn trace_candidates_into(&self, node: Self::Node, found: &mut Vec<Self::Node>) {
+        // SAFETY: the caller's promise.
+        unsafe { self.trace_candidates(node, &mut |target| found.push(target)) }
+    }
+
     /// Whether a target reported by [`trace_candidates`](Graph::trace_candidates) is a node of
     /// the graph. By default `true` (for graphs whose `trace_candidates` is `trace`).
     ///

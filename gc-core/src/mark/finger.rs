@@ -200,9 +200,8 @@ impl<G: FingerGraph> Finger<G> {
     #[inline(always)]
     unsafe fn trace(&mut self, graph: &G, node: G::Node) {
         self.scanned += 1;
-        let found = &mut self.found;
         // SAFETY: the caller's promise.
-        unsafe { graph.trace_candidates(node, &mut |target| found.push(target)) };
+        unsafe { graph.trace_candidates_into(node, &mut self.found) };
     }
 
     /// Tests the found edges: at once those whose target is near the finger; the others go to the

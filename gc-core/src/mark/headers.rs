@@ -60,6 +60,16 @@ impl From<Edge> for HeaderNode {
     }
 }
 
+/// A vector of nodes collects the edges it is shown, in order, after those it already holds: the
+/// finger walk traces each object onto its found edges through the type's monomorphised
+/// [`TypeInfo::trace_nodes`](crate::TypeInfo::trace_nodes), with no indirect call per edge.
+impl Visitor for Vec<HeaderNode> {
+    #[inline(always)]
+    fn visit(&mut self, edge: Edge) {
+        self.push(HeaderNode(edge));
+    }
+}
+
 /// Whether the engine marked the object (read after the marking, on the heap's thread).
 #[inline(always)]
 pub fn is_marked(header: &Header) -> bool {
@@ -139,6 +149,13 @@ unsafe impl Graph for HeaderGraph {
     unsafe fn trace_candidates(&self, node: HeaderNode, visit: &mut impl FnMut(HeaderNode)) {
         // SAFETY: as in `trace`.
         unsafe { Header::trace(node.0, &mut Candidates { visit }) };
+    }
+
+    /// Through the type's monomorphised [`Header::trace_nodes`]: no indirect call per edge.
+    #[inline]
+    unsafe fn trace_candidates_into(&self, node: HeaderNode, found: &mut Vec<HeaderNode>) {
+        // SAFETY: as in `trace`.
+        unsafe { Header::trace_nodes(node.0, found) };
     }
 
     #[inline(always)]
