@@ -9,8 +9,8 @@
 //!   in allocation order, on one thread and split over two. One iteration marks every object
 //!   once; throughput is in objects, so time ÷ 4 000 000 is ns/object.
 //! - `full_collection`: `gc::collect()` on a heap of 1 000 000 live objects held by one handle:
-//!   `MarkSweep` with 1 and 2 workers (work stealing, `mark-sweep:2`, and the split finger,
-//!   `mark-sweep-finger:2`) against `TrialDeletion`. Everything survives, so this is
+//!   `MarkSweep` with 1 and 2 workers (`mark-sweep:2` chooses between one walk and a split one;
+//!   `mark-sweep:2-split` always splits) against `TrialDeletion`. Everything survives, so this is
 //!   the cost of examining a live heap. Four graphs of average out-degree 2, in two layouts:
 //!   - objects whose references sit in a vector of their own, as a Python list's do: `random`
 //!     (the graph of `mark`: every edge goes anywhere, so nearly every edge followed is a cache
@@ -37,8 +37,7 @@ use gc_refcount::gc_core::header::flags;
 use gc_refcount::gc_core::mark::{FingerMarker, HeaderGraph, HeaderNode, Marker, RayonPool};
 use gc_refcount::gc_core::{Edge, Header, Visitor};
 use gc_refcount::{
-    gc, CycleDetector, Gc, GcCell, HeapConfig, Manual, MarkSweep, ParallelMarking, Trace,
-    TrialDeletion,
+    gc, CycleDetector, Gc, GcCell, HeapConfig, Manual, MarkSweep, Trace, TrialDeletion,
 };
 
 /// Configures this thread's heap, or panics saying why it could not.
@@ -349,8 +348,8 @@ fn full_collection(c: &mut Criterion) {
         );
         full_collection_with(
             &mut group,
-            &format!("{graph}/mark-sweep-finger:2"),
-            MarkSweep::new(2).parallel_marking(ParallelMarking::Finger),
+            &format!("{graph}/mark-sweep:2-split"),
+            MarkSweep::new(2).always_split(),
             heap,
         );
     }

@@ -18,8 +18,7 @@
 //!
 //! Parts: disciplines `immediate` (the default when the part is left out), `buffered`,
 //! `deferred`; detectors `none`, `trial-deletion`, `bacon-rajan` (which implies `buffered`),
-//! `mark-sweep` (one worker per processor), `mark-sweep:N`, `mark-sweep-finger[:N]` (several
-//! workers mark with a split finger walk, see `ParallelMarking`); schedulers `manual`, `threshold:N` (`threshold`
+//! `mark-sweep` (one worker per processor), `mark-sweep:N`; schedulers `manual`, `threshold:N` (`threshold`
 //! alone is `threshold:700`), `cpython312`, `cpython313`, `cpython:T0,T1,T2`, `single-gen:N`
 //! (`single-gen` alone is `single-gen:2000`); allocators `system`, `pool`.
 
@@ -399,8 +398,8 @@ impl fmt::Display for ConfigError {
             ConfigError::UnknownPart(axis, text) => write!(
                 f,
                 "unknown {axis} {text:?}: disciplines are immediate, buffered, deferred; \
-                 detectors none, trial-deletion, bacon-rajan, mark-sweep, mark-sweep:N, \
-                 mark-sweep-finger:N; schedulers manual, threshold:N, cpython312, cpython313, cpython:T0,T1,T2, \
+                 detectors none, trial-deletion, bacon-rajan, mark-sweep, mark-sweep:N; \
+                 schedulers manual, threshold:N, cpython312, cpython313, cpython:T0,T1,T2, \
                  single-gen:N; allocators system, pool"
             ),
             ConfigError::HeapInUse { live_objects } => write!(

@@ -62,7 +62,7 @@ mod weak;
 pub use any::GcAny;
 pub use cell::GcCell;
 pub use config::{AllocatorChoice, ConfigError, HeapConfig, PRESETS};
-pub use detect::{BaconRajan, MarkSweep, NoCycles, ParallelMarking, TrialDeletion};
+pub use detect::{BaconRajan, MarkSweep, NoCycles, TrialDeletion};
 pub use gc_core::{
     Allocator, CollectionRecord, CycleDetector, Discipline, Edge, GenerationStats, PoolAllocator,
     Scheduler, SystemAllocator, Trace, Visitor,

@@ -27,8 +27,8 @@
 //!
 //! ## Finger marking split over workers (`tests/finger.rs`)
 //!
-//! [`check_finger_marking`] runs [`FingerMarker::mark_parallel`] — the finger walk that
-//! `MarkSweep`'s `ParallelMarking::Finger` uses — over a [`Shape`] walked in node order, one node
+//! [`check_finger_marking`] runs [`FingerMarker::mark_parallel`] — the split finger walk that
+//! `MarkSweep` marks with when several workers mark a set whose edges lead far — over a [`Shape`] walked in node order, one node
 //! per chunk, with 2 or 3 workers, and checks properties 1 and 2. Its termination needs no
 //! protocol (a worker traces what its own edges mark), so property 3 does not apply.
 

@@ -100,18 +100,17 @@ pub unsafe fn is_root(object: NonNull<Header>) -> bool {
     unsafe { Header::from_ptr(object) }.scratch() > 0
 }
 
-/// [`compute`] with the subtraction pass split over a spawner's workers when there are at least
-/// `parallel_threshold` members (below that, starting the workers would cost more than it saves,
-/// and the pass runs on this thread).
+/// [`compute`], with the subtraction pass split over a spawner's workers if `split` says so.
 ///
 /// The first pass (copy the strong counts) walks the list on this thread and fills `members`
-/// with every examined object; the second gives each worker a contiguous slice of `members` to
-/// trace, and each edge between examined objects subtracts one from its target's `gc_refs` with
-/// an atomic `fetch_sub`, since two workers may reach one target at once. Returns the number of
-/// members. Objects are traced on the workers' threads for the reasons given in
-/// `gc_core::mark`'s module docs ("Why other threads may trace a thread-local heap"): this thread
-/// waits for them, each object is traced by exactly one worker, and the only word they write, the
-/// scratch word, they write atomically.
+/// with every examined object. Then `split` is asked, with the members (counted, not yet
+/// subtracted). If it says no, the second pass runs on this thread; if yes, each worker traces a
+/// contiguous slice of `members`, and each edge between examined objects subtracts one from its
+/// target's `gc_refs` with an atomic `fetch_sub`, since two workers may reach one target at once.
+/// Returns the number of members and `split`'s answer. Objects are traced on the workers' threads
+/// for the reasons given in `gc_core::mark`'s module docs ("Why other threads may trace a
+/// thread-local heap"): this thread waits for them, each object is traced by exactly one worker,
+/// and the only word they write, the scratch word, they write atomically.
 ///
 /// # Panics
 ///
@@ -124,9 +123,9 @@ pub unsafe fn is_root(object: NonNull<Header>) -> bool {
 pub unsafe fn compute_parallel<S: Spawn>(
     examined: &ObjectList,
     spawner: &S,
-    parallel_threshold: usize,
     members: &mut Vec<HeaderNode>,
-) -> usize {
+    split: impl FnOnce(&[HeaderNode]) -> bool,
+) -> (usize, bool) {
     members.clear();
     // update_refs, on this thread.
     // SAFETY: members are live (caller's promise).
@@ -136,13 +135,14 @@ pub unsafe fn compute_parallel<S: Spawn>(
             members.push(object.into());
         })
     };
-    if members.len() < parallel_threshold {
+    if !split(members) {
         // subtract_refs, on this thread.
         for &object in members.iter() {
+            prefetch_walk_ahead(object.edge().as_ptr());
             // SAFETY: members are live (caller's promise).
             unsafe { Header::trace_decref(object.edge(), 0) };
         }
-        return members.len();
+        return (members.len(), false);
     }
     // subtract_refs, in parallel.
     let workers = spawner.workers().max(1);
@@ -159,7 +159,7 @@ pub unsafe fn compute_parallel<S: Spawn>(
         // SAFETY: both are examined members, live for the whole collection.
         unsafe { false_edge(source.0, Header::from_ptr(target.0)) };
     }
-    members.len()
+    (members.len(), true)
 }
 
 /// An object pointer handed to a worker thread.

@@ -6,15 +6,14 @@
 //!    object whose strong count exceeds the references from other examined objects is referenced
 //!    from outside the set (a handle, an older generation, an untracked object). Those objects
 //!    are alive, and so is everything they reach.
-//! 2. **Mark** — by default the parallel marking engine of `gc_core::mark`, after Endo, Taura
-//!    and Yonezawa (SC 1997) and Flood, Detlefs, Shavit and Zhang (JVM 2001): workers with
-//!    work-stealing deques, an atomic test-and-set mark in the top bit of each header's scratch
-//!    word (below it `gc_refs` stays untouched), and a termination protocol; or, with
-//!    [`ParallelMarking::Finger`], the finger walk split over the workers. Edges are followed
-//!    only into the examined set. With one worker, or a set too small to be worth waking threads
-//!    for, the marking is sequential, with plain loads and stores, and walks the examined list in
-//!    address order with a "finger" (Printezis and Detlefs, ISMM 2000; see
-//!    `gc_core::mark::finger`), so that the hardware prefetcher streams the objects it traces.
+//! 2. **Mark** — a walk of the examined objects in list order with a "finger" (Printezis and
+//!    Detlefs, ISMM 2000; `gc_core::mark::finger`): the list is in allocation order, which the
+//!    pool allocator makes address order, so the hardware prefetcher streams the objects it
+//!    traces. The mark is the top bit of each header's scratch word (below it `gc_refs` stays
+//!    untouched); edges are followed only into the examined set. With several workers and a large
+//!    set whose edges mostly lead far from their source, the walk is split: the workers claim
+//!    chunks of the list in order and walk them at once, with an atomic mark (see
+//!    [`MarkSweep`] for when, and the figures).
 //! 3. **Sweep** — one walk of the examined list: a marked object survives (its marks are
 //!    cleared and it is tagged with the generation it moves to); an unmarked one is unreachable
 //!    and moves to the garbage list, which the heap tears down by the same rules as for every
@@ -24,13 +23,15 @@
 //! Trial deletion does the same job as steps 2 and 3 in one sequential walk
 //! (`move_unreachable`); what mark–sweep adds is that the marking — the part that follows every
 //! edge of the live objects — spreads over several threads. Nothing recurses: a 10 000 000-node
-//! chain costs no call stack, only deque or stack memory.
+//! chain costs no call stack, only stack memory.
 //!
 //! The workers read the heap of the collecting thread while that thread waits for them; the
 //! `gc_core::mark` module docs explain why that is sound for a heap whose objects are not `Send`.
+//! (The work-stealing engine of `gc_core::mark`, `Marker`, marked for this detector before the
+//! finger walk could be split; the shared heap's collector still uses it.)
 
 use gc_core::header::flags;
-use gc_core::mark::{is_marked, FingerMarker, HeaderGraph, HeaderNode, Marker};
+use gc_core::mark::{is_marked, FingerMarker, HeaderGraph, HeaderNode};
 use gc_core::{CycleDetector, Detection, Examined, Header, ObjectList};
 
 use super::gc_refs;
@@ -51,8 +52,41 @@ pub const MAX_WORKERS: usize = 64;
 /// a sequential one); below a few tens of thousands of objects the threads cannot earn that back.
 pub const DEFAULT_PARALLEL_THRESHOLD: usize = 20_000;
 
+/// With several workers, a large set is marked by one walk when at least this fraction of its
+/// sampled edges lead near their source, and by a split walk otherwise (see [`MarkSweep`]).
+pub const ONE_WALK_NEAR_EDGES: f64 = 0.75;
+
+/// Objects whose edges are sampled to decide how to mark (see [`ONE_WALK_NEAR_EDGES`]).
+pub const NEAR_EDGE_SAMPLE: usize = 1024;
+
 /// Mark–sweep with parallel marking from the roots that trial deletion's first pass finds. See
 /// the [module docs](self).
+///
+/// ## When several workers mark
+///
+/// One finger walk streams through a set whose edges lead near their source (to objects
+/// allocated close by: lists, trees, parsed documents): most targets are cached when it tests
+/// them. There a split walk loses: reachability runs forward through the allocation order, so a
+/// worker's chunk is usually passed before anything in it is marked, and another worker then
+/// traces it out of order. Where edges lead anywhere, the walk waits on cache misses and a split
+/// walk overlaps them. So with several workers and at least the parallel threshold of objects,
+/// the collection samples the edges of [`NEAR_EDGE_SAMPLE`] objects spread over the set
+/// (`FingerMarker::near_edges`): if at least [`ONE_WALK_NEAR_EDGES`] of them are near, one walk
+/// on this thread marks (and the external counts are computed on this thread too); otherwise
+/// both are split over the workers.
+///
+/// Measured on the reference machine, `--bench mark` (`full_collection`, 1 000 000 live objects,
+/// the whole `gc::collect()`), one run, criterion medians, ms, before the choice existed:
+///
+/// | graph | near edges | split walk, 2 workers | one walk | work-stealing engine, 2 workers |
+/// |---|---|---|---|---|
+/// | `random` (edges anywhere) | 0.3 % | 71.6 | 99.5 | 89.5 |
+/// | `fields-random` (a tree, and one edge anywhere) | 48 % | 36.5 | 52.6 | 40.7 |
+/// | `local` (edges among the 64 objects allocated around) | 99.7 % | 74.8 | 25.2 | 56.6 |
+/// | `fields-local` | 99.7 % | 19.1 | 14.4 | 30.5 |
+///
+/// Marking alone (`mark`, 4 000 000 objects, edges anywhere): the split walk 116.0 ms with 2
+/// workers against 219.2 with one (1.89×); the engine 180.0 against 297.6 (1.65×).
 ///
 /// ```
 /// use gc_refcount::{gc, Gc, GcCell, HeapConfig, MarkSweep, Trace};
@@ -68,15 +102,13 @@ pub const DEFAULT_PARALLEL_THRESHOLD: usize = 20_000;
 /// ```
 pub struct MarkSweep {
     workers: usize,
-    parallel_marking: ParallelMarking,
     parallel_threshold: usize,
+    always_split: bool,
     name: &'static str,
-    /// The engine; its thread pool is started at the first parallel marking.
-    marker: Marker<HeaderGraph, Workers>,
-    /// The roots of a parallel marking, kept for their allocation.
-    roots: Vec<HeaderNode>,
-    /// The examined objects of a parallel collection (filled by the first `gc_refs` pass), kept
-    /// for their allocation.
+    /// The thread pool, started at the first collection that can use it.
+    pool: Option<Workers>,
+    /// The examined objects of a collection with the pool started (filled by the first
+    /// `gc_refs` pass), kept for their allocation.
     members: Vec<HeaderNode>,
     /// The finger marking, kept for its buffers.
     finger: FingerMarker<HeaderGraph>,
@@ -86,44 +118,14 @@ impl std::fmt::Debug for MarkSweep {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("MarkSweep")
             .field("workers", &self.workers)
-            .field("parallel_marking", &self.parallel_marking)
             .field("parallel_threshold", &self.parallel_threshold)
+            .field("always_split", &self.always_split)
             .finish()
     }
 }
 
 /// The graph the marker sees: the examined objects.
 const EXAMINED: HeaderGraph = HeaderGraph::new(flags::EXAMINED);
-
-/// How a [`MarkSweep`] with several workers marks a set of at least its parallel threshold.
-/// (Smaller sets, and one worker, always take the sequential finger walk.)
-///
-/// Neither wins everywhere. `--bench mark` on the reference machine, one run, criterion medians,
-/// ms: `full_collection` (1 000 000 live objects, the whole `gc::collect()`) and `mark` (marking
-/// alone, 4 000 000 objects, edges anywhere):
-///
-/// | heap | work stealing, 2 workers | finger, 2 workers | one worker (finger) |
-/// |---|---|---|---|
-/// | `full_collection/random` (edges anywhere) | 89.5 | 75.1 | 101.9 |
-/// | `full_collection/local` (edges among the 64 objects allocated around) | 56.6 | 75.3 | 26.7 |
-/// | `full_collection/fields-random` | 40.7 | 34.6 | 53.6 |
-/// | `full_collection/fields-local` | 30.5 | 19.1 | 15.9 |
-/// | `mark` | 180.0 (engine alone, 1 worker: 297.6) | 116.0 | 219.2 |
-///
-/// The finger's chunks only pay when the marks they need arrive in time: in `local`, whose
-/// reachability runs forward through the allocation order, the second worker passes its chunk
-/// before anything in it is marked, and the first then traces all of it out of order.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
-pub enum ParallelMarking {
-    /// The marking engine (`gc_core::mark::Marker`): depth-first from the roots, work-stealing
-    /// deques, a termination protocol. Detector name `mark-sweep:N`.
-    #[default]
-    WorkStealing,
-    /// The finger walk split over the workers (`gc_core::mark::FingerMarker::mark_parallel`):
-    /// each claims chunks of the examined objects in list order and walks them. Detector name
-    /// `mark-sweep-finger:N`.
-    Finger,
-}
 
 impl MarkSweep {
     /// Mark–sweep with `workers` marking threads (1: sequential marking, no thread is started),
@@ -132,30 +134,28 @@ impl MarkSweep {
         let workers = workers.clamp(1, MAX_WORKERS);
         MarkSweep {
             workers,
-            parallel_marking: ParallelMarking::WorkStealing,
             parallel_threshold: DEFAULT_PARALLEL_THRESHOLD,
+            always_split: false,
             name: NAMES[workers - 1],
-            marker: Marker::sequential(EXAMINED),
-            roots: Vec::new(),
+            pool: None,
             members: Vec::new(),
             finger: FingerMarker::new(EXAMINED),
         }
     }
 
     /// Marks sequentially when fewer than `objects` objects are examined
-    /// ([`DEFAULT_PARALLEL_THRESHOLD`] by default; 0 makes every marking parallel).
+    /// ([`DEFAULT_PARALLEL_THRESHOLD`] by default; 0: every set may be split).
     pub fn parallel_threshold(mut self, objects: usize) -> Self {
         self.parallel_threshold = objects;
         self
     }
 
-    /// How several workers mark ([`ParallelMarking::WorkStealing`] by default).
-    pub fn parallel_marking(mut self, marking: ParallelMarking) -> Self {
-        self.parallel_marking = marking;
-        self.name = match marking {
-            ParallelMarking::WorkStealing => NAMES[self.workers - 1],
-            ParallelMarking::Finger => FINGER_NAMES[self.workers - 1],
-        };
+    /// Splits the marking over the workers for every set of at least the parallel threshold,
+    /// however near its edges lead (by default one walk marks a set whose edges are mostly near;
+    /// see [`MarkSweep`]). For comparing the two, and for tests that must run the split walk on
+    /// small graphs.
+    pub fn always_split(mut self) -> Self {
+        self.always_split = true;
         self
     }
 
@@ -164,93 +164,34 @@ impl MarkSweep {
         self.workers
     }
 
-    /// Parses a detector name: `mark-sweep` (as many workers as the machine has processors),
-    /// `mark-sweep:N` (N workers, 1 to [`MAX_WORKERS`]), or `mark-sweep-finger` and
-    /// `mark-sweep-finger:N` (the same, marking with [`ParallelMarking::Finger`]).
+    /// Parses a detector name: `mark-sweep` (as many workers as the machine has processors) or
+    /// `mark-sweep:N` (N workers, 1 to [`MAX_WORKERS`]).
     ///
     /// ```
     /// use gc_refcount::MarkSweep;
     /// assert_eq!(MarkSweep::from_name("mark-sweep:2").unwrap().workers(), 2);
-    /// assert_eq!(MarkSweep::from_name("mark-sweep-finger:2").unwrap().workers(), 2);
     /// assert!(MarkSweep::from_name("mark-sweep:0").is_none());
-    /// assert!(MarkSweep::from_name("mark-sweep-finger:").is_none());
     /// assert!(MarkSweep::from_name("trial-deletion").is_none());
     /// ```
     pub fn from_name(name: &str) -> Option<MarkSweep> {
-        let rest = name.strip_prefix("mark-sweep")?;
-        let (marking, count) = match rest.strip_prefix("-finger") {
-            Some(count) => (ParallelMarking::Finger, count),
-            None => (ParallelMarking::WorkStealing, rest),
-        };
-        let detector = match count {
-            "" => MarkSweep::default(),
+        match name.strip_prefix("mark-sweep")? {
+            "" => Some(MarkSweep::default()),
             count => {
                 let workers: usize = count.strip_prefix(':')?.parse().ok()?;
-                if !(1..=MAX_WORKERS).contains(&workers) {
-                    return None;
-                }
-                MarkSweep::new(workers)
+                (1..=MAX_WORKERS)
+                    .contains(&workers)
+                    .then(|| MarkSweep::new(workers))
             }
-        };
-        Some(detector.parallel_marking(marking))
-    }
-
-    /// Marks everything reachable from the roots (examined objects with `gc_refs > 0`); returns
-    /// whether the parallel engine ran. `pool`: the thread pool is started, and
-    /// [`gc_refs::compute_parallel`] (rather than [`gc_refs::compute_by_generation`]) ran.
-    ///
-    /// # Safety
-    ///
-    /// As [`CycleDetector::find_garbage`], after [`gc_refs::compute_by_generation`] or
-    /// [`gc_refs::compute_parallel`] on `objects`.
-    unsafe fn mark(&mut self, objects: &ObjectList, members: usize, pool: bool) -> bool {
-        if pool && members >= self.parallel_threshold {
-            // With the pool started, `gc_refs::compute_parallel` filled the members vector.
-            match self.parallel_marking {
-                ParallelMarking::WorkStealing => {
-                    for &object in &self.members {
-                        // SAFETY: members are live (the caller's promise).
-                        if unsafe { gc_refs::is_root(object.edge()) } {
-                            self.roots.push(object);
-                        }
-                    }
-                    // SAFETY: every root and every examined object reachable from it is live
-                    // and tracked, with a `Trace` that may run on the pool's threads while this
-                    // thread waits (see the `gc_core::mark` module docs); nothing else touches
-                    // the scratch words until the marker returns.
-                    unsafe { self.marker.mark(&mut self.roots) };
-                }
-                ParallelMarking::Finger => {
-                    let spawner = self.marker.spawner().expect("a started pool");
-                    // SAFETY: as above; the members are exactly the examined objects, each once,
-                    // and none is marked or passed yet.
-                    unsafe { self.finger.mark_parallel(&mut self.members, spawner) };
-                }
-            }
-            return true;
         }
-        let walk = std::iter::successors(objects.first(), |&object| {
-            // SAFETY: a member of `examined`, live (the caller's promise); the walk unlinks none.
-            unsafe { objects.next(object) }
-        });
-        // SAFETY: the caller's promise; nothing has marked yet.
-        unsafe { self.finger.mark(walk.map(HeaderNode::from)) };
-        false
     }
 
     /// Starts the thread pool unless it runs already; `false` if the system refused threads
     /// (the collection then marks sequentially).
     fn start_pool(&mut self) -> bool {
-        if self.marker.workers() == self.workers {
-            return true;
+        if self.pool.is_none() {
+            self.pool = new_workers(self.workers);
         }
-        match new_workers(self.workers) {
-            Some(workers) => {
-                self.marker = Marker::parallel(EXAMINED, workers);
-                true
-            }
-            None => false,
-        }
+        self.pool.is_some()
     }
 }
 
@@ -316,27 +257,56 @@ unsafe impl CycleDetector for MarkSweep {
     unsafe fn find_garbage(&mut self, examined: Examined<'_>, garbage: &ObjectList) -> Detection {
         let objects = examined.objects;
         let pool = self.workers > 1 && self.start_pool();
-        let members = if pool {
-            let spawner = self.marker.spawner().expect("a started pool");
-            // SAFETY: the caller's promise covers `compute_parallel`'s: the objects are live and
-            // frozen, and their `Trace` may run on the pool's threads while this thread waits.
-            unsafe {
-                gc_refs::compute_parallel(
-                    objects,
-                    spawner,
-                    self.parallel_threshold,
-                    &mut self.members,
-                )
+        let (members, split) = match self.pool.as_ref() {
+            Some(spawner) if pool => {
+                let threshold = self.parallel_threshold;
+                let always_split = self.always_split;
+                let finger = &mut self.finger;
+                let split = |members: &[HeaderNode]| {
+                    members.len() >= threshold
+                        && (always_split
+                            // SAFETY: the members are live, counted (their scratch words hold
+                            // strong counts, which the sampling does not read) and frozen.
+                            || unsafe { finger.near_edges(members, NEAR_EDGE_SAMPLE) }
+                                < ONE_WALK_NEAR_EDGES)
+                };
+                // SAFETY: the caller's promise covers `compute_parallel`'s: the objects are live
+                // and frozen, and their `Trace` may run on the pool's threads while this thread
+                // waits.
+                unsafe { gc_refs::compute_parallel(objects, spawner, &mut self.members, split) }
             }
-        } else {
-            // SAFETY: the caller's promise covers `compute_by_generation`'s, and the tags are
-            // exact: the heap keeps them where it moves objects and `sweep` tags every survivor
-            // (see `Examined::generation`).
-            unsafe { gc_refs::compute_by_generation(objects, examined.generation) }
+            _ => {
+                // SAFETY: the caller's promise covers `compute_by_generation`'s, and the tags
+                // are exact: the heap keeps them where it moves objects and `sweep` tags every
+                // survivor (see `Examined::generation`).
+                let members =
+                    unsafe { gc_refs::compute_by_generation(objects, examined.generation) };
+                (members, false)
+            }
         };
-        // SAFETY: as above; the counts are computed.
-        unsafe { self.mark(objects, members, pool) };
-
+        // The markings' common ground: every examined object is live and frozen with its
+        // `gc_refs` computed, none is marked or passed yet, and nothing else touches the scratch
+        // words until the marking returns.
+        match self.pool.as_ref() {
+            Some(spawner) if split => {
+                // SAFETY: as above; the members vector holds exactly the examined objects, each
+                // once, and their `Trace` may run on the pool's threads while this thread waits
+                // (see the `gc_core::mark` module docs).
+                unsafe { self.finger.mark_parallel(&mut self.members, spawner) };
+            }
+            _ if pool => {
+                // SAFETY: as above; the members vector holds exactly the examined objects.
+                unsafe { self.finger.mark(self.members.iter().copied()) };
+            }
+            _ => {
+                let walk = std::iter::successors(objects.first(), |&object| {
+                    // SAFETY: a live member of `examined`; the walk unlinks none.
+                    unsafe { objects.next(object) }
+                });
+                // SAFETY: as above; the walk yields exactly the examined objects.
+                unsafe { self.finger.mark(walk.map(HeaderNode::from)) };
+            }
+        }
         let survivors_to = flags::generation_tag(examined.survivors_to);
         // SAFETY: as above.
         let found = unsafe { sweep(objects, garbage, survivors_to) };
@@ -348,22 +318,19 @@ unsafe impl CycleDetector for MarkSweep {
     }
 }
 
-/// `[prefix1, prefix2, …, prefix64]`, built at compile time: the detector names by worker count.
-macro_rules! names {
-    ($prefix:literal) => {
-        names!($prefix;
-            1 2 3 4 5 6 7 8 9 10 11 12 13 14 15 16 17 18 19 20 21 22 23 24 25 26 27 28 29 30 31 32
-            33 34 35 36 37 38 39 40 41 42 43 44 45 46 47 48 49 50 51 52 53 54 55 56 57 58 59 60 61
-            62 63 64)
-    };
-    ($prefix:literal; $($n:literal)*) => {
-        [$(concat!($prefix, $n)),*]
-    };
-}
-
 /// Detector names by worker count: `NAMES[n - 1]` is `"mark-sweep:n"`.
-const NAMES: [&str; MAX_WORKERS] = names!("mark-sweep:");
+const NAMES: [&str; MAX_WORKERS] = names();
 
-/// Detector names by worker count with finger marking: `FINGER_NAMES[n - 1]` is
-/// `"mark-sweep-finger:n"`.
-const FINGER_NAMES: [&str; MAX_WORKERS] = names!("mark-sweep-finger:");
+/// Builds [`NAMES`] at compile time.
+const fn names() -> [&'static str; MAX_WORKERS] {
+    macro_rules! names {
+        ($($n:literal)*) => {
+            [$(concat!("mark-sweep:", $n)),*]
+        };
+    }
+    names!(
+        1 2 3 4 5 6 7 8 9 10 11 12 13 14 15 16 17 18 19 20 21 22 23 24 25 26 27 28 29 30 31 32
+        33 34 35 36 37 38 39 40 41 42 43 44 45 46 47 48 49 50 51 52 53 54 55 56 57 58 59 60 61
+        62 63 64
+    )
+}

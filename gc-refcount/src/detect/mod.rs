@@ -18,6 +18,6 @@ mod no_cycles;
 mod trial_deletion;
 
 pub use bacon_rajan::BaconRajan;
-pub use mark_sweep::{MarkSweep, ParallelMarking};
+pub use mark_sweep::MarkSweep;
 pub use no_cycles::NoCycles;
 pub use trial_deletion::TrialDeletion;

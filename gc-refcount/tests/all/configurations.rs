@@ -30,7 +30,7 @@
 
 use gc_refcount::{
     gc, BaconRajan, CpythonGenerations, Discipline, HeapConfig, Manual, MarkSweep, NoCycles,
-    ParallelMarking, PoolAllocator, SingleGeneration, SystemAllocator, Threshold,
+    PoolAllocator, SingleGeneration, SystemAllocator, Threshold,
 };
 
 /// Hands the list of configurations to `$callback!`, after `{ $args }`. Each line is
@@ -70,12 +70,6 @@ macro_rules! with_configurations {
                 system().scheduler(Threshold::new(3)).detector(parallel_mark_sweep()),
             mark_sweep_2_deferred [miri] =>
                 system().detector(parallel_mark_sweep()).discipline(Discipline::Deferred),
-            // Mark–sweep whose two markers split a finger walk.
-            mark_sweep_finger_2 [native] =>
-                system().detector(parallel_mark_sweep().parallel_marking(ParallelMarking::Finger)),
-            mark_sweep_finger_2_threshold_3 [miri] => system()
-                .scheduler(Threshold::new(3))
-                .detector(parallel_mark_sweep().parallel_marking(ParallelMarking::Finger)),
         }
     };
 }
@@ -91,10 +85,10 @@ fn pool() -> HeapConfig {
     HeapConfig::default().allocator(PoolAllocator::new())
 }
 
-/// Mark–sweep with two marking threads, parallel for every examined set (the default parallel
-/// threshold would mark the small graphs of the tests sequentially).
+/// Mark–sweep with two marking threads, splitting the marking of every examined set (the default
+/// parallel threshold and choice would mark the small graphs of the tests with one walk).
 fn parallel_mark_sweep() -> MarkSweep {
-    MarkSweep::new(2).parallel_threshold(0)
+    MarkSweep::new(2).parallel_threshold(0).always_split()
 }
 
 /// One line of the list.

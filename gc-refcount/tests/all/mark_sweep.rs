@@ -7,9 +7,7 @@
 use std::cell::RefCell;
 use std::sync::Mutex;
 
-use gc_refcount::{
-    gc, Discipline, Gc, GcCell, HeapConfig, Manual, MarkSweep, ParallelMarking, Trace, Weak,
-};
+use gc_refcount::{gc, Discipline, Gc, GcCell, HeapConfig, Manual, MarkSweep, Trace, Weak};
 
 thread_local! {
     /// Ids of the nodes whose value has been dropped.
@@ -56,17 +54,18 @@ fn dropped() -> Vec<usize> {
     DROPPED.with(|log| log.borrow().clone())
 }
 
-/// Mark–sweep with `workers` threads, marking in parallel however small the heap (so that the
-/// small tests exercise the parallel engine too), collecting only when asked.
+/// Mark–sweep with `workers` threads, splitting the marking over them however small the heap and
+/// however near its edges (so that the small tests exercise the split walk too), collecting only
+/// when asked.
 fn configure(workers: usize, discipline: Discipline) {
-    configure_marking(workers, ParallelMarking::WorkStealing, discipline);
+    configure_detector(
+        MarkSweep::new(workers).parallel_threshold(0).always_split(),
+        discipline,
+    );
 }
 
-/// As [`configure`], with the given parallel marking.
-fn configure_marking(workers: usize, marking: ParallelMarking, discipline: Discipline) {
-    let detector = MarkSweep::new(workers)
-        .parallel_threshold(0)
-        .parallel_marking(marking);
+/// A heap with `detector`, collecting only when asked.
+fn configure_detector(detector: MarkSweep, discipline: Discipline) {
     let config = HeapConfig::default()
         .detector(detector)
         .discipline(discipline)
@@ -80,13 +79,12 @@ fn assert_all_freed() {
     assert_eq!(gc::tracked_count(), 0);
 }
 
-fn rings_and_self_cycles(workers: usize, marking: ParallelMarking) {
-    configure_marking(workers, marking, Discipline::Immediate);
-    let name = match marking {
-        ParallelMarking::WorkStealing => "mark-sweep",
-        ParallelMarking::Finger => "mark-sweep-finger",
-    };
-    assert_eq!(gc::config_name(), format!("{name}:{workers}/manual/pool"));
+fn rings_and_self_cycles(workers: usize) {
+    configure(workers, Discipline::Immediate);
+    assert_eq!(
+        gc::config_name(),
+        format!("mark-sweep:{workers}/manual/pool")
+    );
     let (rings, len) = if cfg!(miri) { (3, 4) } else { (200, 10) };
     let kept = ring(0, 5);
     let mut weaks: Vec<Weak<Node>> = Vec::new();
@@ -124,17 +122,12 @@ fn rings_and_self_cycles(workers: usize, marking: ParallelMarking) {
 
 #[test]
 fn one_worker_collects_rings_and_self_cycles() {
-    rings_and_self_cycles(1, ParallelMarking::WorkStealing);
+    rings_and_self_cycles(1);
 }
 
 #[test]
 fn two_workers_collect_rings_and_self_cycles() {
-    rings_and_self_cycles(2, ParallelMarking::WorkStealing);
-}
-
-#[test]
-fn two_finger_workers_collect_rings_and_self_cycles() {
-    rings_and_self_cycles(2, ParallelMarking::Finger);
+    rings_and_self_cycles(2);
 }
 
 #[test]
@@ -174,15 +167,6 @@ fn names_parse() {
     assert!(MarkSweep::from_name("mark-sweep:65").is_none());
     assert!(MarkSweep::from_name("mark-sweep:x").is_none());
     assert!(MarkSweep::from_name("mark-sweeps").is_none());
-    let finger = MarkSweep::from_name("mark-sweep-finger:2").unwrap();
-    assert_eq!(finger.workers(), 2);
-    assert_eq!(
-        gc_refcount::CycleDetector::name(&finger),
-        "mark-sweep-finger:2"
-    );
-    assert!(MarkSweep::from_name("mark-sweep-finger").is_some());
-    assert!(MarkSweep::from_name("mark-sweep-finger:0").is_none());
-    assert!(MarkSweep::from_name("mark-sweep-fingers:2").is_none());
 }
 
 // --- stress: a large random graph, marked in parallel many times ----------------------------------
@@ -221,8 +205,8 @@ fn big() -> std::sync::MutexGuard<'static, ()> {
 /// `workers` mark a random graph of `n` nodes (average out-degree 2) `rounds` times; after every
 /// collection the values dropped must be exactly those a sequential search does not reach from
 /// the handles still held. Between collections the test drops a random tenth of its handles.
-fn large_random_graph(workers: usize, marking: ParallelMarking, n: usize, rounds: usize) {
-    configure_marking(workers, marking, Discipline::Immediate);
+fn large_random_graph(workers: usize, n: usize, rounds: usize) {
+    configure(workers, Discipline::Immediate);
     let mut rng = Rng(0x9e37_79b9_7f4a_7c15);
     let nodes: Vec<Gc<Node>> = (0..n).map(node).collect();
     let mut edges = vec![Vec::new(); n];
@@ -280,16 +264,7 @@ fn large_random_graph(workers: usize, marking: ParallelMarking, n: usize, rounds
 fn parallel_marking_of_a_large_random_graph_matches_a_sequential_search() {
     let _big = big();
     let (n, rounds) = if cfg!(miri) { (300, 2) } else { (1_000_000, 4) };
-    large_random_graph(2, ParallelMarking::WorkStealing, n, rounds);
-}
-
-/// The finger walk split over two workers: chunks walked at once, edges into other workers'
-/// chunks, passed objects marked later by another worker.
-#[test]
-fn parallel_finger_marking_of_a_large_random_graph_matches_a_sequential_search() {
-    let _big = big();
-    let (n, rounds) = if cfg!(miri) { (300, 2) } else { (1_000_000, 4) };
-    large_random_graph(2, ParallelMarking::Finger, n, rounds);
+    large_random_graph(2, n, rounds);
 }
 
 /// The sequential marking's finger walk on a heap spread over far more than its near window:
@@ -298,7 +273,7 @@ fn parallel_finger_marking_of_a_large_random_graph_matches_a_sequential_search()
 fn finger_marking_of_a_large_random_graph_matches_a_sequential_search() {
     let _big = big();
     let (n, rounds) = if cfg!(miri) { (300, 2) } else { (200_000, 4) };
-    large_random_graph(1, ParallelMarking::WorkStealing, n, rounds);
+    large_random_graph(1, n, rounds);
 }
 
 // --- deep structures ------------------------------------------------------------------------------
@@ -311,8 +286,8 @@ struct Link {
 
 /// A ring of `n` links: marked through while a handle holds it (no recursion in marking), then
 /// collected as cyclic garbage (no recursion in the sweep or the tear-down).
-fn long_ring(workers: usize, marking: ParallelMarking, n: usize) {
-    configure_marking(workers, marking, Discipline::Immediate);
+fn long_ring(detector: MarkSweep, n: usize) {
+    configure_detector(detector, Discipline::Immediate);
     let tail = Gc::new(Link {
         next: GcCell::new(None),
     });
@@ -339,8 +314,7 @@ fn long_ring(workers: usize, marking: ParallelMarking, n: usize) {
 fn a_long_ring_is_marked_and_collected_without_recursion() {
     let _big = big();
     long_ring(
-        1,
-        ParallelMarking::WorkStealing,
+        MarkSweep::new(1),
         if cfg!(miri) { 1_000 } else { 10_000_000 },
     );
 }
@@ -348,23 +322,19 @@ fn a_long_ring_is_marked_and_collected_without_recursion() {
 #[test]
 fn a_long_ring_is_marked_in_parallel_and_collected() {
     let _big = big();
-    long_ring(
-        2,
-        ParallelMarking::WorkStealing,
-        if cfg!(miri) { 500 } else { 10_000_000 },
-    );
+    let split = MarkSweep::new(2).parallel_threshold(0).always_split();
+    long_ring(split, if cfg!(miri) { 500 } else { 10_000_000 });
 }
 
-/// The ring is allocated backwards (each link points to the one allocated before it), so the walk
-/// in allocation order passes every link before the edge that marks it: two workers trace it
-/// out of order, one edge after another.
+/// With two workers and a set whose edges all lead near their source (each link to the one
+/// allocated just before it), the collection counts and marks with one walk over the members
+/// it collected for the workers: a path of its own.
 #[test]
-fn a_long_ring_is_marked_by_a_parallel_finger_and_collected() {
+fn a_long_ring_of_near_edges_is_marked_by_one_walk_with_two_workers() {
     let _big = big();
     long_ring(
-        2,
-        ParallelMarking::Finger,
-        if cfg!(miri) { 500 } else { 2_000_000 },
+        MarkSweep::new(2).parallel_threshold(0),
+        if cfg!(miri) { 500 } else { 1_000_000 },
     );
 }
 
