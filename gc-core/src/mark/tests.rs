@@ -8,6 +8,7 @@ use std::sync::atomic::AtomicUsize;
 use std::sync::atomic::Ordering::Relaxed;
 use std::sync::Arc;
 
+use super::finger::DEFAULT_CHUNK;
 use super::*;
 use crate::header::flags;
 use crate::sync::Std;
@@ -188,6 +189,103 @@ fn a_rayon_pool_marks_exactly_the_reachable_nodes() {
         let marker = Marker::parallel(VecGraph::new(edges), ArcPool(Arc::clone(&pool)));
         check(marker, &roots);
     }
+}
+
+// --- the finger walk -------------------------------------------------------------------------
+
+// SAFETY: as for `Graph`; a root's word holds 1 below the finger's bits (set by `finger_graph`
+// before marking), unchanged during it.
+unsafe impl FingerGraph for VecGraph {
+    fn is_root(&self, word: usize) -> bool {
+        word > 0
+    }
+
+    /// Within two places of the finger, either way.
+    fn is_near(&self, finger: usize, target: usize) -> bool {
+        finger.abs_diff(target) <= 2
+    }
+}
+
+/// `edges` as a graph for a finger marking: each root's word holds 1.
+fn finger_graph(edges: Vec<Vec<usize>>, roots: &[usize]) -> VecGraph {
+    let graph = VecGraph::new(edges);
+    for &root in roots {
+        graph.0.marks[root].store(1, Relaxed);
+    }
+    graph
+}
+
+/// Marks `edges` from `roots` with a finger walk in node order — on this thread, or split over
+/// `workers` scoped threads in chunks of `chunk` — and checks: reachable ⇔ marked, each
+/// reachable node scanned once, the nodes handed back.
+fn check_finger(edges: Vec<Vec<usize>>, roots: &[usize], workers: usize, chunk: usize) {
+    let graph = finger_graph(edges, roots);
+    let n = graph.0.edges.len();
+    let mut marker = FingerMarker::new(graph.clone()).with_chunk(chunk);
+    let mut nodes: Vec<usize> = (0..n).collect();
+    // SAFETY: `nodes` is every node once, none marked or passed; nothing else touches the marks.
+    let stats = unsafe { marker.mark_parallel(&mut nodes, &ScopedThreads::new(workers)) };
+    assert_eq!(
+        nodes,
+        (0..n).collect::<Vec<_>>(),
+        "the nodes are handed back"
+    );
+    let reachable = graph.reachable(roots);
+    assert_eq!(
+        graph.marked(),
+        reachable,
+        "{workers} workers, chunks of {chunk}"
+    );
+    let expected: Vec<usize> = reachable.iter().map(|&r| usize::from(r)).collect();
+    assert_eq!(
+        graph.scans(),
+        expected,
+        "{workers} workers, chunks of {chunk}"
+    );
+    assert_eq!(stats.scanned, expected.iter().sum::<usize>());
+}
+
+#[test]
+fn a_finger_walk_marks_exactly_the_reachable_nodes() {
+    for workers in [1, 2, 3] {
+        for chunk in [1, 2, DEFAULT_CHUNK] {
+            for (edges, roots) in shapes() {
+                check_finger(edges, &roots, workers, chunk);
+            }
+        }
+    }
+}
+
+#[test]
+fn split_finger_walks_of_random_graphs_match_the_sequential_search() {
+    let (n, rounds) = if cfg!(miri) { (64, 2) } else { (20_000, 8) };
+    for seed in 0..rounds {
+        let roots: Vec<usize> = (0..n).step_by(n / 8).collect();
+        for (workers, chunk) in [(1, DEFAULT_CHUNK), (2, 7), (2, 1024), (3, 64)] {
+            check_finger(random_edges(n, seed), &roots, workers, chunk);
+        }
+    }
+}
+
+#[test]
+fn near_edges_counts_the_sampled_edges_that_lead_near() {
+    // Node i leads to i + 1 (near) and to i + 50 (far), while those exist.
+    let n = 200;
+    let edges: Vec<Vec<usize>> = (0..n)
+        .map(|i| [i + 1, i + 50].into_iter().filter(|&t| t < n).collect())
+        .collect();
+    let nodes: Vec<usize> = (0..n).collect();
+    let mut marker = FingerMarker::new(VecGraph::new(edges));
+    // SAFETY: every node is in range; sampling reads no mark word.
+    let all = unsafe { marker.near_edges(&nodes[..150], 150) };
+    assert!((all - 0.5).abs() < 1e-9, "{all}");
+    // The last 50 nodes have only near edges (and the last none).
+    // SAFETY: as above.
+    let tail = unsafe { marker.near_edges(&nodes[150..], 10) };
+    assert!((tail - 1.0).abs() < 1e-9, "{tail}");
+    // No edges at all counts as near.
+    // SAFETY: as above.
+    assert_eq!(unsafe { marker.near_edges(&nodes[199..], 1) }, 1.0);
 }
 
 /// A pool shared by several markers in a test.
