@@ -76,14 +76,18 @@ pub const NEAR_EDGE_SAMPLE: usize = 1024;
 /// both are split over the workers.
 ///
 /// Measured on the reference machine, `--bench mark` (`full_collection`, 1 000 000 live objects,
-/// the whole `gc::collect()`), one run, criterion medians, ms, before the choice existed:
+/// the whole `gc::collect()`), criterion medians, ms. The first three columns come from one run
+/// made before the choice existed, the last from a run after it:
 ///
-/// | graph | near edges | split walk, 2 workers | one walk | work-stealing engine, 2 workers |
-/// |---|---|---|---|---|
-/// | `random` (edges anywhere) | 0.3 % | 71.6 | 99.5 | 89.5 |
-/// | `fields-random` (a tree, and one edge anywhere) | 48 % | 36.5 | 52.6 | 40.7 |
-/// | `local` (edges among the 64 objects allocated around) | 99.7 % | 74.8 | 25.2 | 56.6 |
-/// | `fields-local` | 99.7 % | 19.1 | 14.4 | 30.5 |
+/// | graph | near edges | split walk, 2 workers | one walk (1 worker) | work-stealing engine, 2 workers | `mark-sweep:2`, choosing |
+/// |---|---|---|---|---|---|
+/// | `random` (edges anywhere) | 0.3 % | 71.6 | 99.5 | 89.5 | 64.6 (split) |
+/// | `fields-random` (a tree, and one edge anywhere) | 48 % | 36.5 | 52.6 | 40.7 | 36.5 (split) |
+/// | `local` (edges among the 64 objects allocated around) | 99.7 % | 74.8 | 25.2 | 56.6 | 28.2 (one walk) |
+/// | `fields-local` | 99.7 % | 19.1 | 14.4 | 30.5 | 18.6 (one walk) |
+///
+/// With several workers one walk costs a little more than with one: the counts take two walks
+/// (the first collects the members to sample) instead of one.
 ///
 /// Marking alone (`mark`, 4 000 000 objects, edges anywhere): the split walk 116.0 ms with 2
 /// workers against 219.2 with one (1.89×); the engine 180.0 against 297.6 (1.65×).
