@@ -65,8 +65,9 @@
 //!
 //! ## What is not built yet
 //!
-//! No `sync::Weak`. The subtraction pass of the collector runs on the calling thread (the
-//! marking from the roots runs on the marking engine's pool when the heap is large). Leaf objects carry the collector's
+//! No `sync::Weak`. The collection runs on the collecting thread alone, while the stopped
+//! mutators' cores idle: its tracing pass (the largest part) could be split over them. Leaf
+//! objects carry the collector's
 //! four header words unused (see [`SharedHeader`]).
 //!
 //! ## Where the unsafe code is
@@ -81,12 +82,12 @@ mod atomic;
 mod biased;
 mod collector;
 mod counts;
+mod edge_table;
 mod handle;
 mod lock;
 mod object;
 mod registry;
 mod runtime;
-mod shared_graph;
 mod tracked;
 mod trashcan;
 pub mod world;

@@ -25,10 +25,9 @@ pub struct TrackedLinks {
     /// before the object is shared.
     shard: UnsafeCell<*const Shard>,
     /// The collector's word: `index << state::SHIFT | flags` during a collection (the object's
-    /// place among the examined ones, and the marking engine's mark bit, the top one), 0 between
-    /// collections, [`state::DEAD`] once the object's value is (being) torn down by a collection.
-    /// An atomic because blocking threads may read `DEAD` (on dereference) while the collector
-    /// writes it.
+    /// place among the examined ones), 0 between collections, [`state::DEAD`] once the object's
+    /// value is (being) torn down by a collection. An atomic because blocking threads may read
+    /// `DEAD` (on dereference) while the collector writes it.
     state: AtomicUsize,
 }
 
@@ -69,12 +68,6 @@ impl TrackedLinks {
     #[inline(always)]
     pub(crate) fn set_state(&self, value: usize) {
         self.state.store(value, Relaxed);
-    }
-
-    /// The state word itself, for the marking engine (which owns its top bit).
-    #[inline(always)]
-    pub(crate) fn state_word(&self) -> &AtomicUsize {
-        &self.state
     }
 
     /// Whether a collection found the object garbage (its value is dropped or being dropped).
