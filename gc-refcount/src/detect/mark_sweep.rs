@@ -28,7 +28,7 @@
 //! The workers read the heap of the collecting thread while that thread waits for them; the
 //! `gc_core::mark` module docs explain why that is sound for a heap whose objects are not `Send`.
 //! (The work-stealing engine of `gc_core::mark`, `Marker`, marked for this detector before the
-//! finger walk could be split; the shared heap's collector still uses it.)
+//! finger walk could be split; see [`MarkSweep`] for how the two compare.)
 
 use gc_core::header::flags;
 use gc_core::mark::{is_marked, FingerMarker, HeaderGraph, HeaderNode};
@@ -39,9 +39,9 @@ use super::gc_refs;
 /// The thread pool the parallel marking runs on: rayon's, except under Miri, whose leak check
 /// wants every thread joined before the program ends (a rayon pool's threads outlive it).
 #[cfg(not(miri))]
-pub(crate) type Workers = gc_core::mark::RayonPool;
+type Workers = gc_core::mark::RayonPool;
 #[cfg(miri)]
-pub(crate) type Workers = gc_core::mark::ScopedThreads;
+type Workers = gc_core::mark::ScopedThreads;
 
 /// The most workers a [`MarkSweep`] runs.
 pub const MAX_WORKERS: usize = 64;
@@ -189,23 +189,22 @@ impl MarkSweep {
         }
     }
 
-    /// Starts the thread pool unless it runs already; `false` if the system refused threads
-    /// (the collection then marks sequentially).
-    fn start_pool(&mut self) -> bool {
+    /// Starts the thread pool unless it runs already; leaves none if the system refused threads
+    /// (the collection then runs on this thread alone).
+    fn start_pool(&mut self) {
         if self.pool.is_none() {
             self.pool = new_workers(self.workers);
         }
-        self.pool.is_some()
     }
 }
 
 #[cfg(not(miri))]
-pub(crate) fn new_workers(workers: usize) -> Option<Workers> {
+fn new_workers(workers: usize) -> Option<Workers> {
     gc_core::mark::RayonPool::new(workers).ok()
 }
 
 #[cfg(miri)]
-pub(crate) fn new_workers(workers: usize) -> Option<Workers> {
+fn new_workers(workers: usize) -> Option<Workers> {
     Some(gc_core::mark::ScopedThreads::new(workers))
 }
 
@@ -260,9 +259,12 @@ unsafe impl CycleDetector for MarkSweep {
 
     unsafe fn find_garbage(&mut self, examined: Examined<'_>, garbage: &ObjectList) -> Detection {
         let objects = examined.objects;
-        let pool = self.workers > 1 && self.start_pool();
+        if self.workers > 1 {
+            // Without threads (the system refused them) the collection runs as with one worker.
+            self.start_pool();
+        }
         let (members, split) = match self.pool.as_ref() {
-            Some(spawner) if pool => {
+            Some(spawner) => {
                 let threshold = self.parallel_threshold;
                 let always_split = self.always_split;
                 let finger = &mut self.finger;
@@ -279,7 +281,7 @@ unsafe impl CycleDetector for MarkSweep {
                 // waits.
                 unsafe { gc_refs::compute_parallel(objects, spawner, &mut self.members, split) }
             }
-            _ => {
+            None => {
                 // SAFETY: the caller's promise covers `compute_by_generation`'s, and the tags
                 // are exact: the heap keeps them where it moves objects and `sweep` tags every
                 // survivor (see `Examined::generation`).
@@ -298,11 +300,11 @@ unsafe impl CycleDetector for MarkSweep {
                 // (see the `gc_core::mark` module docs).
                 unsafe { self.finger.mark_parallel(&mut self.members, spawner) };
             }
-            _ if pool => {
+            Some(_) => {
                 // SAFETY: as above; the members vector holds exactly the examined objects.
                 unsafe { self.finger.mark(self.members.iter().copied()) };
             }
-            _ => {
+            None => {
                 let walk = std::iter::successors(objects.first(), |&object| {
                     // SAFETY: a live member of `examined`; the walk unlinks none.
                     unsafe { objects.next(object) }
