@@ -88,6 +88,29 @@ pub unsafe trait FingerGraph: Graph {
     fn walk_reaches(&self, _node: Self::Node) {}
 }
 
+/// What a sequential finger walk tells its caller as it goes: which nodes it has traced, and which
+/// it passed unmarked (see [`FingerMarker::mark_retiring`]).
+pub trait Retire<N> {
+    /// `node` has been traced: it is reachable, and its edges are collected.
+    fn traced(&mut self, node: N);
+
+    /// The walk passed `node` unmarked. It is reachable if it is traced later, and unreachable
+    /// otherwise.
+    fn passed(&mut self, node: N);
+}
+
+/// Retires nothing: the plain walk, which leaves every node's bits for its caller.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct KeepAll;
+
+impl<N> Retire<N> for KeepAll {
+    #[inline(always)]
+    fn traced(&mut self, _node: N) {}
+
+    #[inline(always)]
+    fn passed(&mut self, _node: N) {}
+}
+
 type Atomic<G> = <<G as Graph>::Platform as Platform>::AtomicUsize;
 
 /// Sets `bits` in `word` and returns the old value: one atomic read-modify-write when `shared`,
@@ -134,29 +157,22 @@ impl<G: FingerGraph> Finger<G> {
     /// # Safety
     ///
     /// As [`FingerMarker::mark`].
-    unsafe fn walk(&mut self, graph: &G, nodes: impl IntoIterator<Item = G::Node>) {
+    unsafe fn walk<R: Retire<G::Node>>(
+        &mut self,
+        graph: &G,
+        nodes: impl IntoIterator<Item = G::Node>,
+        retire: &mut R,
+    ) {
         for node in nodes {
             graph.walk_reaches(node);
             self.step += 1;
-            // SAFETY: a node of the walk (the caller's promise).
-            let word = unsafe { graph.mark_word(node) };
-            let value = word.load(Relaxed);
-            let trace = if value & MARK_BIT != 0 {
-                // Marked ahead of the finger: the marker left it to the walk.
-                true
-            } else if graph.is_root(value & !(MARK_BIT | PASSED_BIT)) {
-                // An edge that marks it meanwhile sees no PASSED_BIT and leaves it to the walk.
-                set_bits(word, MARK_BIT, self.shared);
-                true
-            } else {
-                // Passed unmarked, unless an edge marked it since the load.
-                set_bits(word, PASSED_BIT, self.shared) & MARK_BIT != 0
-            };
-            if trace {
+            // SAFETY: a node of the walk (the caller's promise). Not retired: nothing is traced
+            // before the walk has reached it.
+            if unsafe { self.pass(graph, node, retire) } {
                 // SAFETY: as above.
                 unsafe {
-                    self.trace(graph, node);
-                    self.test_found(graph, node);
+                    self.trace(graph, node, retire);
+                    self.test_found(graph, node, retire);
                 }
             }
             // Test the far edges found `TEST_WITHIN_STEPS` steps ago: a target found ahead is
@@ -169,10 +185,42 @@ impl<G: FingerGraph> Finger<G> {
                 self.fifo.pop_front();
                 // SAFETY: as above.
                 unsafe {
-                    self.test(graph, edge);
-                    self.test_found(graph, node);
+                    self.test(graph, edge, retire);
+                    self.test_found(graph, node, retire);
                 }
             }
+        }
+    }
+
+    /// The walk at `node`: marks it if it is a root, or passes it. Returns whether the walk
+    /// traces it.
+    ///
+    /// # Safety
+    ///
+    /// As [`FingerMarker::mark`]; `node` is a node.
+    #[inline(always)]
+    unsafe fn pass<R: Retire<G::Node>>(
+        &mut self,
+        graph: &G,
+        node: G::Node,
+        retire: &mut R,
+    ) -> bool {
+        // SAFETY: a node (the caller's promise).
+        let word = unsafe { graph.mark_word(node) };
+        let value = word.load(Relaxed);
+        if value & MARK_BIT != 0 {
+            // Marked ahead of the finger: the marker left it to the walk.
+            true
+        } else if graph.is_root(value & !(MARK_BIT | PASSED_BIT)) {
+            // An edge that marks it meanwhile sees no PASSED_BIT and leaves it to the walk.
+            set_bits(word, MARK_BIT, self.shared);
+            true
+        } else if set_bits(word, PASSED_BIT, self.shared) & MARK_BIT != 0 {
+            // An edge marked it since the load.
+            true
+        } else {
+            retire.passed(node);
+            false
         }
     }
 
@@ -182,26 +230,27 @@ impl<G: FingerGraph> Finger<G> {
     /// # Safety
     ///
     /// As [`FingerMarker::mark`].
-    unsafe fn finish(&mut self, graph: &G) {
+    unsafe fn finish<R: Retire<G::Node>>(&mut self, graph: &G, retire: &mut R) {
         while let Some((edge, _)) = self.fifo.pop_front() {
             // SAFETY: as above.
             unsafe {
-                self.test(graph, edge);
-                self.test_found(graph, edge);
+                self.test(graph, edge, retire);
+                self.test_found(graph, edge, retire);
             }
         }
     }
 
-    /// Traces `node` onto the found edges.
+    /// Traces `node` onto the found edges, then hands it to `retire`.
     ///
     /// # Safety
     ///
     /// As [`FingerMarker::mark`]; `node` is a node.
     #[inline(always)]
-    unsafe fn trace(&mut self, graph: &G, node: G::Node) {
+    unsafe fn trace<R: Retire<G::Node>>(&mut self, graph: &G, node: G::Node, retire: &mut R) {
         self.scanned += 1;
         // SAFETY: the caller's promise.
         unsafe { graph.trace_candidates_into(node, &mut self.found) };
+        retire.traced(node);
     }
 
     /// Tests the found edges: at once those whose target is near the finger; the others go to the
@@ -211,11 +260,16 @@ impl<G: FingerGraph> Finger<G> {
     ///
     /// As [`FingerMarker::mark`]; every found edge was reported by `trace_candidates`.
     #[inline]
-    unsafe fn test_found(&mut self, graph: &G, finger: G::Node) {
+    unsafe fn test_found<R: Retire<G::Node>>(
+        &mut self,
+        graph: &G,
+        finger: G::Node,
+        retire: &mut R,
+    ) {
         while let Some(edge) = self.found.pop() {
             if graph.is_near(finger, edge) {
                 // SAFETY: as above.
-                unsafe { self.test(graph, edge) };
+                unsafe { self.test(graph, edge, retire) };
                 continue;
             }
             graph.prefetch(edge);
@@ -225,7 +279,7 @@ impl<G: FingerGraph> Finger<G> {
                     continue;
                 };
                 // SAFETY: as above.
-                unsafe { self.test(graph, oldest) };
+                unsafe { self.test(graph, oldest, retire) };
             }
         }
     }
@@ -236,7 +290,7 @@ impl<G: FingerGraph> Finger<G> {
     ///
     /// As [`Finger::test_found`].
     #[inline(always)]
-    unsafe fn test(&mut self, graph: &G, edge: G::Node) {
+    unsafe fn test<R: Retire<G::Node>>(&mut self, graph: &G, edge: G::Node, retire: &mut R) {
         // SAFETY: reported by `trace_candidates` (the caller's promise).
         if !unsafe { graph.is_node(edge) } {
             return;
@@ -249,7 +303,7 @@ impl<G: FingerGraph> Finger<G> {
         let old = set_bits(word, MARK_BIT, self.shared);
         if old & (MARK_BIT | PASSED_BIT) == PASSED_BIT {
             // SAFETY: a node.
-            unsafe { self.trace(graph, edge) };
+            unsafe { self.trace(graph, edge, retire) };
         }
     }
 }
@@ -302,6 +356,32 @@ impl<G: FingerGraph> FingerMarker<G> {
     /// and the [`Graph`] rules hold for each for the whole call; none carries [`MARK_BIT`] or
     /// [`PASSED_BIT`] yet; no other code reads or writes their mark words meanwhile.
     pub unsafe fn mark(&mut self, nodes: impl IntoIterator<Item = G::Node>) -> MarkStats {
+        // SAFETY: the caller's promise; `KeepAll` retires nothing.
+        unsafe { self.mark_retiring(nodes, &mut KeepAll) }
+    }
+
+    /// [`FingerMarker::mark`], telling `retire` of every node the walk traces (right after it is
+    /// traced, its edges already collected) and of every node the walk passes unmarked. When the
+    /// walk is over, the nodes traced are exactly the reachable ones, and every node was either
+    /// traced or passed unmarked (a node passed and then reached is traced too). A caller can so
+    /// sweep during the walk: finish with each traced node at once, and afterwards look only at
+    /// the passed ones. `MarkSweep` does, which spares it a walk over every object.
+    ///
+    /// # Panics
+    ///
+    /// As [`FingerMarker::mark`].
+    ///
+    /// # Safety
+    ///
+    /// As [`FingerMarker::mark`], except that `retire.traced(node)` may take `node` out of the
+    /// graph: make `is_node(node)` `false` from then on (edges to it are then ignored) and
+    /// change its mark word. The walk itself never looks at a node again once it has traced it
+    /// (in one walk, nothing is traced before the walk has reached it).
+    pub unsafe fn mark_retiring<R: Retire<G::Node>>(
+        &mut self,
+        nodes: impl IntoIterator<Item = G::Node>,
+        retire: &mut R,
+    ) -> MarkStats {
         let finger = &mut self.finger;
         finger.found.clear();
         finger.fifo.clear();
@@ -309,8 +389,8 @@ impl<G: FingerGraph> FingerMarker<G> {
         finger.scanned = 0;
         // SAFETY: the caller's promise.
         unsafe {
-            finger.walk(&self.graph, nodes);
-            finger.finish(&self.graph);
+            finger.walk(&self.graph, nodes, retire);
+            finger.finish(&self.graph, retire);
         }
         MarkStats {
             workers: 1,
@@ -418,9 +498,15 @@ fn run_worker<G: FingerGraph>(walk: Arc<Walk<G>>) -> usize {
         }
         let end = walk.nodes.len().min(start + walk.chunk);
         // SAFETY: `mark_parallel`'s caller vouched for every node, and for running `trace` here.
-        unsafe { finger.walk(&walk.graph, walk.nodes[start..end].iter().copied()) };
+        unsafe {
+            finger.walk(
+                &walk.graph,
+                walk.nodes[start..end].iter().copied(),
+                &mut KeepAll,
+            )
+        };
     }
     // SAFETY: as above.
-    unsafe { finger.finish(&walk.graph) };
+    unsafe { finger.finish(&walk.graph, &mut KeepAll) };
     finger.scanned
 }

@@ -99,7 +99,7 @@ mod tests;
 pub use engine::{
     Graph, MarkStats, Marker, WorkerStats, DEFAULT_ROOT_CHUNK, MARK_BIT, PREFETCH_DISTANCE,
 };
-pub use finger::{FingerGraph, FingerMarker, PASSED_BIT};
+pub use finger::{FingerGraph, FingerMarker, KeepAll, Retire, PASSED_BIT};
 pub use headers::{is_marked, HeaderGraph, HeaderNode};
 #[cfg(feature = "loom")]
 pub use queue::LoomDeque;

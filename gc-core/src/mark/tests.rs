@@ -4,8 +4,8 @@
 use std::cell::RefCell;
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::ptr::NonNull;
-use std::sync::atomic::AtomicUsize;
 use std::sync::atomic::Ordering::Relaxed;
+use std::sync::atomic::{AtomicBool, AtomicUsize};
 use std::sync::Arc;
 
 use super::finger::DEFAULT_CHUNK;
@@ -22,6 +22,8 @@ struct Nodes {
     edges: Vec<Vec<usize>>,
     marks: Vec<AtomicUsize>,
     scans: Vec<AtomicUsize>,
+    /// Nodes taken out of the graph by a retiring walk (`is_node` is false for them).
+    retired: Vec<AtomicBool>,
     /// Tracing this node panics.
     poison: Option<usize>,
 }
@@ -33,6 +35,7 @@ impl VecGraph {
             edges,
             marks: (0..n).map(|_| AtomicUsize::new(0)).collect(),
             scans: (0..n).map(|_| AtomicUsize::new(0)).collect(),
+            retired: (0..n).map(|_| AtomicBool::new(false)).collect(),
             poison: None,
         }))
     }
@@ -78,6 +81,10 @@ unsafe impl Graph for VecGraph {
         for &child in &self.0.edges[node] {
             visit(child);
         }
+    }
+
+    unsafe fn is_node(&self, target: usize) -> bool {
+        !self.0.retired[target].load(Relaxed)
     }
 }
 
@@ -263,6 +270,71 @@ fn split_finger_walks_of_random_graphs_match_the_sequential_search() {
         let roots: Vec<usize> = (0..n).step_by(n / 8).collect();
         for (workers, chunk) in [(1, DEFAULT_CHUNK), (2, 7), (2, 1024), (3, 64)] {
             check_finger(random_edges(n, seed), &roots, workers, chunk);
+        }
+    }
+}
+
+/// Takes each traced node out of the graph (its mark word cleared, as `MarkSweep`'s sweep does)
+/// and records what the walk reports.
+struct RecordAndRetire<'a> {
+    graph: &'a VecGraph,
+    traced: Vec<usize>,
+    passed: Vec<usize>,
+}
+
+impl Retire<usize> for RecordAndRetire<'_> {
+    fn traced(&mut self, node: usize) {
+        self.graph.0.retired[node].store(true, Relaxed);
+        self.graph.0.marks[node].store(0, Relaxed);
+        self.traced.push(node);
+    }
+
+    fn passed(&mut self, node: usize) {
+        self.passed.push(node);
+    }
+}
+
+#[test]
+fn a_retiring_walk_reports_each_reachable_node_traced_and_the_rest_passed() {
+    let (n, rounds) = if cfg!(miri) { (64, 2) } else { (5_000, 8) };
+    let mut graphs = shapes();
+    for seed in 0..rounds {
+        graphs.push((random_edges(n, seed), (0..n).step_by(n / 8).collect()));
+    }
+    for (edges, roots) in graphs {
+        let graph = finger_graph(edges, &roots);
+        let n = graph.0.edges.len();
+        let reachable = graph.reachable(&roots);
+        let mut marker = FingerMarker::new(graph.clone());
+        let mut retire = RecordAndRetire {
+            graph: &graph,
+            traced: Vec::new(),
+            passed: Vec::new(),
+        };
+        // SAFETY: every node once, none marked or passed; `traced` retires each traced node.
+        unsafe { marker.mark_retiring(0..n, &mut retire) };
+        let RecordAndRetire { traced, passed, .. } = retire;
+
+        let mut traced_sorted = traced.clone();
+        traced_sorted.sort_unstable();
+        let expected: Vec<usize> = (0..n).filter(|&i| reachable[i]).collect();
+        assert_eq!(
+            traced_sorted, expected,
+            "traced once each: the reachable nodes"
+        );
+        let expected_scans: Vec<usize> = reachable.iter().map(|&r| usize::from(r)).collect();
+        assert_eq!(graph.scans(), expected_scans);
+        assert!(
+            passed.windows(2).all(|w| w[0] < w[1]),
+            "passed in walk order"
+        );
+        for (i, &reached) in reachable.iter().enumerate() {
+            if reached {
+                // Neither the walk nor an edge touched its word once it was retired.
+                assert_eq!(graph.0.marks[i].load(Relaxed), 0, "node {i}");
+            } else {
+                assert!(passed.contains(&i), "unreachable node {i} reported passed");
+            }
         }
     }
 }
