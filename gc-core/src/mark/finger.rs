@@ -137,6 +137,10 @@ struct Finger<G: Graph> {
     step: usize,
     /// Nodes traced.
     scanned: usize,
+    /// Found edges tested at once because they led near the finger.
+    near: usize,
+    /// Found edges sent through the prefetch FIFO.
+    far: usize,
     /// Whether other fingers walk the same nodes (atomic read-modify-writes needed).
     shared: bool,
 }
@@ -148,6 +152,8 @@ impl<G: FingerGraph> Finger<G> {
             fifo: VecDeque::with_capacity(PREFETCH_DISTANCE),
             step: 0,
             scanned: 0,
+            near: 0,
+            far: 0,
             shared,
         }
     }
@@ -268,10 +274,12 @@ impl<G: FingerGraph> Finger<G> {
     ) {
         while let Some(edge) = self.found.pop() {
             if graph.is_near(finger, edge) {
+                self.near += 1;
                 // SAFETY: as above.
                 unsafe { self.test(graph, edge, retire) };
                 continue;
             }
+            self.far += 1;
             graph.prefetch(edge);
             self.fifo.push_back((edge, self.step));
             if self.fifo.len() >= PREFETCH_DISTANCE {
@@ -387,6 +395,8 @@ impl<G: FingerGraph> FingerMarker<G> {
         finger.fifo.clear();
         finger.step = 0;
         finger.scanned = 0;
+        finger.near = 0;
+        finger.far = 0;
         // SAFETY: the caller's promise.
         unsafe {
             finger.walk(&self.graph, nodes, retire);
@@ -396,6 +406,20 @@ impl<G: FingerGraph> FingerMarker<G> {
             workers: 1,
             scanned: finger.scanned,
             steals: 0,
+        }
+    }
+
+    /// The fraction of the edges found by the last sequential walk ([`FingerMarker::mark`],
+    /// [`FingerMarker::mark_retiring`]) that led near the node being walked
+    /// ([`FingerGraph::is_near`]); 1 if it found none. The same measure as
+    /// [`near_edges`](FingerMarker::near_edges), over the edges of every node the walk traced,
+    /// for free.
+    pub fn last_near_edges(&self) -> f64 {
+        let total = self.finger.near + self.finger.far;
+        if total == 0 {
+            1.0
+        } else {
+            self.finger.near as f64 / total as f64
         }
     }
 

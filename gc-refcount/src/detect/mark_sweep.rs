@@ -61,6 +61,10 @@ pub const ONE_WALK_NEAR_EDGES: f64 = 0.75;
 /// Objects whose edges are sampled to decide how to mark (see [`ONE_WALK_NEAR_EDGES`]).
 pub const NEAR_EDGE_SAMPLE: usize = 1024;
 
+/// Generations whose last collection's marking a [`MarkSweep`] remembers (the generation tag's
+/// range; a deeper generation shares the last slot).
+const GENERATIONS: usize = 8;
+
 /// Mark–sweep with parallel marking from the roots that trial deletion's first pass finds. See
 /// the [module docs](self).
 ///
@@ -77,19 +81,24 @@ pub const NEAR_EDGE_SAMPLE: usize = 1024;
 /// on this thread marks (and the external counts are computed on this thread too); otherwise
 /// both are split over the workers.
 ///
+/// Sampling needs the members in a vector, which costs the count a second walk. So the detector
+/// remembers, for each oldest generation examined, whether its last collection was marked by one
+/// walk (being below the threshold, or having mostly near edges). If so, the next such
+/// collection counts in one walk and marks by one walk without sampling, and the walk's own
+/// tally of near and far edges (`FingerMarker::last_near_edges`) decides whether the one after
+/// samples again. A heap whose edges turn far pays one collection marked on one thread before
+/// the split comes back.
+///
 /// Measured on the reference machine, `--bench mark` (`full_collection`, 1 000 000 live objects,
-/// the whole `gc::collect()`), criterion medians, ms. The first three columns come from one run
-/// made before the choice existed, the last from a run after it:
+/// the whole `gc::collect()`), criterion medians, ms. The engine's column comes from a run made
+/// before the choice existed; the others from one run of today's code:
 ///
-/// | graph | near edges | split walk, 2 workers | one walk (1 worker) | work-stealing engine, 2 workers | `mark-sweep:2`, choosing |
-/// |---|---|---|---|---|---|
-/// | `random` (edges anywhere) | 0.3 % | 71.6 | 99.5 | 89.5 | 64.6 (split) |
-/// | `fields-random` (a tree, and one edge anywhere) | 48 % | 36.5 | 52.6 | 40.7 | 36.5 (split) |
-/// | `local` (edges among the 64 objects allocated around) | 99.7 % | 74.8 | 25.2 | 56.6 | 28.2 (one walk) |
-/// | `fields-local` | 99.7 % | 19.1 | 14.4 | 30.5 | 18.6 (one walk) |
-///
-/// With several workers one walk costs a little more than with one: the counts take two walks
-/// (the first collects the members to sample) instead of one.
+/// | graph | near edges | split walk, 2 workers | one walk (1 worker) | work-stealing engine, 2 workers | `mark-sweep:2`, choosing | trial deletion |
+/// |---|---|---|---|---|---|---|
+/// | `random` (edges anywhere) | 0.3 % | 72.7 | 102.3 | 89.5 | 68.5 (split) | 100.6 |
+/// | `fields-random` (a tree, and one edge anywhere) | 48 % | 36.9 | 49.2 | 40.7 | 44.7, 34.8–40.5 in other runs (split) | 61.1 |
+/// | `local` (edges among the 64 objects allocated around) | 99.7 % | 76.2 | 22.7 | 56.6 | 22.6 (one walk) | 20.1 |
+/// | `fields-local` | 99.7 % | 23.5 | 11.9 | 30.5 | 11.4 (one walk) | 9.0 |
 ///
 /// Marking alone (`mark`, 4 000 000 objects, edges anywhere): the split walk 116.0 ms with 2
 /// workers against 219.2 with one (1.89×); the engine 180.0 against 297.6 (1.65×).
@@ -120,6 +129,10 @@ pub struct MarkSweep {
     finger: FingerMarker<HeaderGraph>,
     /// The objects a sequential marking passed unmarked, kept for its allocation.
     passed: Vec<HeaderNode>,
+    /// By the oldest generation examined: whether the last such collection (with the pool
+    /// started) was marked by one walk, being small or having mostly near edges. The next one
+    /// then counts in one walk too, without sampling first (see [`MarkSweep`]).
+    one_walk_last: [bool; GENERATIONS],
 }
 
 impl std::fmt::Debug for MarkSweep {
@@ -149,6 +162,7 @@ impl MarkSweep {
             members: Vec::new(),
             finger: FingerMarker::new(EXAMINED),
             passed: Vec::new(),
+            one_walk_last: [false; GENERATIONS],
         }
     }
 
@@ -336,8 +350,12 @@ unsafe impl CycleDetector for MarkSweep {
             // Without threads (the system refused them) the collection runs as with one worker.
             self.start_pool();
         }
+        let slot = examined.generation.min(GENERATIONS - 1);
+        // With the pool, sample the edges unless the last collection of this generation found
+        // one walk enough.
+        let sample = self.pool.is_some() && (self.always_split || !self.one_walk_last[slot]);
         let (members, split) = match self.pool.as_ref() {
-            Some(spawner) => {
+            Some(spawner) if sample => {
                 let threshold = self.parallel_threshold;
                 let always_split = self.always_split;
                 let finger = &mut self.finger;
@@ -354,10 +372,10 @@ unsafe impl CycleDetector for MarkSweep {
                 // waits.
                 unsafe { gc_refs::compute_parallel(objects, spawner, &mut self.members, split) }
             }
-            None => {
+            _ => {
                 // SAFETY: the caller's promise covers `compute_by_generation`'s, and the tags
-                // are exact: the heap keeps them where it moves objects and `sweep` tags every
-                // survivor (see `Examined::generation`).
+                // are exact: the heap keeps them where it moves objects, and every survivor is
+                // tagged by `sweep` or `SweepWhileMarking` (see `Examined::generation`).
                 let members =
                     unsafe { gc_refs::compute_by_generation(objects, examined.generation) };
                 (members, false)
@@ -379,9 +397,10 @@ unsafe impl CycleDetector for MarkSweep {
                 // SAFETY: as above.
                 unsafe { sweep(objects, garbage, survivors_to) }
             }
-            Some(_) => {
-                // SAFETY: as above; the members vector holds exactly the examined objects, and
-                // `SweepWhileMarking` takes each traced object out of the examined set.
+            _ if sample => {
+                // SAFETY: as above; `compute_parallel` left exactly the examined objects in the
+                // members vector, and `SweepWhileMarking` takes each traced one out of the
+                // examined set.
                 unsafe {
                     self.finger
                         .mark_retiring(self.members.iter().copied(), &mut retire)
@@ -389,7 +408,7 @@ unsafe impl CycleDetector for MarkSweep {
                 // SAFETY: as above.
                 unsafe { sweep_passed(&self.passed, garbage) }
             }
-            None => {
+            _ => {
                 let walk = std::iter::successors(objects.first(), |&object| {
                     // SAFETY: a live member of `examined`; the walk unlinks none.
                     unsafe { objects.next(object) }
@@ -403,6 +422,15 @@ unsafe impl CycleDetector for MarkSweep {
                 unsafe { sweep_passed(&self.passed, garbage) }
             }
         };
+        if self.pool.is_some() {
+            self.one_walk_last[slot] = if sample {
+                !split
+            } else {
+                // Judged by the edges the walk followed, as the sampling would have.
+                members < self.parallel_threshold
+                    || self.finger.last_near_edges() >= ONE_WALK_NEAR_EDGES
+            };
+        }
 
         Detection {
             examined: members,
