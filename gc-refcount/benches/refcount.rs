@@ -25,6 +25,16 @@
 //! - `gclab-mark-sweep`, `gclab-mark-sweep-par`: `MarkSweep` with 1 and 2 marking threads on the
 //!   default schedule, so that every detector runs both workloads in one group.
 //!
+//! Reading `trees/rc`: `Rc` allocates with glibc's `malloc`, whose time on this workload depends
+//! on the state earlier trees left its free lists in. perf puts 60 % of a slow run in
+//! `_int_malloc`, in the loop that refills the thread cache from a fastbin by following the
+//! list of freed chunks, which the previous tree's frees left in scattered order. Measured on
+//! the reference machine (2026-11-26, one process per run, criterion medians): `trees/rc`
+//! 4.4–23.4 ms over ten runs (five in a row at 20.2–20.7), `gclab-default` 3.8–4.1 ms in the
+//! same runs. With fastbins off (`GLIBC_TUNABLES=glibc.malloc.mxfast=0`) `rc` is steady at
+//! 5.9–6.2 ms and `gclab-default` takes 0.62–0.69× its time (seven runs). To compare against
+//! that steadier baseline, run the bench with the variable set.
+//!
 //! Every group reports throughput in nodes (elements): divide the time by the node count for
 //! ns/node. Run with `cargo bench -p gc-refcount --bench refcount`.
 //!
