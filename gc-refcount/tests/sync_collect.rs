@@ -512,3 +512,76 @@ fn a_lock_taken_during_a_collection_does_not_hide_an_edge() {
     drop(filler);
     sync::set_threshold(before);
 }
+
+/// Set by [`ParksInDrop`]'s `Drop` once it runs.
+static IN_DROP: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
+/// [`ParksInDrop`]'s `Drop` returns once this is set.
+static RELEASE_DROP: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
+/// How many times [`ParksInDrop`]'s `Drop` ran.
+static PARKS_IN_DROP_DROPS: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+
+/// A value whose `Drop` stops at safepoints — where a collection parks its thread — before its
+/// fields, and so its edges, are dropped.
+#[derive(Trace)]
+struct ParksInDrop {
+    edges: GcLock<Vec<Gc<Node>>>,
+}
+
+impl Drop for ParksInDrop {
+    fn drop(&mut self) {
+        use std::sync::atomic::Ordering::SeqCst;
+        if PARKS_IN_DROP_DROPS.fetch_add(1, SeqCst) > 0 {
+            return; // dropped twice (a collector bug): fail the test rather than wait forever
+        }
+        IN_DROP.store(true, SeqCst);
+        while !RELEASE_DROP.load(SeqCst) {
+            sync::safepoint();
+            std::hint::spin_loop();
+        }
+    }
+}
+
+/// An object whose count has reached zero while its `Drop` runs is skipped by a collection (its
+/// value is not read): its edges still hold references, so what they reach counts as referenced
+/// from outside and survives. Here the cycle b ↔ c is held only by such a value; tracing the
+/// value, or counting it as an examined object, would free b and c while its fields still point
+/// to them.
+#[test]
+fn an_object_being_dropped_keeps_what_its_fields_reference() {
+    use std::sync::atomic::Ordering::SeqCst;
+    let _serial = serial();
+    let ledger = Ledger::new();
+    IN_DROP.store(false, SeqCst);
+    RELEASE_DROP.store(false, SeqCst);
+    PARKS_IN_DROP_DROPS.store(0, SeqCst);
+    thread::scope(|s| {
+        let (b, c) = cycle(&ledger);
+        let held = b.clone();
+        drop((b, c));
+        let dropper = s.spawn(move || {
+            // Made and dropped on this thread, so the count reaches zero here and the `Drop`
+            // runs here.
+            drop(Gc::new(ParksInDrop {
+                edges: GcLock::new(vec![held]),
+            }));
+        });
+        while !IN_DROP.load(SeqCst) {
+            sync::safepoint();
+            std::hint::spin_loop();
+        }
+        // The dropper parks inside its `Drop`, at a safepoint.
+        sync::collect();
+        let dropped = ledger.dropped();
+        // Let the dropper finish before asserting: the scope would wait for it.
+        RELEASE_DROP.store(true, SeqCst);
+        join(dropper).expect("the dropper finishes");
+        assert_eq!(
+            dropped, 0,
+            "the cycle is referenced from a value that is being dropped"
+        );
+    });
+    // The value's fields are gone: the cycle is garbage now.
+    sync::collect();
+    ledger.assert_all_dropped_once();
+    assert_eq!(PARKS_IN_DROP_DROPS.load(SeqCst), 1, "dropped once");
+}
