@@ -395,7 +395,7 @@ fn a_resurrected_handle_panics_instead_of_reading_a_dropped_value() {
 #[test]
 fn a_large_heap_with_a_long_chain_is_marked() {
     // A chain of 24 000 objects natively, cycles through its root, and garbage: the marking walks
-    // the recorded edges depth-first without recursion.
+    // the recorded edges breadth-first, without recursion.
     let _serial = serial();
     let ledger = Ledger::new();
     let live = size(24_000, 40);
