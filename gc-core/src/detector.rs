@@ -27,8 +27,8 @@ pub struct Examined<'a> {
     /// tag exact wherever it moves objects between generations itself (allocation, freeze and
     /// unfreeze, restoring after a panic, garbage kept for `gc.garbage`); the survivors of a
     /// collection are tagged by the detector, which touches each of them anyway. A detector that
-    /// reads the tags to tell members from other objects (`TrialDeletion`: a tracked object
-    /// tagged `generation` or younger is a member) must therefore tag every survivor with
+    /// reads the tags to tell members from other objects (`TrialDeletion`, `MarkSweep`: a tracked
+    /// object tagged `generation` or younger is a member) must therefore tag every survivor with
     /// [`survivors_to`](Self::survivors_to); one that does not read them may leave them stale,
     /// since a heap's detector never changes while it holds objects.
     pub generation: usize,

@@ -554,7 +554,16 @@ fn an_object_being_dropped_keeps_what_its_fields_reference() {
     IN_DROP.store(false, SeqCst);
     RELEASE_DROP.store(false, SeqCst);
     PARKS_IN_DROP_DROPS.store(0, SeqCst);
+    /// Lets the dropper's `Drop` return however this thread leaves the scope (a panic here
+    /// would otherwise make the scope wait for the dropper forever).
+    struct Release;
+    impl Drop for Release {
+        fn drop(&mut self) {
+            RELEASE_DROP.store(true, std::sync::atomic::Ordering::SeqCst);
+        }
+    }
     thread::scope(|s| {
+        let release = Release;
         let (b, c) = cycle(&ledger);
         let held = b.clone();
         drop((b, c));
@@ -566,14 +575,17 @@ fn an_object_being_dropped_keeps_what_its_fields_reference() {
             }));
         });
         while !IN_DROP.load(SeqCst) {
+            assert!(
+                !dropper.is_finished(),
+                "the dropper ended before its Drop ran"
+            );
             sync::safepoint();
             std::hint::spin_loop();
         }
         // The dropper parks inside its `Drop`, at a safepoint.
         sync::collect();
         let dropped = ledger.dropped();
-        // Let the dropper finish before asserting: the scope would wait for it.
-        RELEASE_DROP.store(true, SeqCst);
+        drop(release);
         join(dropper).expect("the dropper finishes");
         assert_eq!(
             dropped, 0,

@@ -384,7 +384,9 @@ impl<G: FingerGraph> FingerMarker<G> {
     /// As [`FingerMarker::mark`], except that `retire.traced(node)` may take `node` out of the
     /// graph: make `is_node(node)` `false` from then on (edges to it are then ignored) and
     /// change its mark word. The walk itself never looks at a node again once it has traced it
-    /// (in one walk, nothing is traced before the walk has reached it).
+    /// (in one walk, nothing is traced before the walk has reached it), but the graph's
+    /// `is_near` and `prefetch` may still be called with a retired node (an edge to it), so they
+    /// must not depend on what `traced` changed.
     pub unsafe fn mark_retiring<R: Retire<G::Node>>(
         &mut self,
         nodes: impl IntoIterator<Item = G::Node>,
@@ -410,10 +412,12 @@ impl<G: FingerGraph> FingerMarker<G> {
     }
 
     /// The fraction of the edges found by the last sequential walk ([`FingerMarker::mark`],
-    /// [`FingerMarker::mark_retiring`]) that led near the node being walked
-    /// ([`FingerGraph::is_near`]); 1 if it found none. The same measure as
-    /// [`near_edges`](FingerMarker::near_edges), over the edges of every node the walk traced,
-    /// for free.
+    /// [`FingerMarker::mark_retiring`]) that were tested at once because they led near the finger
+    /// ([`FingerGraph::is_near`]); 1 if it found none. Close to
+    /// [`near_edges`](FingerMarker::near_edges), for free, but not the same measure: it counts
+    /// the edges of the reachable nodes only, and judges each against the walk's position when
+    /// it was found, not against its source, so the edges of a node traced out of order count as
+    /// far.
     pub fn last_near_edges(&self) -> f64 {
         let total = self.finger.near + self.finger.far;
         if total == 0 {

@@ -15,7 +15,8 @@
 //! extra miss. A side bitmap would need an index per object — which could only live in the
 //! header, in the scratch word that holds `gc_refs` — plus a pass to assign the indices and the
 //! bitmap's own lines. Its one advantage, that clearing the marks is a `memset`, buys nothing here:
-//! the sweep visits every examined header anyway, and clears the word as it goes.
+//! every reachable header is visited anyway (by the walk that traces it, or by a sweep), and its
+//! word is cleared then.
 
 use std::ptr::NonNull;
 use std::sync::atomic::AtomicUsize;
@@ -121,9 +122,11 @@ unsafe impl Graph for HeaderGraph {
 
     #[inline(always)]
     unsafe fn mark_word(&self, node: HeaderNode) -> &AtomicUsize {
-        // SAFETY: the object is live (the caller's promise), and during a marking its scratch
-        // word is accessed only through atomic views: `Marker::mark`'s caller promises that no
-        // other code touches mark words while it runs.
+        // SAFETY: the object is live (the caller's promise), and during a marking no other thread
+        // accesses its scratch word but through atomic views: `Marker::mark`'s caller promises
+        // that no other code touches mark words while it runs. (A sequential retiring walk,
+        // `FingerMarker::mark_retiring`, clears the words of retired nodes with plain writes on
+        // the marking thread itself, ordered with its atomic accesses by program order.)
         unsafe { Header::from_ptr(node.0).scratch_atomic() }
     }
 
@@ -161,7 +164,8 @@ unsafe impl Graph for HeaderGraph {
     #[inline(always)]
     unsafe fn is_node(&self, target: HeaderNode) -> bool {
         // SAFETY: a root, or a target reported by `Trace`, backed by a strong count: live.
-        // Reading its flags races with nothing: during a marking no thread writes them.
+        // Reading its flags races with nothing: during a marking no other thread writes them (a
+        // sequential retiring walk clears a retired node's flags on the marking thread itself).
         unsafe { Header::from_ptr(target.0) }.has(self.members)
     }
 }

@@ -1,11 +1,11 @@
 //! [`MarkSweep`]: a tracing cycle detector — mark from the externally referenced objects, in
 //! parallel, then sweep.
 //!
-//! 1. **Roots** — [`gc_refs::compute_by_generation`] (or, with a thread pool,
-//!    [`gc_refs::compute_parallel`]), the first half of CPython's trial deletion: an examined
-//!    object whose strong count exceeds the references from other examined objects is referenced
-//!    from outside the set (a handle, an older generation, an untracked object). Those objects
-//!    are alive, and so is everything they reach.
+//! 1. **Roots** — [`gc_refs::compute_by_generation`] (or, with a thread pool when the edges
+//!    are sampled, [`gc_refs::compute_parallel`]), the first half of CPython's trial deletion:
+//!    an examined object whose strong count exceeds the references from other examined objects
+//!    is referenced from outside the set (a handle, an older generation, an untracked object).
+//!    Those objects are alive, and so is everything they reach.
 //! 2. **Mark** — a walk of the examined objects in list order with a "finger" (Printezis and
 //!    Detlefs, ISMM 2000; `gc_core::mark::finger`): the list is in allocation order, which the
 //!    pool allocator makes address order, so the hardware prefetcher streams the objects it
@@ -23,8 +23,9 @@
 //!    (`SweepWhileMarking`). After a split walk, one more walk of the examined list sweeps.
 //!
 //! Trial deletion does the same job as steps 2 and 3 in one sequential walk
-//! (`move_unreachable`), as one walk of mark–sweep does; what mark–sweep adds is that the marking — the part that follows every
-//! edge of the live objects — spreads over several threads. Nothing recurses: a 10 000 000-node
+//! (`move_unreachable`), as one walk of mark–sweep does; what mark–sweep adds is that the
+//! marking — the part that follows every edge of the live objects — spreads over several
+//! threads. Nothing recurses: a 10 000 000-node
 //! chain costs no call stack, only stack memory.
 //!
 //! The workers read the heap of the collecting thread while that thread waits for them; the
@@ -61,9 +62,9 @@ pub const ONE_WALK_NEAR_EDGES: f64 = 0.75;
 /// Objects whose edges are sampled to decide how to mark (see [`ONE_WALK_NEAR_EDGES`]).
 pub const NEAR_EDGE_SAMPLE: usize = 1024;
 
-/// Generations whose last collection's marking a [`MarkSweep`] remembers (the generation tag's
-/// range; a deeper generation shares the last slot).
-const GENERATIONS: usize = 8;
+/// Generations whose last collection's marking a [`MarkSweep`] remembers: every generation a
+/// scheduler may have (a deeper one would share the last slot).
+const GENERATIONS: usize = gc_core::MAX_GENERATIONS;
 
 /// Mark–sweep with parallel marking from the roots that trial deletion's first pass finds. See
 /// the [module docs](self).
@@ -122,8 +123,8 @@ pub struct MarkSweep {
     name: &'static str,
     /// The thread pool, started at the first collection that can use it.
     pool: Option<Workers>,
-    /// The examined objects of a collection with the pool started (filled by the first
-    /// `gc_refs` pass), kept for their allocation.
+    /// The examined objects of a collection that samples its edges (filled by the first pass of
+    /// `gc_refs::compute_parallel`), kept for their allocation.
     members: Vec<HeaderNode>,
     /// The finger marking, kept for its buffers.
     finger: FingerMarker<HeaderGraph>,
@@ -383,8 +384,9 @@ unsafe impl CycleDetector for MarkSweep {
         };
         let survivors_to = flags::generation_tag(examined.survivors_to);
         // The markings' common ground: every examined object is live and frozen with its
-        // `gc_refs` computed, none is marked or passed yet, and nothing else touches the scratch
-        // words until the marking returns.
+        // `gc_refs` computed, none is marked or passed yet, and no other code touches the scratch
+        // words until the marking returns (but `SweepWhileMarking`, on this thread, clearing those
+        // of the objects a one-walk marking has traced).
         self.passed.clear();
         // SAFETY: the nodes the walks report are examined objects, live for the collection.
         let mut retire = unsafe { SweepWhileMarking::new(survivors_to, &mut self.passed) };
@@ -405,7 +407,8 @@ unsafe impl CycleDetector for MarkSweep {
                     self.finger
                         .mark_retiring(self.members.iter().copied(), &mut retire)
                 };
-                // SAFETY: as above.
+                // SAFETY: the walk reported each examined object at most once as passed, and
+                // `garbage` is still empty.
                 unsafe { sweep_passed(&self.passed, garbage) }
             }
             _ => {
@@ -418,7 +421,7 @@ unsafe impl CycleDetector for MarkSweep {
                     self.finger
                         .mark_retiring(walk.map(HeaderNode::from), &mut retire)
                 };
-                // SAFETY: as above.
+                // SAFETY: as in the arm above.
                 unsafe { sweep_passed(&self.passed, garbage) }
             }
         };

@@ -4,8 +4,9 @@
 //! - [`TrialDeletion`] — CPython's algorithm (`Modules/gcmodule.c`).
 //! - [`BaconRajan`] — Bacon & Rajan's synchronous algorithm over the candidate buffer (needs the
 //!   buffered discipline).
-//! - [`MarkSweep`] — mark from the externally referenced objects with the parallel marking engine
-//!   of `gc_core::mark`, then sweep.
+//! - [`MarkSweep`] — mark from the externally referenced objects with a finger walk of the
+//!   examined list (`gc_core::mark::finger`), split over worker threads where that pays, and
+//!   sweep.
 //!
 //! [`gc_refs`] holds the first half of trial deletion — which examined objects are referenced
 //! from outside the examined set — as a reusable pass: those objects are the roots for every

@@ -443,7 +443,8 @@ impl Visitor for Record<'_> {
 ///
 /// The queue says which members the walk will scan next, so it prefetches their table entries:
 /// the offsets of the member [`QUEUE_AHEAD_OFFSETS`] places ahead, and the edges of the one
-/// [`QUEUE_AHEAD_EDGES`] places ahead (whose offsets are cached by then). A depth-first walk
+/// [`QUEUE_AHEAD_EDGES`] places ahead (whose offsets were prefetched eight scans earlier, if the
+/// queue was long enough then). A depth-first walk
 /// scans what it just found, too soon for a prefetch; a table of 57 000 members is bigger than
 /// this machine's L2 cache, and each scan waited for its entries. Measured on `shared-churn`
 /// (`sync-atomic`, 2 mutators, `--scale medium`, medians over each run's collections, three
@@ -459,6 +460,7 @@ impl Visitor for Record<'_> {
 /// A walk of the members in index order with a finger (as `gc_core::mark::finger` walks objects)
 /// measured no faster than the depth-first walk (527–541 µs against 489–522).
 fn mark(table: &EdgeTable, gc_refs: &[usize], marked: &mut Vec<bool>, queue: &mut Vec<u32>) {
+    marked.clear();
     marked.resize(table.members.len(), false);
     queue.clear();
     for (index, &refs) in gc_refs.iter().enumerate() {

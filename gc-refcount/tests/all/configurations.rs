@@ -17,14 +17,14 @@
 //!
 //! ## Under Miri
 //!
-//! Miri runs the lines marked `miri`, eight of the seventeen: one for every pair of detector and
+//! Miri runs the lines marked `miri`, eight of the eighteen: one for every pair of detector and
 //! discipline that the list has, both "collects inside small tests" and not, and each allocator.
-//! The nine others run the same pointer code as a marked line under Miri: they differ from one
+//! The ten others run the same pointer code as a marked line under Miri: they differ from one
 //! only in a threshold that the small tests never reach (`cpython313`, `manual`; Miri's chains are
 //! 200 nodes long), in the allocator, or in whether, or on which schedule, collections run inside
-//! the small tests. Measured with `PROPTEST_CASES=4` (CI now runs 2), all seventeen lines take 289 s
-//! under Miri; twelve took 221 s alone but 469 s inside the whole test binary in a CI run, which
-//! is too much for CI's budget, hence eight. The other lines' tests are `#[ignore]`d under Miri,
+//! the small tests. Measured with `PROPTEST_CASES=4` (CI now runs 2), the seventeen lines of
+//! then took 289 s under Miri; twelve took 221 s alone but 469 s inside the whole test binary in
+//! a CI run, which is too much for CI's budget, hence eight. The other lines' tests are `#[ignore]`d under Miri,
 //! so its output lists them; [`every_configuration_is_valid_and_the_miri_subset_covers_every_axis`]
 //! checks that the marked lines keep covering every axis as lines are added.
 
@@ -70,6 +70,11 @@ macro_rules! with_configurations {
                 system().scheduler(Threshold::new(3)).detector(parallel_mark_sweep()),
             mark_sweep_2_deferred [miri] =>
                 system().detector(parallel_mark_sweep()).discipline(Discipline::Deferred),
+            // Two markers choosing how to mark (one walk or split, from sampled edges or from
+            // the last collection of the generation), with collections inside the tests.
+            mark_sweep_2_choosing_threshold_3 [native] => pool()
+                .scheduler(Threshold::new(3))
+                .detector(MarkSweep::new(2).parallel_threshold(0)),
         }
     };
 }
