@@ -35,7 +35,7 @@
 
 use gc_core::header::flags;
 use gc_core::mark::{is_marked, FingerMarker, HeaderGraph, HeaderNode, Retire};
-use gc_core::{CycleDetector, Detection, Examined, Header, ObjectList};
+use gc_core::{CycleDetector, Detection, Edge, Examined, Header, ObjectList};
 
 use super::gc_refs;
 
@@ -253,16 +253,26 @@ unsafe fn sweep(examined: &ObjectList, garbage: &ObjectList, survivors_to: u32) 
             header.clear_marks_into(survivors_to);
             header.set_scratch(0);
         } else {
-            // SAFETY: linked into `examined`, whose members are live; then in no list.
-            unsafe {
-                ObjectList::unlink(object);
-                garbage.push_back(object);
-            }
-            header.set(flags::UNREACHABLE);
+            // SAFETY: linked into `examined`, whose members are live.
+            unsafe { move_to_garbage(object, garbage) };
             found += 1;
         }
     }
     found
+}
+
+/// Unlinks `object` from the examined list, appends it to `garbage` and flags it unreachable.
+///
+/// # Safety
+///
+/// `object` is live and linked into a list whose members are live.
+unsafe fn move_to_garbage(object: Edge, garbage: &ObjectList) {
+    // SAFETY: the caller's promise; once unlinked, it is in no list.
+    unsafe {
+        ObjectList::unlink(object);
+        garbage.push_back(object);
+        Header::from_ptr(object).set(flags::UNREACHABLE);
+    }
 }
 
 /// The sweep folded into a sequential marking: an object the walk traces is reachable, and is
@@ -320,12 +330,8 @@ unsafe fn sweep_passed(passed: &[HeaderNode], garbage: &ObjectList) -> usize {
         let header = unsafe { Header::from_ptr(object) };
         if header.has(flags::EXAMINED) {
             // SAFETY: still examined, so still linked into the examined list, whose members are
-            // live; then in no list.
-            unsafe {
-                ObjectList::unlink(object);
-                garbage.push_back(object);
-            }
-            header.set(flags::UNREACHABLE);
+            // live.
+            unsafe { move_to_garbage(object, garbage) };
             found += 1;
         }
     }
