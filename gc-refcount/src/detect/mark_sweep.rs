@@ -405,29 +405,21 @@ unsafe impl CycleDetector for MarkSweep {
                 // SAFETY: as above.
                 unsafe { sweep(objects, garbage, survivors_to) }
             }
-            _ if sample => {
-                // SAFETY: as above; `compute_parallel` left exactly the examined objects in the
-                // members vector, and `SweepWhileMarking` takes each traced one out of the
-                // examined set.
-                unsafe {
-                    self.finger
-                        .mark_retiring(self.members.iter().copied(), &mut retire)
-                };
-                // SAFETY: the walk reported each examined object at most once as passed, and
-                // `garbage` is still empty.
-                unsafe { sweep_passed(&self.passed, garbage) }
-            }
             _ => {
+                // One walk of the list, whether or not the counting filled the members vector
+                // (which holds the same objects in the same order).
                 let walk = std::iter::successors(objects.first(), |&object| {
                     // SAFETY: a live member of `examined`; the walk unlinks none.
                     unsafe { objects.next(object) }
                 });
-                // SAFETY: as above; the walk yields exactly the examined objects.
+                // SAFETY: as above; the walk yields exactly the examined objects, and
+                // `SweepWhileMarking` takes each traced one out of the examined set.
                 unsafe {
                     self.finger
                         .mark_retiring(walk.map(HeaderNode::from), &mut retire)
                 };
-                // SAFETY: as in the arm above.
+                // SAFETY: the walk reported each examined object at most once as passed, and
+                // `garbage` is still empty.
                 unsafe { sweep_passed(&self.passed, garbage) }
             }
         };

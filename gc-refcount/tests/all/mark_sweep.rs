@@ -327,9 +327,9 @@ fn a_long_ring_is_marked_in_parallel_and_collected() {
 }
 
 /// With two workers and a set whose edges all lead near their source (each link to the one
-/// allocated just before it), the first collection samples the edges and marks with one walk
-/// over the members it collected for the workers; the second, remembering that, counts and marks
-/// with one walk of the list. Each is a path of its own.
+/// allocated just before it), the first collection counts in two walks (collecting the members
+/// to sample their edges) and marks with one walk; the second, remembering that, counts with one
+/// walk too. Each is a path of its own.
 #[test]
 fn a_long_ring_of_near_edges_is_marked_by_one_walk_with_two_workers() {
     let _big = big();
