@@ -388,6 +388,20 @@ fn a_resurrected_handle_panics_instead_of_reading_a_dropped_value() {
     let kept = KEPT.lock().unwrap().take().expect("a Drop kept its peer");
     let deref = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| kept.item.id));
     assert!(deref.is_err(), "a torn-down value must not be readable");
+    // A live object that references the torn-down one: the next collection must ignore that
+    // edge (the target is not examined), not count it against some examined object.
+    let holder = Gc::new(Resurrector {
+        item: ledger.item(),
+        peer: GcLock::new(Some(kept)),
+    });
+    assert_eq!(sync::collect(), 0, "only a live object and a torn-down one");
+    assert_eq!(ledger.dropped(), 2, "the holder is live");
+    drop(holder); // its Drop keeps the torn-down handle again
+    let kept = KEPT
+        .lock()
+        .unwrap()
+        .take()
+        .expect("the holder's Drop kept it");
     drop(kept); // frees the memory, without dropping the value again
     ledger.assert_all_dropped_once();
 }
