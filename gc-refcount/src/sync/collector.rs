@@ -15,15 +15,17 @@
 //!    thread holding it may be running); an object whose count is zero is being freed — by a
 //!    thread that waits for the collection to end or is parked inside a `Drop`, or it waits, value
 //!    dropped, in a thread's batch of frees to leave its list — and is skipped, its value never
-//!    read (its references count as external). Each examined object's value is traced **once**:
-//!    its edges to examined objects are recorded, and one is subtracted from each target's
-//!    `gc_refs`. Objects left with `gc_refs > 0` are referenced from outside the shared heap (a
+//!    read (its references count as external). Each examined object's value is traced **once**,
+//!    in the same walk: its edges are recorded, and once every object is numbered, each edge to
+//!    an examined object subtracts one from its target's `gc_refs` (see `find_garbage` for why
+//!    in two walks). Objects left with `gc_refs > 0` are referenced from outside the shared heap (a
 //!    handle on some thread's stack, a thread-local object, a static): they are the roots. What
 //!    the roots reach *along the recorded edges* is marked, by a breadth-first walk of the edge
 //!    table on this thread (see `mark` for why not gc-core's parallel engine), so that the
 //!    marking sees exactly what the subtraction saw.
 //! 3. **Garbage** is what is examined and not reachable. It is flagged dead, unlinked and held
-//!    (one extra count each) — then the world restarts. No mailbox holds an entry for it: an
+//!    (one extra count each) — then the world restarts. Survivors are not touched: their state
+//!    words keep this collection's numbers until the next one renumbers them. No mailbox holds an entry for it: an
 //!    entry's reference counted as external in step 2.
 //! 4. **Tear-down**, with the world running (garbage is unreachable, so no mutator can see it):
 //!    every value is dropped, then the holds are released, which frees the memory. The rules are

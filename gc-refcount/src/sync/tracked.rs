@@ -24,9 +24,10 @@ pub struct TrackedLinks {
     /// The list the object is in; null for an untracked object (a leaf value). Written once,
     /// before the object is shared.
     shard: UnsafeCell<*const Shard>,
-    /// The collector's word: `index << state::SHIFT | flags` during a collection (the object's
-    /// place among the examined ones), 0 between collections, [`state::DEAD`] once the object's
-    /// value is (being) torn down by a collection. An atomic because blocking threads may read
+    /// The collector's word: `index << state::SHIFT | flags` (the object's place among the
+    /// objects examined by the last collection that examined it, or 0), [`state::DEAD`] once the
+    /// object's value is (being) torn down by a collection. Each collection numbers every listed
+    /// object before it reads any object's word, so a survivor's stale number is never read. An atomic because blocking threads may read
     /// `DEAD` (on dereference) while the collector writes it.
     state: AtomicUsize,
 }
