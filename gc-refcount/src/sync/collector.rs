@@ -401,15 +401,23 @@ fn find_garbage(world: &StoppedWorld) -> Result<Found, FalseEdge> {
     // Only the garbage is touched: a survivor keeps its state word (index and `EXAMINED`) until
     // the next collection numbers it again, and until then nothing reads it — an edge to it is
     // resolved only after the numbering, and a free checks `DEAD` alone.
-    let mut garbage = Vec::new();
-    for (&obj, &reached) in table.members.iter().zip(marked.iter()) {
-        if !reached {
-            // SAFETY: a live member.
-            unsafe { obj.as_ref() }.set_state(state::DEAD);
-            // SAFETY: a member of one of the locked lists.
-            unsafe { unlink(shards, &mut lists, obj) };
-            garbage.push(obj);
+    // The garbage is listed first (from the marks alone), so that the walk that flags and unlinks
+    // it can prefetch it.
+    let garbage: Vec<_> = table
+        .members
+        .iter()
+        .zip(marked.iter())
+        .filter(|&(_, &reached)| !reached)
+        .map(|(&obj, _)| obj)
+        .collect();
+    for (at, &obj) in garbage.iter().enumerate() {
+        if let Some(&ahead) = garbage.get(at + OBJECTS_AHEAD) {
+            prefetch_object(ahead.as_ptr());
         }
+        // SAFETY: a live member.
+        unsafe { obj.as_ref() }.set_state(state::DEAD);
+        // SAFETY: a member of one of the locked lists.
+        unsafe { unlink(shards, &mut lists, obj) };
     }
     let survivors = lists.iter().map(|list| list.len()).sum();
     for list in &mut lists {
@@ -537,9 +545,19 @@ const QUEUE_AHEAD_EDGES: usize = 8;
 
 /// Step 4: drops every garbage value, then releases the collector's holds (which frees the
 /// memory of every object no resurrected handle keeps).
+///
+/// Both walks prefetch the objects [`OBJECTS_AHEAD`] places ahead: last touched when the world
+/// was stopped, they are out of the cache again. Measured on `shared-churn` (`sync-atomic`,
+/// `--scale medium`, medians over each run's collections, three alternating runs): the drops
+/// took 69–161 ns per garbage object without the prefetch and 43–64 with it, the releases 89–157
+/// and 55–70; the run's tear-downs 188–277 ms and 82–185 (the sweep before the restart, which
+/// prefetches the garbage the same way, 509–1016 µs and 341–463).
 fn tear_down(garbage: Vec<NonNull<TrackedLinks>>) {
     let mut first_panic: Option<Box<dyn Any + Send>> = None;
-    for &obj in &garbage {
+    for (at, &obj) in garbage.iter().enumerate() {
+        if let Some(&ahead) = garbage.get(at + OBJECTS_AHEAD) {
+            prefetch_object(ahead.as_ptr());
+        }
         // SAFETY: garbage, dead (so no one else drops its value: `free` skips dead values), and
         // held by this collection, so its memory stays allocated; its value is dropped once, here.
         let dropped = catch_unwind(AssertUnwindSafe(|| unsafe {
@@ -549,7 +567,11 @@ fn tear_down(garbage: Vec<NonNull<TrackedLinks>>) {
             first_panic.get_or_insert(panic);
         }
     }
-    for obj in garbage {
+    for (at, &obj) in garbage.iter().enumerate() {
+        if let Some(&ahead) = garbage.get(at + OBJECTS_AHEAD) {
+            // The allocator's bookkeeping just before the object, and the object's header.
+            prefetch_object(ahead.as_ptr().cast::<u8>().wrapping_sub(16));
+        }
         // SAFETY: the collection's hold (`hold_for_teardown`), given up once.
         unsafe { (type_info_of(obj).release)(obj) };
     }
