@@ -25,8 +25,18 @@
 //!   - `gclab-biased/owner-merge`: only the owner's safepoint that merges (and frees) what the
 //!     consumer queued — the merge cost.
 //!
-//! The values are leaves (`u64`, not tracked by the shared collector), so that these figures are
-//! the counting and freeing alone; no shared collection runs during this file.
+//! - `sync_collect`: one collection of a heap shaped like `shared-churn`'s at `--scale medium`
+//!   (see [`Shape`]: [`ANCHORS`] rooted nodes whose edge slots hold nodes that link to older
+//!   ones, a quarter of them heads of 3-node rings; about 35 000 nodes, no garbage), with the
+//!   nodes scattered over memory the way a long run leaves them. Per examined object:
+//!   - `shared`: [`sync::collect`] over `sync::Gc<_, AtomicCounts>` nodes with `GcLock` edges —
+//!     stopping a world of one thread, then counting, tracing, marking and sweeping;
+//!   - `thread-local`: `gc_refcount::gc::collect()` over the same shape built of thread-local `Gc`
+//!     nodes with `GcCell` edges (the default heap: trial deletion) — the same-run reference.
+//!
+//! The values of the first two groups are leaves (`u64`, not tracked by the shared collector),
+//! so that those figures are the counting and freeing alone; no shared collection runs during
+//! them.
 //!
 //! Every group is short (10 samples, half a second of warm-up, two seconds of measurement), so
 //! the whole file takes well under a minute; `--measurement-time` and `--sample-size` override it.
@@ -45,7 +55,8 @@ use std::time::{Duration, Instant};
 
 use criterion::measurement::WallTime;
 use criterion::{BenchmarkGroup, Criterion, Throughput};
-use gc_refcount::sync::{self, AtomicCounts, Gc};
+use gc_refcount::sync::{self, AtomicCounts, Gc, GcLock};
+use gc_refcount::{GcCell, Trace};
 
 /// Objects per channel message in `sync_cross_thread_drop`: enough that the channel's own cost
 /// (a few hundred nanoseconds per message) is small beside the per-object figures.
@@ -271,5 +282,147 @@ fn main() {
     let mut criterion = Criterion::default().configure_from_args();
     clone_drop(&mut criterion);
     cross_thread_drop(&mut criterion);
+    collect(&mut criterion);
     criterion.final_summary();
+}
+
+// --- sync_collect --------------------------------------------------------------------------------
+
+/// Rooted nodes of [`Shape`], as `shared-churn`'s anchors at `--scale medium`.
+const ANCHORS: usize = 5_000;
+/// Edge slots per node, as `shared-churn`'s.
+const SLOTS: usize = 4;
+/// Slot 0 links to an older node, slot 1 to the next member of a ring.
+const LINK: usize = 0;
+const RING: usize = 1;
+
+/// A heap's shape, by node index: `edges[i]` are node `i`'s edges (as node indices), and the
+/// first [`ANCHORS`] nodes are the roots. Every anchor slot holds a node; each such node links to
+/// an older non-anchor node (if one less than 3 links deep is found on the first try, as
+/// `shared-churn`'s step 1), and a quarter of them head a ring of 3.
+struct Shape {
+    edges: Vec<[Option<usize>; SLOTS]>,
+}
+
+impl Shape {
+    fn new() -> Shape {
+        let mut state = 0x5eed_c011_u64;
+        let mut below = move |n: usize| {
+            state ^= state << 13;
+            state ^= state >> 7;
+            state ^= state << 17;
+            (state % n as u64) as usize
+        };
+        let mut edges = vec![[None; SLOTS]; ANCHORS];
+        let mut depth = vec![0usize; ANCHORS];
+        for anchor in 0..ANCHORS {
+            for slot in 0..SLOTS {
+                let head = edges.len();
+                edges.push([None; SLOTS]);
+                depth.push(0);
+                if head > ANCHORS {
+                    let target = ANCHORS + below(head - ANCHORS);
+                    if depth[target] < 3 {
+                        edges[head][LINK] = Some(target);
+                        depth[head] = depth[target] + 1;
+                    }
+                }
+                if below(4) == 0 {
+                    let first = edges.len();
+                    edges.push([None; SLOTS]);
+                    edges.push([None; SLOTS]);
+                    depth.extend([0, 0]);
+                    edges[head][RING] = Some(first);
+                    edges[first][RING] = Some(first + 1);
+                    edges[first + 1][RING] = Some(head);
+                }
+                edges[anchor][slot] = Some(head);
+            }
+        }
+        Shape { edges }
+    }
+
+    fn len(&self) -> usize {
+        self.edges.len()
+    }
+
+    /// Builds the shape with `make` (a new node without edges) and `link` (sets an edge), after
+    /// scattering the allocator's free memory: twice as many nodes are made first and dropped in
+    /// a shuffled order, so the real nodes land in the holes in no order, as in a long run.
+    /// Returns the roots.
+    fn build<N>(&self, make: impl Fn() -> N, link: impl Fn(&N, usize, &N)) -> Vec<N> {
+        let mut state = 0x5ca7_7e12_u64;
+        let mut scratch: Vec<N> = (0..2 * self.len()).map(|_| make()).collect();
+        for at in (1..scratch.len()).rev() {
+            state ^= state << 13;
+            state ^= state >> 7;
+            state ^= state << 17;
+            scratch.swap(at, (state % (at as u64 + 1)) as usize);
+        }
+        drop(scratch);
+        let nodes: Vec<N> = (0..self.len()).map(|_| make()).collect();
+        for (from, edges) in self.edges.iter().enumerate() {
+            for (slot, to) in edges.iter().enumerate() {
+                if let Some(to) = *to {
+                    link(&nodes[from], slot, &nodes[to]);
+                }
+            }
+        }
+        nodes.into_iter().take(ANCHORS).collect()
+    }
+}
+
+/// A node of the shared heap.
+#[derive(Trace)]
+struct SharedNode {
+    edges: GcLock<[Option<Gc<SharedNode, AtomicCounts>>; SLOTS]>,
+}
+
+/// A node of the thread-local heap.
+#[derive(Trace)]
+struct LocalNode {
+    edges: GcCell<[Option<gc_refcount::Gc<LocalNode>>; SLOTS]>,
+}
+
+fn collect(c: &mut Criterion) {
+    let shape = Shape::new();
+    let mut group = c.benchmark_group("sync_collect");
+    group
+        .sample_size(20)
+        .warm_up_time(Duration::from_millis(500))
+        .measurement_time(Duration::from_secs(2))
+        .throughput(Throughput::Elements(shape.len() as u64));
+
+    // No automatic collection while the heap is built: every figure is one whole collection.
+    let threshold = sync::threshold();
+    sync::set_threshold(0);
+    let roots = shape.build(
+        || {
+            Gc::new_counted(SharedNode {
+                edges: GcLock::new(Default::default()),
+            })
+        },
+        |from, slot, to| from.edges.lock()[slot] = Some(to.clone()),
+    );
+    group.bench_function("shared", |b| {
+        b.iter(|| assert_eq!(sync::collect(), 0, "the heap holds no garbage"));
+    });
+    drop(roots);
+    sync::collect();
+    sync::set_threshold(threshold);
+
+    let roots = shape.build(
+        || {
+            gc_refcount::Gc::new(LocalNode {
+                edges: GcCell::new(Default::default()),
+            })
+        },
+        |from, slot, to| from.edges.borrow_mut()[slot] = Some(to.clone()),
+    );
+    group.bench_function("thread-local", |b| {
+        b.iter(|| assert_eq!(gc_refcount::gc::collect(), 0, "the heap holds no garbage"));
+    });
+    drop(roots);
+    gc_refcount::gc::collect();
+    group.finish();
 }
