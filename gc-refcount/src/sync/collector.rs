@@ -225,6 +225,11 @@ pub fn threshold() -> usize {
     SCHEDULE.threshold.load(Relaxed)
 }
 
+/// The `gc_refs` of an object whose count does not fit in 32 bits (`gc_refs` are 32-bit to keep
+/// the marking's tables small): never decremented, so the object is a root. Conservative, so
+/// sound: it survives the collection whatever its edges.
+const SATURATED: u32 = u32::MAX;
+
 /// A `Trace` impl reported more edges to an object than it has references.
 struct FalseEdge;
 
@@ -234,7 +239,7 @@ struct Scratch {
     /// The examined objects and their recorded edges.
     table: EdgeTable,
     /// Each member's references not (yet) accounted for by an edge from another member.
-    gc_refs: Vec<usize>,
+    gc_refs: Vec<u32>,
     /// Which members the marking reached.
     marked: Vec<bool>,
     /// The marking's queue of member indices.
@@ -347,14 +352,16 @@ fn find_garbage(world: &StoppedWorld) -> Result<Found, FalseEdge> {
             }
             links.set_state(table.members.len() << state::SHIFT | state::EXAMINED);
             table.members.push(obj);
-            gc_refs.push(count);
+            // A count beyond `u32::MAX` saturates: the object stays a root (see `SATURATED`).
+            gc_refs.push(u32::try_from(count).unwrap_or(SATURATED));
             // SAFETY: a live member; no mutator changes its value while the world is stopped
             // (locked `GcLock`s are tried, not waited for). Traced once: the marking follows
             // the recorded edges, never a second trace — a `GcLock` that a thread waiting in a
             // blocking section acquires during the collection would make a second trace
             // disagree with the first.
             unsafe { (type_info_of(obj).trace)(obj, &mut record) };
-            table.offsets.push(record.targets.len());
+            // Fewer than 2^32 edges (asserted after the walk, before any offset is read).
+            table.offsets.push(record.targets.len() as u32);
         }
     }
     let members = table.members.len();
@@ -381,7 +388,11 @@ fn find_garbage(world: &StoppedWorld) -> Result<Found, FalseEdge> {
         } else {
             let index = word >> state::SHIFT;
             match gc_refs[index].checked_sub(1) {
-                Some(refs) => gc_refs[index] = refs,
+                Some(refs) => {
+                    if gc_refs[index] != SATURATED {
+                        gc_refs[index] = refs;
+                    }
+                }
                 None => {
                     for &obj in &table.members {
                         // SAFETY: live members.
@@ -502,7 +513,7 @@ impl Visitor for Record<'_> {
 /// depth-first walk of the table; `--scale large` (252 000 examined) 22.7 ms against 5.4 ms.
 /// A walk of the members in index order with a finger (as `gc_core::mark::finger` walks objects)
 /// measured no faster than the depth-first walk (527–541 µs against 489–522).
-fn mark(table: &EdgeTable, gc_refs: &[usize], marked: &mut Vec<bool>, queue: &mut Vec<u32>) {
+fn mark(table: &EdgeTable, gc_refs: &[u32], marked: &mut Vec<bool>, queue: &mut Vec<u32>) {
     marked.clear();
     marked.resize(table.members.len(), false);
     // The sentinel that edges to objects outside the examined set point to: reached already, so
@@ -523,11 +534,16 @@ fn mark(table: &EdgeTable, gc_refs: &[usize], marked: &mut Vec<bool>, queue: &mu
             prefetch_object(&offsets[far as usize]);
         }
         if let Some(&near) = queue.get(head + QUEUE_AHEAD_EDGES) {
-            prefetch_object(table.edges.as_ptr().wrapping_add(offsets[near as usize]));
+            prefetch_object(
+                table
+                    .edges
+                    .as_ptr()
+                    .wrapping_add(offsets[near as usize] as usize),
+            );
         }
         head += 1;
         let member = member as usize;
-        for &target in &table.edges[offsets[member]..offsets[member + 1]] {
+        for &target in &table.edges[offsets[member] as usize..offsets[member + 1] as usize] {
             let reached = &mut marked[target as usize];
             if !*reached {
                 *reached = true;

@@ -13,7 +13,7 @@ pub(crate) struct EdgeTable {
     /// The examined objects, by index (the index is in each one's state word).
     pub(crate) members: Vec<NonNull<TrackedLinks>>,
     /// Where each member's edges start in `edges`, and (last) where the last one's end.
-    pub(crate) offsets: Vec<usize>,
+    pub(crate) offsets: Vec<u32>,
     /// The members' edges, as member indices.
     pub(crate) edges: Vec<u32>,
 }
