@@ -32,7 +32,10 @@
 //!   - `shared`: [`sync::collect`] over `sync::Gc<_, AtomicCounts>` nodes with `GcLock` edges —
 //!     stopping a world of one thread, then counting, tracing, marking and sweeping;
 //!   - `thread-local`: `gc_refcount::gc::collect()` over the same shape built of thread-local `Gc`
-//!     nodes with `GcCell` edges (the default heap: trial deletion) — the same-run reference.
+//!     nodes with `GcCell` edges (the default heap: trial deletion) — the same-run reference;
+//!   - `shared-cold`, `thread-local-cold`: the same, each collection timed after [`EVICT`] bytes
+//!     were written elsewhere (untimed), so that the heap is out of the caches, as it is when the
+//!     mutators of `shared-churn` have run between two collections.
 //!
 //! The values of the first two groups are leaves (`u64`, not tracked by the shared collector),
 //! so that those figures are the counting and freeing alone; no shared collection runs during
@@ -407,6 +410,9 @@ fn collect(c: &mut Criterion) {
     group.bench_function("shared", |b| {
         b.iter(|| assert_eq!(sync::collect(), 0, "the heap holds no garbage"));
     });
+    group.bench_function("shared-cold", |b| {
+        b.iter_custom(|iters| cold(iters, sync::collect));
+    });
     drop(roots);
     sync::collect();
     sync::set_threshold(threshold);
@@ -422,7 +428,30 @@ fn collect(c: &mut Criterion) {
     group.bench_function("thread-local", |b| {
         b.iter(|| assert_eq!(gc_refcount::gc::collect(), 0, "the heap holds no garbage"));
     });
+    group.bench_function("thread-local-cold", |b| {
+        b.iter_custom(|iters| cold(iters, gc_refcount::gc::collect));
+    });
     drop(roots);
     gc_refcount::gc::collect();
     group.finish();
+}
+
+/// Bytes written between two cold collections: more than this machine's last-level cache.
+const EVICT: usize = 48 << 20;
+
+/// Runs `collect` `iters` times, each after writing [`EVICT`] bytes (untimed); returns the time
+/// the collections took.
+fn cold(iters: u64, collect: impl Fn() -> usize) -> Duration {
+    let mut evict = vec![0u8; EVICT];
+    let mut total = Duration::ZERO;
+    for round in 0..iters {
+        for line in evict.chunks_mut(64) {
+            line[0] = round as u8;
+        }
+        black_box(&evict);
+        let start = Instant::now();
+        assert_eq!(collect(), 0, "the heap holds no garbage");
+        total += start.elapsed();
+    }
+    total
 }
