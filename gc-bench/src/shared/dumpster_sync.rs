@@ -150,6 +150,7 @@ impl SharedBackend for DumpsterSyncBackend {
                 teardown: None,
                 examined: None,
                 found: None,
+                phases: None,
                 explicit: true,
             });
     }

@@ -88,6 +88,7 @@ fn collection(logged: &SharedCollection, explicit: bool) -> Collection {
         teardown: Some(logged.teardown),
         examined: Some(logged.examined as u64),
         found: Some(logged.found as u64),
+        phases: Some(logged.phases),
         explicit,
     }
 }

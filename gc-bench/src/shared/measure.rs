@@ -19,7 +19,10 @@
 //!   `explicit_stop_p50_us`, `explicit_stop_max_us` and `explicit_collections` (the
 //!   coordinator's collect calls, which stop every mutator while it runs),
 //!   `explicit_pause_p50_us` and `explicit_pause_max_us` (their pauses),
-//!   `collection_teardown_ms` (all tear-downs), and
+//!   `collection_teardown_ms` (all tear-downs),
+//!   `trace_phase_p50_us`, `resolve_phase_p50_us`, `mark_phase_p50_us`, `sweep_phase_p50_us`
+//!   and their `_max_us` (the steps of every collection's search for garbage, gclab only: see
+//!   `gc_refcount::sync::CollectionPhases`), and
 //!   `dropped_by_creator` (the fraction of nodes that died on the thread that made them);
 //! - `peak_live_nodes` is 0: the per-thread ledger does not follow the live count;
 //! - `leaks_by_design` is set for a backend that documents that it may leave garbage behind
@@ -27,6 +30,8 @@
 //!   failing.
 
 use std::time::{Duration, Instant};
+
+use gc_refcount::sync::CollectionPhases;
 
 use super::ledger;
 use super::{Collection, SharedBackend, SharedBackendChoice, SharedUser, SharedWorkloadId};
@@ -186,6 +191,14 @@ fn collection_figures(
         "explicit_pause",
         explicit.iter().map(|c| us(c.pause)).collect(),
     );
+    let phases: Vec<CollectionPhases> = collections.iter().filter_map(|c| c.phases).collect();
+    put("trace_phase", phases.iter().map(|p| us(p.trace)).collect());
+    put(
+        "resolve_phase",
+        phases.iter().map(|p| us(p.resolve)).collect(),
+    );
+    put("mark_phase", phases.iter().map(|p| us(p.mark)).collect());
+    put("sweep_phase", phases.iter().map(|p| us(p.sweep)).collect());
     let teardowns: Vec<Duration> = collections.iter().filter_map(|c| c.teardown).collect();
     if !teardowns.is_empty() {
         figures.insert(

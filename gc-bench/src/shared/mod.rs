@@ -155,6 +155,8 @@ pub struct Collection {
     pub examined: Option<u64>,
     /// Unreachable objects found (gclab only).
     pub found: Option<u64>,
+    /// How long each step of the search for garbage took (gclab only).
+    pub phases: Option<gc_refcount::sync::CollectionPhases>,
     /// An explicit [`SharedBackend::collect`] call — from a workload's coordinator, a thread that
     /// runs no heap code of its own, so that every mutator thread had to be stopped — rather than
     /// an automatic collection started at some mutator's allocation.

@@ -93,6 +93,23 @@ fn gclab_logs_every_collection_with_its_time_to_stop() {
         assert_eq!(record.pauses.count, record.collections[0]);
         assert!(figure("stop_max_us") >= figure("stop_p50_us"), "{backend}");
         assert!(figure("stop_p50_us").is_some(), "{backend}");
+        // The steps of the search for garbage happen within the pause.
+        let steps: f64 = ["trace", "resolve", "mark", "sweep"]
+            .iter()
+            .map(|step| {
+                let (p50, max) = (
+                    figure(&format!("{step}_phase_p50_us")),
+                    figure(&format!("{step}_phase_max_us")),
+                );
+                assert!(p50.is_some() && max >= p50, "{backend}: {step} phase");
+                max.unwrap_or(0.0)
+            })
+            .sum();
+        assert!(steps > 0.0, "{backend}: the phases took no time");
+        assert!(
+            figure("trace_phase_max_us").unwrap_or(0.0) <= record.pauses.max_us,
+            "{backend}: a phase outside the pause"
+        );
         assert!(record.examined.is_some_and(|e| e > 0));
         assert!(
             record.collected.is_some_and(|c| c > 0),

@@ -149,7 +149,11 @@ fn collect_within(
         }
     }
     match outcome {
-        Ok(Found { garbage, examined }) => {
+        Ok(Found {
+            garbage,
+            examined,
+            phases,
+        }) => {
             let found = garbage.len();
             /// Logs the collection even if a `Drop` panics in the tear-down.
             struct Log(SharedCollection);
@@ -169,6 +173,7 @@ fn collect_within(
                 teardown_started: restarted,
                 examined,
                 found,
+                phases,
             });
             tear_down(garbage);
             if let Some(panic) = first_panic {
@@ -199,6 +204,24 @@ pub struct SharedCollection {
     pub examined: usize,
     /// Unreachable objects found (and torn down).
     pub found: usize,
+    /// How long each step of the search for garbage took, within the pause.
+    pub phases: CollectionPhases,
+}
+
+/// The steps of one shared collection's search for garbage, with the world stopped (see the
+/// [module docs](self) and `find_garbage`); together they are most of the pause, the rest being
+/// the time to stop the world, the merge of the mailboxes and the restart.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct CollectionPhases {
+    /// One walk over the lists: numbering each tracked object, reading its count, tracing its
+    /// value (recording where its edges point).
+    pub trace: Duration,
+    /// Resolving the recorded edges to examined objects and subtracting them from the counts.
+    pub resolve: Duration,
+    /// Marking what the roots (objects referenced from outside) reach along the edges.
+    pub mark: Duration,
+    /// Flagging, unlinking and holding the garbage (for the tear-down that follows the restart).
+    pub sweep: Duration,
 }
 
 /// The collections logged since the last call (explicit and automatic, on every thread), oldest
@@ -312,8 +335,10 @@ const TARGETS_AHEAD: usize = 32;
 /// nothing had prefetched), and sweeping only the garbage, measured on `shared-churn`
 /// (`sync-atomic`, `--scale medium`, medians over each run's collections of more than 30 000
 /// objects, three alternating runs against the previous build): numbering and tracing
-/// 5340–7463 µs → 3440–3810 µs with both distances at 8; with these distances 2.2–2.5 ms.
+/// 5340–7463 µs → 3440–3810 µs with both distances at 8, and 2328–3120 µs with these distances
+/// (against 3850–5411). Each collection's [`CollectionPhases`] are in the log.
 fn find_garbage(world: &StoppedWorld) -> Result<Found, FalseEdge> {
+    let started = Instant::now();
     let shards = world.shards();
     let mut lists: Vec<_> = shards.iter().map(|shard| shard.lock()).collect();
     let examined = lists.iter().map(|list| list.len()).sum();
@@ -364,6 +389,7 @@ fn find_garbage(world: &StoppedWorld) -> Result<Found, FalseEdge> {
             table.offsets.push(record.targets.len() as u32);
         }
     }
+    let traced = Instant::now();
     let members = table.members.len();
     assert!(
         u32::try_from(members).is_ok(),
@@ -407,7 +433,9 @@ fn find_garbage(world: &StoppedWorld) -> Result<Found, FalseEdge> {
         table.edges.push(index as u32);
     }
 
+    let resolved = Instant::now();
     mark(table, gc_refs, marked, queue);
+    let marked_at = Instant::now();
 
     // Only the garbage is touched: a survivor keeps its state word (index and `EXAMINED`) until
     // the next collection numbers it again, and until then nothing reads it — an edge to it is
@@ -443,7 +471,17 @@ fn find_garbage(world: &StoppedWorld) -> Result<Found, FalseEdge> {
         // counts a queued entry as a reference: nothing is pending for it.
         unsafe { (type_info_of(obj).hold_for_teardown)(obj) };
     }
-    Ok(Found { garbage, examined })
+    let phases = CollectionPhases {
+        trace: traced - started,
+        resolve: resolved - traced,
+        mark: marked_at - resolved,
+        sweep: marked_at.elapsed(),
+    };
+    Ok(Found {
+        garbage,
+        examined,
+        phases,
+    })
 }
 
 /// What [`find_garbage`] found.
@@ -452,6 +490,8 @@ struct Found {
     garbage: Vec<NonNull<TrackedLinks>>,
     /// The tracked objects in the heap when the world stopped.
     examined: usize,
+    /// How long each step took.
+    phases: CollectionPhases,
 }
 
 /// Unlinks `obj` from its list, one of `lists` (the locked lists of `shards`, in order).

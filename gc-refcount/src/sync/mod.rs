@@ -95,8 +95,8 @@ pub mod world;
 pub use atomic::{AtomicGc, CompareExchangeError};
 pub use biased::{BiasedCounts, Queued};
 pub use collector::{
-    collect, set_threshold, take_collection_log, threshold, SharedCollection, AUTOMATIC_PATIENCE,
-    LOG_CAPACITY,
+    collect, set_threshold, take_collection_log, threshold, CollectionPhases, SharedCollection,
+    AUTOMATIC_PATIENCE, LOG_CAPACITY,
 };
 pub use counts::{AtomicCounts, Counts};
 use gc_core::sync::Std;
