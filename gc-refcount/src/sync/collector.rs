@@ -208,9 +208,10 @@ pub struct SharedCollection {
     pub phases: CollectionPhases,
 }
 
-/// The steps of one shared collection's search for garbage, with the world stopped (see the
-/// [module docs](self) and `find_garbage`); together they are most of the pause, the rest being
-/// the time to stop the world, the merge of the mailboxes and the restart.
+/// The steps of one shared collection's search for garbage, with the world stopped (steps 2 and
+/// 3 of [`collect`]'s collection, described in the `sync` module's collector docs); together they
+/// are most of the pause, the rest being the time to stop the world, the merge of the mailboxes
+/// and the restart.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct CollectionPhases {
     /// One walk over the lists: numbering each tracked object, reading its count, tracing its
