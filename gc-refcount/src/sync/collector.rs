@@ -392,9 +392,11 @@ fn find_garbage(world: &StoppedWorld) -> Result<Found, FalseEdge> {
     }
     let traced = Instant::now();
     let members = table.members.len();
+    // The members' indices and the edges' offsets are 32-bit: a heap beyond that stops here,
+    // before any truncated offset or index is read.
     assert!(
-        u32::try_from(members).is_ok(),
-        "more than 2^32 tracked shared objects"
+        u32::try_from(members).is_ok() && u32::try_from(targets.len()).is_ok(),
+        "more than 2^32 tracked shared objects or edges between them"
     );
 
     // Resolve the recorded edges: each target's state word says whether it is examined and its
