@@ -24,9 +24,9 @@
 //!    table on this thread (see `mark` for why not gc-core's parallel engine), so that the
 //!    marking sees exactly what the subtraction saw.
 //! 3. **Garbage** is what is examined and not reachable. It is flagged dead, unlinked and held
-//!    (one extra count each) — then the world restarts. Survivors are not touched: their state
-//!    words keep this collection's numbers until the next one renumbers them. No mailbox holds an entry for it: an
-//!    entry's reference counted as external in step 2.
+//!    (one extra count each) — then the world restarts. No mailbox holds an entry for it: an
+//!    entry's reference counted as external in step 2. Survivors are not touched: their state
+//!    words keep this collection's numbers until the next collection renumbers them.
 //! 4. **Tear-down**, with the world running (garbage is unreachable, so no mutator can see it):
 //!    every value is dropped, then the holds are released, which frees the memory. The rules are
 //!    the thread-local heap's (see `teardown.rs` in this crate): a handle to a torn-down object
