@@ -309,13 +309,8 @@ struct Shape {
 
 impl Shape {
     fn new() -> Shape {
-        let mut state = 0x5eed_c011_u64;
-        let mut below = move |n: usize| {
-            state ^= state << 13;
-            state ^= state >> 7;
-            state ^= state << 17;
-            (state % n as u64) as usize
-        };
+        let mut random = Xorshift(0x5eed_c011);
+        let mut below = |n: usize| random.below(n);
         let mut edges = vec![[None; SLOTS]; ANCHORS];
         let mut depth = vec![0usize; ANCHORS];
         for anchor in 0..ANCHORS {
@@ -354,13 +349,10 @@ impl Shape {
     /// a shuffled order, so the real nodes land in the holes in no order, as in a long run.
     /// Returns the roots.
     fn build<N>(&self, make: impl Fn() -> N, link: impl Fn(&N, usize, &N)) -> Vec<N> {
-        let mut state = 0x5ca7_7e12_u64;
+        let mut random = Xorshift(0x5ca7_7e12);
         let mut scratch: Vec<N> = (0..2 * self.len()).map(|_| make()).collect();
         for at in (1..scratch.len()).rev() {
-            state ^= state << 13;
-            state ^= state >> 7;
-            state ^= state << 17;
-            scratch.swap(at, (state % (at as u64 + 1)) as usize);
+            scratch.swap(at, random.below(at + 1));
         }
         drop(scratch);
         let nodes: Vec<N> = (0..self.len()).map(|_| make()).collect();
@@ -372,6 +364,19 @@ impl Shape {
             }
         }
         nodes.into_iter().take(ANCHORS).collect()
+    }
+}
+
+/// The shape's random numbers: xorshift64, seeded, so every run builds the same heap.
+struct Xorshift(u64);
+
+impl Xorshift {
+    /// A number below `n` (not 0).
+    fn below(&mut self, n: usize) -> usize {
+        self.0 ^= self.0 << 13;
+        self.0 ^= self.0 >> 7;
+        self.0 ^= self.0 << 17;
+        (self.0 % n as u64) as usize
     }
 }
 

@@ -611,3 +611,52 @@ fn an_object_being_dropped_keeps_what_its_fields_reference() {
     ledger.assert_all_dropped_once();
     assert_eq!(PARKS_IN_DROP_DROPS.load(SeqCst), 1, "dropped once");
 }
+
+/// A shared node whose `Trace` reports its one edge twice: a false edge, which breaks `Trace`'s
+/// safety contract on purpose.
+struct TracesTwice {
+    item: Item,
+    next: GcLock<Option<Gc<TracesTwice>>>,
+}
+
+// SAFETY: deliberately wrong (rule 1 of `Trace`: no false edges), to test that the shared
+// collector detects the excess and refuses to go on: it is found while subtracting, before
+// anything is decided, so nothing is freed.
+unsafe impl Trace for TracesTwice {
+    const MAY_CONTAIN_GC: bool = true;
+    fn trace(&self, visitor: &mut dyn gc_refcount::Visitor) {
+        self.next.trace(visitor);
+        self.next.trace(visitor);
+    }
+}
+
+#[test]
+fn a_false_edge_panics_frees_nothing_and_the_next_collection_is_sound() {
+    let _serial = serial();
+    let ledger = Ledger::new();
+    let b = Gc::new(TracesTwice {
+        item: ledger.item(),
+        next: GcLock::new(None),
+    });
+    let a = Gc::new(TracesTwice {
+        item: ledger.item(),
+        next: GcLock::new(Some(b)),
+    });
+    let panic = std::panic::catch_unwind(sync::collect).expect_err("a false edge");
+    let message = panic
+        .downcast_ref::<&str>()
+        .copied()
+        .or_else(|| panic.downcast_ref::<String>().map(String::as_str))
+        .unwrap_or_default();
+    assert!(message.contains("false edge"), "{message}");
+    assert_eq!(ledger.dropped(), 0, "nothing is freed");
+    // The members were left with this collection's numbers; the next one renumbers them and
+    // finds the garbage made after the bad edge is gone.
+    *a.next.lock() = None;
+    let (c, d) = cycle(&ledger);
+    drop((c, d));
+    assert_eq!(sync::collect(), 2, "the cycle, and nothing live");
+    assert_eq!(a.item.id, 1, "the live object is intact");
+    drop(a);
+    ledger.assert_all_dropped_once();
+}

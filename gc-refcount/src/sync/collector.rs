@@ -422,13 +422,9 @@ fn find_garbage(world: &StoppedWorld) -> Result<Found, FalseEdge> {
                         gc_refs[index] = refs;
                     }
                 }
-                None => {
-                    for &obj in &table.members {
-                        // SAFETY: live members.
-                        unsafe { obj.as_ref() }.set_state(0);
-                    }
-                    return Err(FalseEdge);
-                }
+                // The members keep their numbers, as survivors do: the next collection
+                // renumbers them before it reads any.
+                None => return Err(FalseEdge),
             }
             index
         };
