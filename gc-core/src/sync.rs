@@ -97,6 +97,8 @@ pub trait AtomicWord: Send + Sync + 'static {
     fn fetch_add(&self, value: usize, order: Ordering) -> usize;
     /// Subtracts, atomically (wrapping); returns the previous value.
     fn fetch_sub(&self, value: usize, order: Ordering) -> usize;
+    /// Stores `value`, atomically; returns the previous value.
+    fn swap(&self, value: usize, order: Ordering) -> usize;
     /// Stores `new` if the value is `current`; may fail spuriously. Returns the previous value,
     /// `Ok` if the store happened.
     fn compare_exchange_weak(
@@ -135,6 +137,10 @@ macro_rules! atomic_word {
             #[inline(always)]
             fn fetch_sub(&self, value: usize, order: Ordering) -> usize {
                 <$ty>::fetch_sub(self, value, order)
+            }
+            #[inline(always)]
+            fn swap(&self, value: usize, order: Ordering) -> usize {
+                <$ty>::swap(self, value, order)
             }
             #[inline(always)]
             fn compare_exchange_weak(

@@ -527,6 +527,82 @@ fn a_lock_taken_during_a_collection_does_not_hide_an_edge() {
     sync::set_threshold(before);
 }
 
+/// Says when a collection traces it, and holds that trace for a while (up to [`SlowTrace::HOLD`],
+/// or until `released` is set): a window in which other threads act while the world is stopped.
+/// Its trace writes std atomics, which `Trace`'s rule 2 forbids: instrumentation only, outside
+/// the heap.
+struct SlowTrace {
+    tracing: std::sync::Arc<std::sync::atomic::AtomicBool>,
+    released: std::sync::Arc<std::sync::atomic::AtomicBool>,
+}
+
+impl SlowTrace {
+    const HOLD: std::time::Duration = std::time::Duration::from_millis(200);
+}
+
+// SAFETY: it holds no handle and reports none (`MAY_CONTAIN_GC` is true only so that it is
+// tracked, and so traced).
+unsafe impl Trace for SlowTrace {
+    const MAY_CONTAIN_GC: bool = true;
+
+    fn trace(&self, _visitor: &mut dyn gc_refcount::Visitor) {
+        use std::sync::atomic::Ordering::SeqCst;
+        self.tracing.store(true, SeqCst);
+        let until = std::time::Instant::now() + SlowTrace::HOLD;
+        while !self.released.load(SeqCst) && std::time::Instant::now() < until {
+            std::hint::spin_loop();
+        }
+        self.tracing.store(false, SeqCst);
+    }
+}
+
+/// A guard taken before a blocking section and dropped inside it while a collection runs: the
+/// release waits for the collection to end, so that the collector never sees a lock that was
+/// held when the world stopped become free (it would read the value, and with it any edge the
+/// holder just made from a handle cloned after the collector read the target's count).
+#[test]
+fn a_guard_dropped_in_a_blocking_section_is_released_after_the_collection() {
+    use std::sync::atomic::{AtomicBool, Ordering::SeqCst};
+    use std::sync::Arc;
+
+    let _serial = serial();
+    let ledger = Ledger::new();
+    let a = node(&ledger);
+    let tracing = Arc::new(AtomicBool::new(false));
+    let released = Arc::new(AtomicBool::new(false));
+    let slow = Gc::new(SlowTrace {
+        tracing: Arc::clone(&tracing),
+        released: Arc::clone(&released),
+    });
+    let (locked_tx, locked_rx) = std::sync::mpsc::channel();
+    let released_during_the_trace = thread::scope(|s| {
+        let (a, tracing, released) = (&a, &tracing, &released);
+        let holder = s.spawn(move || {
+            let guard = a.edges.lock();
+            sync::blocking(|| {
+                locked_tx.send(()).unwrap();
+                while !tracing.load(SeqCst) {
+                    std::hint::spin_loop();
+                }
+                drop(guard);
+                let during = tracing.load(SeqCst);
+                released.store(true, SeqCst);
+                during
+            })
+        });
+        locked_rx.recv().unwrap();
+        sync::collect();
+        join(holder).unwrap()
+    });
+    assert!(
+        !released_during_the_trace,
+        "the guard was released while the collector was tracing"
+    );
+    drop((a, slow));
+    sync::collect();
+    ledger.assert_all_dropped_once();
+}
+
 /// Set by [`ParksInDrop`]'s `Drop` once it runs.
 static IN_DROP: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
 /// [`ParksInDrop`]'s `Drop` returns once this is set.

@@ -320,24 +320,42 @@ pub fn explore(preemption_bound: usize, f: impl Fn() + Sync + Send + 'static) ->
     executions.load(Relaxed)
 }
 
-/// A mark word whose `fetch_or` is a load followed by a store: the non-atomic check-then-set
-/// that the engine's test-and-set, and the finger's mark and pass, must not be. Every other
-/// operation is loom's own. The broken variants of the models put it in a platform with
-/// [`loom_platform_with_word!`].
-pub struct CheckThenSet(loom::sync::atomic::AtomicUsize);
+/// A loom atomic word with one deliberate flaw, chosen by `FLAW` (one of the constants below);
+/// every other operation is loom's own. The broken variants of the models put it in a platform
+/// with [`loom_platform_with_word!`].
+pub struct FlawedWord<const FLAW: u8>(loom::sync::atomic::AtomicUsize);
 
-impl AtomicWord for CheckThenSet {
+/// `fetch_or` is a load followed by a store: the non-atomic check-then-set that the marking
+/// engine's test-and-set, and the finger's mark and pass, must not be.
+pub const SPLIT_FETCH_OR: u8 = 0;
+/// `compare_exchange_weak` is a load, a compare and a store: another thread may run between
+/// them (an `AtomicGc` load's increment, a lock's acquisition).
+pub const SPLIT_COMPARE_EXCHANGE: u8 = 1;
+/// Every load is `Relaxed`, whatever ordering it asks for (a lock word read without `Acquire`).
+pub const RELAXED_LOADS: u8 = 2;
+
+/// The mark word of the marking models' broken variants ([`SPLIT_FETCH_OR`]).
+pub type CheckThenSet = FlawedWord<SPLIT_FETCH_OR>;
+
+impl<const FLAW: u8> AtomicWord for FlawedWord<FLAW> {
     fn new(value: usize) -> Self {
-        CheckThenSet(loom::sync::atomic::AtomicUsize::new(value))
+        FlawedWord(loom::sync::atomic::AtomicUsize::new(value))
     }
     fn load(&self, order: Ordering) -> usize {
+        let order = if FLAW == RELAXED_LOADS {
+            Ordering::Relaxed
+        } else {
+            order
+        };
         self.0.load(order)
     }
     fn store(&self, value: usize, order: Ordering) {
         self.0.store(value, order)
     }
-    /// Broken on purpose: another thread may run between the load and the store.
     fn fetch_or(&self, value: usize, order: Ordering) -> usize {
+        if FLAW != SPLIT_FETCH_OR {
+            return self.0.fetch_or(value, order);
+        }
         let old = self.0.load(Ordering::Relaxed);
         self.0.store(old | value, order);
         old
@@ -348,6 +366,9 @@ impl AtomicWord for CheckThenSet {
     fn fetch_sub(&self, value: usize, order: Ordering) -> usize {
         self.0.fetch_sub(value, order)
     }
+    fn swap(&self, value: usize, order: Ordering) -> usize {
+        self.0.swap(value, order)
+    }
     fn compare_exchange_weak(
         &self,
         current: usize,
@@ -355,7 +376,15 @@ impl AtomicWord for CheckThenSet {
         success: Ordering,
         failure: Ordering,
     ) -> Result<usize, usize> {
-        self.0.compare_exchange_weak(current, new, success, failure)
+        if FLAW != SPLIT_COMPARE_EXCHANGE {
+            return self.0.compare_exchange_weak(current, new, success, failure);
+        }
+        let seen = self.0.load(Ordering::Acquire);
+        if seen != current {
+            return Err(seen);
+        }
+        self.0.store(new, Ordering::Release);
+        Ok(seen)
     }
 }
 

@@ -19,16 +19,16 @@
 //! natively (`tests/sync.rs`).
 #![cfg(crossbeam_loom)]
 
-use std::sync::atomic::Ordering::{self, SeqCst};
+use std::sync::atomic::Ordering::SeqCst;
 use std::sync::atomic::{AtomicBool, AtomicUsize};
 use std::sync::Arc;
 
-use gc_core::sync::{AtomicWord, Loom};
+use gc_core::sync::Loom;
 use gc_refcount::sync::{
     AtomicCounts, AtomicGc, BiasedCounts, Counts, Gc, Queued, Runtime, TrackedLinks,
 };
 use gc_refcount::{Trace, Visitor};
-use loom_tests::{explore, loom_platform_with_word};
+use loom_tests::{explore, loom_platform_with_word, FlawedWord, SPLIT_COMPARE_EXCHANGE};
 
 /// Preemption bound: every interleaving of the load's read, pin and increment with the store's
 /// swap and decrement, within a few seconds per model.
@@ -192,46 +192,11 @@ fn a_load_races_a_store_of_a_new_object() {
 
 // --- the broken variant -----------------------------------------------------------------------
 
-/// An atomic word whose compare-and-swap is a load, a compare and a store: the increment of a
-/// `load` (`try_increment`, a CAS loop that refuses zero) can then read 1, lose the race to the
-/// last decrement, and store 2 over the 0 — bringing a freed object back.
-struct CheckThenSet(loom::sync::atomic::AtomicUsize);
-
-impl AtomicWord for CheckThenSet {
-    fn new(value: usize) -> Self {
-        CheckThenSet(loom::sync::atomic::AtomicUsize::new(value))
-    }
-    fn load(&self, order: Ordering) -> usize {
-        self.0.load(order)
-    }
-    fn store(&self, value: usize, order: Ordering) {
-        self.0.store(value, order)
-    }
-    fn fetch_or(&self, value: usize, order: Ordering) -> usize {
-        self.0.fetch_or(value, order)
-    }
-    fn fetch_add(&self, value: usize, order: Ordering) -> usize {
-        self.0.fetch_add(value, order)
-    }
-    fn fetch_sub(&self, value: usize, order: Ordering) -> usize {
-        self.0.fetch_sub(value, order)
-    }
-    /// Broken on purpose: another thread may run between the load and the store.
-    fn compare_exchange_weak(
-        &self,
-        current: usize,
-        new: usize,
-        _success: Ordering,
-        _failure: Ordering,
-    ) -> Result<usize, usize> {
-        let seen = self.0.load(Ordering::Acquire);
-        if seen != current {
-            return Err(seen);
-        }
-        self.0.store(new, Ordering::Release);
-        Ok(seen)
-    }
-}
+/// The broken word ([`SPLIT_COMPARE_EXCHANGE`]): a compare-and-swap that is a load, a compare and
+/// a store. The increment of a `load` (`try_increment`, a CAS loop that refuses zero) can then
+/// read 1, lose the race to the last decrement, and store 2 over the 0 — bringing a freed object
+/// back.
+type CheckThenSet = FlawedWord<SPLIT_COMPARE_EXCHANGE>;
 
 loom_platform_with_word!(
     /// Loom's runtime with the broken compare-and-swap.

@@ -429,6 +429,10 @@ impl<const FLAW: u8> AtomicWord for Word<FLAW> {
         stored();
         self.0.fetch_sub(value, Self::order(order, AcqRel))
     }
+    fn swap(&self, value: usize, order: Ordering) -> usize {
+        stored();
+        self.0.swap(value, Self::order(order, AcqRel))
+    }
     fn compare_exchange_weak(
         &self,
         current: usize,

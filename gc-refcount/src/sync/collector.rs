@@ -43,7 +43,7 @@
 //!   not count as an owner there), so each object's count is read as one consistent word, and a
 //!   change to it only concerns objects the thread can reach — live ones. A drop that would
 //!   *free* waits for the collection to end.
-//! - **A `GcLock` guard**: the collector cannot take that lock, so it does not read the value —
+//! - **A `GcLock` guard**: the collector sees that lock held, so it does not read the value —
 //!   it never traces data another thread may be writing. The value's references then count as
 //!   external: what it references, and everything reachable from that, survives this collection.
 //!   Each value is traced once, so the collector's view of a lock cannot change between its
@@ -53,7 +53,12 @@
 //!   before the collection ends (leaving the blocking section waits). A thread holding a guard in
 //!   a blocking section may change that value, but only by moving references between it, its
 //!   own handles, and other values it holds locked: every reference moved lands where the
-//!   collector counts it as external.
+//!   collector counts it as external. It cannot *release* the lock before the collection ends
+//!   (the guard's drop waits, as a heap operation): so a lock held when the world stopped stays
+//!   held, and a lock free then changes only by a waiter taking it, which writes nothing the
+//!   collector reads. (Released mid-collection, the value could be read after the holder stored
+//!   into it a handle cloned after the collector had read the target's count: an edge no count
+//!   backs. The collector reads a free lock's value without taking it — see `GcLock`'s `Trace`.)
 //! - **An `AtomicGc` slot**: stores wait for the collection (they change an edge); loads only add
 //!   a reference to an object the loader reaches through live objects.
 
@@ -368,10 +373,14 @@ fn find_garbage(world: &StoppedWorld) -> Result<Found, FalseEdge> {
             if let Some(&ahead) = objects.get(at + OBJECTS_AHEAD) {
                 prefetch_object(ahead.as_ptr());
             }
-            // SAFETY: the list is locked, and with the world stopped every object in it is live
-            // (a free unlinks first, and no free runs now).
+            // SAFETY: the list is locked, and with the world stopped every object in it is
+            // allocated (a free unlinks first, and no free runs now). No mutator changes a counted
+            // value while the world is stopped (locked `GcLock`s are skipped, not waited for).
+            // Traced once: the marking follows the recorded edges, never a second trace — a
+            // `GcLock` that a thread waiting in a blocking section acquires during the
+            // collection would make a second trace disagree with the first.
             let (links, count) =
-                unsafe { (obj.as_ref(), (type_info_of(obj).collector_count)(obj)) };
+                unsafe { (obj.as_ref(), (type_info_of(obj).examine)(obj, &mut record)) };
             if count == 0 {
                 links.set_state(0);
                 continue;
@@ -380,12 +389,6 @@ fn find_garbage(world: &StoppedWorld) -> Result<Found, FalseEdge> {
             table.members.push(obj);
             // A count beyond `u32::MAX` saturates: the object stays a root (see `SATURATED`).
             gc_refs.push(u32::try_from(count).unwrap_or(SATURATED));
-            // SAFETY: a live member; no mutator changes its value while the world is stopped
-            // (locked `GcLock`s are tried, not waited for). Traced once: the marking follows
-            // the recorded edges, never a second trace — a `GcLock` that a thread waiting in a
-            // blocking section acquires during the collection would make a second trace
-            // disagree with the first.
-            unsafe { (type_info_of(obj).trace)(obj, &mut record) };
             // Fewer than 2^32 edges (asserted after the walk, before any offset is read).
             table.offsets.push(record.targets.len() as u32);
         }

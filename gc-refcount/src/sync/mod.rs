@@ -86,6 +86,7 @@ mod edge_table;
 mod handle;
 mod lock;
 mod object;
+pub mod raw_lock;
 mod registry;
 mod runtime;
 mod tracked;

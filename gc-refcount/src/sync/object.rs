@@ -92,10 +92,9 @@ pub struct SharedTypeInfo {
     pub(crate) tracked: bool,
     /// Drops the value in place.
     pub(crate) drop_value: unsafe fn(NonNull<TrackedLinks>),
-    /// Reports the value's shared edges.
-    pub(crate) trace: unsafe fn(NonNull<TrackedLinks>, &mut dyn Visitor),
-    /// The references the collector counts ([`Counts::collector_count`]).
-    pub(crate) collector_count: unsafe fn(NonNull<TrackedLinks>) -> usize,
+    /// The references the collector counts ([`Counts::collector_count`]) and, unless there are
+    /// none, the value's shared edges, reported to the visitor: one call per examined object.
+    pub(crate) examine: unsafe fn(NonNull<TrackedLinks>, &mut dyn Visitor) -> usize,
     /// [`Counts::hold_for_teardown`].
     pub(crate) hold_for_teardown: unsafe fn(NonNull<TrackedLinks>),
     /// Gives up one reference ([`Counts::decrement`]).
@@ -140,8 +139,7 @@ impl<T: Trace + Send + Sync + 'static, C: Counts> SharedBox<T, C> {
         layout: Layout::new::<SharedBox<T, C>>(),
         tracked: T::MAY_CONTAIN_GC,
         drop_value: Self::drop_erased,
-        trace: Self::trace_erased,
-        collector_count: Self::collector_count_erased,
+        examine: Self::examine_erased,
         hold_for_teardown: Self::hold_erased,
         release: Self::release_erased,
         type_name: std::any::type_name::<T>,
@@ -202,20 +200,21 @@ impl<T: Trace + Send + Sync + 'static, C: Counts> SharedBox<T, C> {
     }
 
     /// # Safety
-    /// `obj` is a live `SharedBox<T, C>` whose value no thread mutates during the call (the
-    /// world is stopped; `GcLock`s the value holds are tried, not waited for).
-    unsafe fn trace_erased(obj: NonNull<TrackedLinks>, visitor: &mut dyn Visitor) {
-        // SAFETY: the value is initialised and only read here.
-        unsafe { Self::value_ptr(obj.cast()).as_ref() }.trace(visitor);
-    }
-
-    /// # Safety
-    /// `obj` is an allocated `SharedBox<T, C>`.
-    unsafe fn collector_count_erased(obj: NonNull<TrackedLinks>) -> usize {
+    /// `obj` is an allocated `SharedBox<T, C>` whose value, if its collector count is not zero,
+    /// is initialised and not mutated by any thread during the call (the world is stopped;
+    /// `GcLock`s the value holds are read only if free, never waited for). A count of zero means
+    /// the value may be being dropped: it is not read.
+    unsafe fn examine_erased(obj: NonNull<TrackedLinks>, visitor: &mut dyn Visitor) -> usize {
         // SAFETY: allocated, so its header can be read.
-        unsafe { SharedHeader::<C>::from_ptr(obj.cast()) }
+        let count = unsafe { SharedHeader::<C>::from_ptr(obj.cast()) }
             .counts()
-            .collector_count()
+            .collector_count();
+        if count != 0 {
+            // SAFETY: a counted object's value is initialised (the caller's promise) and only
+            // read here.
+            unsafe { Self::value_ptr(obj.cast()).as_ref() }.trace(visitor);
+        }
+        count
     }
 
     /// # Safety

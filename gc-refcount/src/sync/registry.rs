@@ -157,6 +157,9 @@ thread_local! {
     /// Whether this thread is running a collection (a collection started from a `Drop` that the
     /// collection runs is skipped).
     static COLLECTING: Cell<bool> = const { Cell::new(false) };
+    /// Whether this thread holds the stopped world (a `StoppedWorld` lives): no other thread
+    /// runs heap code. `GcLock`'s trace reads lock words instead of taking the locks then.
+    static HOLDS_STOPPED_WORLD: Cell<bool> = const { Cell::new(false) };
     /// Created on the thread's first heap operation; destroyed when it exits.
     static REGISTRATION: Registration = Registration::new();
     /// This thread's frees of other threads' objects, batched (see [`untrack_and_dealloc`]).
@@ -350,6 +353,18 @@ impl Drop for HeapAccess {
     }
 }
 
+/// Whether the current thread may run heap code now without waiting: a running registered
+/// thread, or an anonymous one inside a heap access. Not inside a blocking section (where a
+/// collection may be running).
+#[inline]
+pub(crate) fn has_heap_access() -> bool {
+    match THREAD_ID.get() {
+        BLOCKED => false,
+        ANONYMOUS => ANONYMOUS_DEPTH.get() != 0,
+        _ => true,
+    }
+}
+
 /// The current thread (running and registered) enters a blocking section.
 fn enter_blocking() {
     let _ = REGISTRATION.try_with(|registration| {
@@ -369,8 +384,10 @@ fn enter_blocking() {
 ///   [`GcLock::lock`](super::GcLock::lock), storing into an `AtomicGc`. They leave the section
 ///   for their duration (for a lock, as long as the guard lives) and re-enter it after.
 /// - **A `GcLock` guard taken before the section stays usable in it**: a collection that runs
-///   meanwhile cannot take that lock, so it treats the value as unreadable, keeping everything
-///   it references alive for that collection (see [`GcLock`](super::GcLock)).
+///   meanwhile sees that lock held, so it treats the value as unreadable, keeping everything
+///   it references alive for that collection (see [`GcLock`](super::GcLock)). Dropping the
+///   guard inside the section waits for a running collection to end, so that a lock held when
+///   the world stopped stays held until it restarts.
 ///
 /// Nested sections are one section. On a thread that is not registered (it never used the
 /// shared heap), `f` just runs.
@@ -771,6 +788,7 @@ impl StoppedWorld {
             return Err(NotStopped::GaveUp);
         }
         COLLECTING.set(true);
+        HOLDS_STOPPED_WORLD.set(true);
         let shards = lock(&SHARDS).clone();
         Ok(StoppedWorld {
             _membership: membership,
@@ -816,6 +834,7 @@ pub(crate) enum NotStopped {
 
 impl Drop for StoppedWorld {
     fn drop(&mut self) {
+        HOLDS_STOPPED_WORLD.set(false);
         WORLD.restart(self.others.iter().map(|record| &record.state));
     }
 }
@@ -826,6 +845,14 @@ fn poll_stop_only() {
     if WORLD.stop_requested() {
         park();
     }
+}
+
+/// Whether the current thread holds the stopped world: every other registered thread is parked
+/// or held in its blocking section and no anonymous thread is inside a heap operation, until this
+/// thread restarts the world. (False on every thread while the world runs.)
+#[inline]
+pub(crate) fn holds_stopped_world() -> bool {
+    HOLDS_STOPPED_WORLD.get()
 }
 
 /// Marks the end of the current thread's collection (after its tear-down).
