@@ -518,6 +518,47 @@ fn gc_lock_survives_a_panicking_holder() {
     assert!(lock.try_lock().is_some());
 }
 
+#[test]
+fn gc_lock_excludes_while_held() {
+    let lock = GcLock::new(0u32);
+    let (held_tx, held_rx) = std::sync::mpsc::channel();
+    let (release_tx, release_rx) = std::sync::mpsc::channel::<()>();
+    thread::scope(|s| {
+        let lock = &lock;
+        let holder = s.spawn(move || {
+            let mut guard = lock.lock();
+            held_tx.send(()).unwrap();
+            sync::blocking(|| release_rx.recv().unwrap());
+            *guard += 1;
+        });
+        held_rx.recv().unwrap();
+        // A failed attempt leaves the holder's lock held: the next one fails too. (Checked once
+        // the holder is released, so that a failure does not leave it waiting.)
+        let first = lock.try_lock().is_none();
+        let second = lock.try_lock().is_none();
+        release_tx.send(()).unwrap();
+        assert!(first, "try_lock took a held lock");
+        assert!(second, "a failed try_lock released the lock");
+        // Contended: waits for the holder (inside a blocking section), then sees its write.
+        let mut guard = lock.lock();
+        *guard += 10;
+        drop(guard);
+        sync::blocking(|| holder.join()).unwrap();
+    });
+    assert_eq!(*lock.lock(), 11);
+    // Many threads, many contended increments: none lost.
+    thread::scope(|s| {
+        for _ in 0..4 {
+            s.spawn(|| {
+                for _ in 0..1_000 {
+                    *lock.lock() += 1;
+                }
+            });
+        }
+    });
+    assert_eq!(lock.into_inner(), 4_011);
+}
+
 // --- long chains ---------------------------------------------------------------------------------
 
 /// A link of a chain of shared objects.

@@ -94,7 +94,8 @@ impl<T> GcLock<T> {
     /// thread inside a blocking section).
     pub fn try_lock(&self) -> Option<GcLockGuard<'_, T>> {
         let access = registry::enter_heap();
-        self.raw.try_lock().then_some(GcLockGuard {
+        // Lazily: a guard built for a failed attempt would release the holder's lock on drop.
+        self.raw.try_lock().then(|| GcLockGuard {
             lock: self,
             _access: access,
         })
