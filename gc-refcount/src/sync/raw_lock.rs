@@ -181,9 +181,10 @@ impl<P: Parking> RawLock<P> {
 
     /// Releases the lock, waking the threads that wait for it.
     ///
-    /// Must be called only by the thread that holds the lock — the lock's memory safety (for
-    /// `GcLock`, the exclusive access its guard gives) depends on it, but this type cannot check
-    /// it; `GcLock` calls it from its guard's `Drop` alone.
+    /// Meant for the thread that holds the lock: this type cannot check that, and a release by
+    /// another thread ends the holder's exclusion. That is no memory-safety question for this
+    /// type, which guards nothing; `GcLock` keeps its `RawLock` private and releases it from its
+    /// guard's `Drop` alone.
     #[inline]
     pub fn unlock(&self) {
         if self.state.swap(UNLOCKED, Release) == CONTENDED {
