@@ -547,16 +547,17 @@ fn gc_lock_excludes_while_held() {
     });
     assert_eq!(*lock.lock(), 11);
     // Many threads, many contended increments: none lost.
+    let rounds = size(1_000, 25);
     thread::scope(|s| {
         for _ in 0..4 {
             s.spawn(|| {
-                for _ in 0..1_000 {
+                for _ in 0..rounds {
                     *lock.lock() += 1;
                 }
             });
         }
     });
-    assert_eq!(lock.into_inner(), 4_011);
+    assert_eq!(lock.into_inner() as usize, 11 + 4 * rounds);
 }
 
 // --- long chains ---------------------------------------------------------------------------------
