@@ -10,7 +10,7 @@ use super::tracked::TrackedLinks;
 /// The examined objects of one collection and their recorded edges: the edges of member `i` are
 /// `edges[offsets[i]..offsets[i + 1]]`, each the index of a member.
 pub(crate) struct EdgeTable {
-    /// The examined objects, by index (the index is in each one's state word).
+    /// The examined objects, by index: the lists' members, one list after the other.
     pub(crate) members: Vec<NonNull<TrackedLinks>>,
     /// Where each member's edges start in `edges`, and (last) where the last one's end.
     pub(crate) offsets: Vec<u32>,

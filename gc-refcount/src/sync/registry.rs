@@ -77,7 +77,7 @@ static MEMBERSHIP: Mutex<()> = Mutex::new(());
 static NEXT_ID: AtomicUsize = AtomicUsize::new(1);
 /// The handshake words.
 pub(crate) static WORLD: LazyLock<World<Std>> = LazyLock::new(World::new);
-/// Every shard ever made (shards are never freed).
+/// Every shard ever made (shards are never freed), each at its [`Shard::index`].
 static SHARDS: Mutex<Vec<&'static Shard>> = Mutex::new(Vec::new());
 /// Shards whose thread has exited, for the next thread that registers.
 static ORPHANS: Mutex<Vec<&'static Shard>> = Mutex::new(Vec::new());
@@ -113,8 +113,9 @@ impl Registration {
 }
 
 fn new_shard() -> &'static Shard {
-    let shard = Shard::leak();
-    lock(&SHARDS).push(shard);
+    let mut shards = lock(&SHARDS);
+    let shard = Shard::leak(shards.len());
+    shards.push(shard);
     shard
 }
 
@@ -798,7 +799,7 @@ impl StoppedWorld {
         })
     }
 
-    /// Every shard (lock each to read it).
+    /// Every shard, each at its [`Shard::index`] (lock each to read it).
     pub(crate) fn shards(&self) -> &[&'static Shard] {
         &self.shards
     }

@@ -24,11 +24,9 @@ pub struct TrackedLinks {
     /// The list the object is in; null for an untracked object (a leaf value). Written once,
     /// before the object is shared.
     shard: UnsafeCell<*const Shard>,
-    /// The collector's word: `index << state::SHIFT | flags` (the object's place among the
-    /// objects examined by the last collection that examined it, or 0), [`state::DEAD`] once the
-    /// object's value is (being) torn down by a collection. Each collection numbers every listed
-    /// object before it reads any object's word, so a survivor's stale number is never read. An atomic because blocking threads may read
-    /// `DEAD` (on dereference) while the collector writes it.
+    /// The collector's word: [`state::DEAD`] once the object's value is (being) torn down by a
+    /// collection, 0 before. An atomic because blocking threads may read `DEAD` (on dereference)
+    /// while the collector writes it.
     state: AtomicUsize,
 }
 
@@ -41,12 +39,8 @@ unsafe impl Send for TrackedLinks {}
 
 /// Flags of the collector's state word.
 pub(crate) mod state {
-    /// In the set the current collection examines (its count was not zero).
-    pub(crate) const EXAMINED: usize = 1;
     /// Found garbage: the value is being, or has been, dropped by the collector.
     pub(crate) const DEAD: usize = 2;
-    /// The object's index among the examined objects starts at this bit.
-    pub(crate) const SHIFT: u32 = 2;
 }
 
 impl TrackedLinks {
@@ -80,6 +74,8 @@ impl TrackedLinks {
 
 /// One list of tracked objects.
 pub(crate) struct Shard {
+    /// The shard's place among every shard made (`registry`'s `SHARDS`, which only grows).
+    index: usize,
     list: Mutex<List>,
 }
 
@@ -99,14 +95,20 @@ const MIN_CAPACITY: usize = 64;
 
 impl Shard {
     /// A new, empty shard, for the program's lifetime (shards are reused, never freed: objects
-    /// point to theirs).
-    pub(crate) fn leak() -> &'static Shard {
+    /// point to theirs), the `index`-th made.
+    pub(crate) fn leak(index: usize) -> &'static Shard {
         Box::leak(Box::new(Shard {
+            index,
             list: Mutex::new(List {
                 members: Vec::new(),
                 unreported: 0,
             }),
         }))
+    }
+
+    /// The shard's place among every shard made: its list's place in the collector's table.
+    pub(crate) fn index(&self) -> usize {
+        self.index
     }
 
     /// Locks the list (a panic cannot leave it inconsistent: no code that can panic runs while
@@ -166,6 +168,17 @@ impl List {
     }
 }
 
+/// `obj`'s index in its list's array.
+///
+/// # Safety
+///
+/// `obj` is a live tracked object, and the caller holds the lock of its shard.
+#[inline]
+pub(crate) unsafe fn slot_of(obj: NonNull<TrackedLinks>) -> usize {
+    // SAFETY: the slot is guarded by the shard's mutex, which the caller holds.
+    unsafe { *obj.as_ref().slot.get() }
+}
+
 /// The shard `obj` is in.
 ///
 /// # Safety
@@ -191,6 +204,7 @@ mod tests {
 
     /// A shard of its own for the test (a static: Miri's leak check sees what it keeps).
     static SHARD: Shard = Shard {
+        index: 0,
         list: Mutex::new(List {
             members: Vec::new(),
             unreported: 0,
