@@ -16,39 +16,14 @@ use gc_refcount::Trace;
 
 mod ledger;
 mod miri;
+mod shared_node;
 use ledger::{serial, Item, Ledger};
 use miri::size;
+use shared_node::{cycle, link, node, Node};
 
 /// Joins a thread inside a blocking section, so that a collection does not wait for the joiner.
 fn join<T>(handle: thread::ScopedJoinHandle<'_, T>) -> thread::Result<T> {
     sync::blocking(|| handle.join())
-}
-
-/// A shared node: an item for drop accounting, and edges behind a lock.
-#[derive(Trace)]
-struct Node {
-    item: Item,
-    edges: GcLock<Vec<Gc<Node>>>,
-}
-
-fn node(ledger: &std::sync::Arc<Ledger>) -> Gc<Node> {
-    Gc::new(Node {
-        item: ledger.item(),
-        edges: GcLock::new(Vec::new()),
-    })
-}
-
-fn link(from: &Gc<Node>, to: &Gc<Node>) {
-    from.edges.lock().push(to.clone());
-}
-
-/// Two new nodes, each with an edge to the other.
-fn cycle(ledger: &std::sync::Arc<Ledger>) -> (Gc<Node>, Gc<Node>) {
-    let a = node(ledger);
-    let b = node(ledger);
-    link(&a, &b);
-    link(&b, &a);
-    (a, b)
 }
 
 #[test]
@@ -726,8 +701,8 @@ fn a_false_edge_panics_frees_nothing_and_the_next_collection_is_sound() {
         .unwrap_or_default();
     assert!(message.contains("false edge"), "{message}");
     assert_eq!(ledger.dropped(), 0, "nothing is freed");
-    // The members were left with this collection's numbers; the next one renumbers them and
-    // finds the garbage made after the bad edge is gone.
+    // The collection wrote nothing to the members; the next one finds the garbage made after
+    // the bad edge is gone.
     *a.next.lock() = None;
     let (c, d) = cycle(&ledger);
     drop((c, d));

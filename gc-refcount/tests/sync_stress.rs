@@ -49,7 +49,9 @@ use std::sync::{Arc, Condvar, Mutex, MutexGuard, PoisonError};
 use std::thread;
 use std::time::{Duration, Instant};
 
-use gc_refcount::sync::{self, AtomicCounts, AtomicGc, BiasedCounts, Counts, Gc, GcLock};
+use gc_refcount::sync::{
+    self, AtomicCounts, AtomicGc, BiasedCounts, Counts, Gc, GcLock, SharedSchedule,
+};
 use gc_refcount::{Trace, Visitor};
 
 mod ledger;
@@ -433,12 +435,13 @@ impl Drop for BreakOnPanic<'_> {
     }
 }
 
-/// Restores the automatic collection threshold, even if the test fails.
-struct RestoreThreshold(usize);
+/// Restores the automatic collection threshold and schedule, even if the test fails.
+struct RestoreSchedule(usize, SharedSchedule);
 
-impl Drop for RestoreThreshold {
+impl Drop for RestoreSchedule {
     fn drop(&mut self) {
         sync::set_threshold(self.0);
+        sync::set_schedule(self.1);
     }
 }
 
@@ -952,13 +955,14 @@ fn four_threads_collecting_atomic() {
     stress::<AtomicCounts>(config);
 }
 
-/// No explicit collection during the rounds: automatic ones at a low threshold (the checks still
-/// collect explicitly). Afterwards, cyclic garbage made on one thread is still collected
-/// automatically: the stress did not wedge or switch off the schedule.
-fn automatic<C: Counts>(test: &'static str, threads: usize, seed: u64) {
+/// No explicit collection during the rounds: automatic ones on `schedule` at a low threshold (the
+/// checks still collect explicitly, and fully). Afterwards, cyclic garbage made on one thread is
+/// still collected automatically: the stress did not wedge or switch off the schedule.
+fn automatic<C: Counts>(test: &'static str, threads: usize, seed: u64, schedule: SharedSchedule) {
     let _serial = serial();
-    let _restore = RestoreThreshold(sync::threshold());
+    let _restore = RestoreSchedule(sync::threshold(), sync::schedule());
     sync::set_threshold(50);
+    sync::set_schedule(schedule);
     let mut config = Config::new(test, threads, seed);
     config.mix = NO_COLLECT;
     stress::<C>(config);
@@ -987,12 +991,44 @@ fn automatic<C: Counts>(test: &'static str, threads: usize, seed: u64) {
 
 #[test]
 fn automatic_collections_biased() {
-    automatic::<BiasedCounts>("automatic_collections_biased", 3, 6);
+    automatic::<BiasedCounts>(
+        "automatic_collections_biased",
+        3,
+        6,
+        SharedSchedule::FreeThreaded,
+    );
 }
 
 #[test]
 fn automatic_collections_atomic() {
-    automatic::<AtomicCounts>("automatic_collections_atomic", 3, 7);
+    automatic::<AtomicCounts>(
+        "automatic_collections_atomic",
+        3,
+        7,
+        SharedSchedule::FreeThreaded,
+    );
+}
+
+/// The generational schedule's young collections run while the threads mutate; the checks'
+/// full collections then find exactly the unreached nodes dropped.
+#[test]
+fn automatic_generational_collections_biased() {
+    automatic::<BiasedCounts>(
+        "automatic_generational_collections_biased",
+        3,
+        12,
+        SharedSchedule::Generational,
+    );
+}
+
+#[test]
+fn automatic_generational_collections_atomic() {
+    automatic::<AtomicCounts>(
+        "automatic_generational_collections_atomic",
+        3,
+        13,
+        SharedSchedule::Generational,
+    );
 }
 
 /// One thread spends its rounds inside `sync::blocking`, cloning, dropping, reading and loading

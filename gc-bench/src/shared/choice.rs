@@ -4,6 +4,8 @@
 
 use std::fmt;
 
+use gc_refcount::sync::SharedSchedule;
+
 use super::arc::ArcBackend;
 use super::gclab_sync::{AtomicBackend, BiasedBackend};
 use super::SharedBackend;
@@ -15,6 +17,10 @@ pub enum SharedBackendChoice {
     SyncBiased,
     /// gclab's `sync::Gc<_, AtomicCounts>`.
     SyncAtomic,
+    /// `SyncBiased` on the generational schedule (`SharedSchedule::Generational`).
+    SyncBiasedGenerational,
+    /// `SyncAtomic` on the generational schedule.
+    SyncAtomicGenerational,
     /// `std::sync::Arc` with `Mutex` edges, cycles broken by hand: the baseline.
     Arc,
     /// `dumpster::sync` (only with the `peers` feature).
@@ -31,6 +37,8 @@ impl SharedBackendChoice {
         &[
             SharedBackendChoice::SyncBiased,
             SharedBackendChoice::SyncAtomic,
+            SharedBackendChoice::SyncBiasedGenerational,
+            SharedBackendChoice::SyncAtomicGenerational,
             SharedBackendChoice::Arc,
             SharedBackendChoice::DumpsterSync,
         ]
@@ -38,6 +46,8 @@ impl SharedBackendChoice {
         &[
             SharedBackendChoice::SyncBiased,
             SharedBackendChoice::SyncAtomic,
+            SharedBackendChoice::SyncBiasedGenerational,
+            SharedBackendChoice::SyncAtomicGenerational,
             SharedBackendChoice::Arc,
         ]
     };
@@ -47,6 +57,8 @@ impl SharedBackendChoice {
         match self {
             SharedBackendChoice::SyncBiased => "sync-biased",
             SharedBackendChoice::SyncAtomic => "sync-atomic",
+            SharedBackendChoice::SyncBiasedGenerational => "sync-biased-gen",
+            SharedBackendChoice::SyncAtomicGenerational => "sync-atomic-gen",
             SharedBackendChoice::Arc => "arc",
             SharedBackendChoice::DumpsterSync => "dumpster-sync",
         }
@@ -88,6 +100,18 @@ impl SharedBackendChoice {
                  stop-the-world shared collector"
                     .to_owned()
             }
+            SharedBackendChoice::SyncBiasedGenerational => {
+                "gclab sync::Gc, biased reference counts, GcLock edges, stop-the-world shared \
+                 collector on the generational schedule (young collections, full ones once a \
+                 quarter of the heap was promoted)"
+                    .to_owned()
+            }
+            SharedBackendChoice::SyncAtomicGenerational => {
+                "gclab sync::Gc<_, AtomicCounts>, GcLock edges, stop-the-world shared collector \
+                 on the generational schedule (young collections, full ones once a quarter of the \
+                 heap was promoted)"
+                    .to_owned()
+            }
             SharedBackendChoice::Arc => {
                 "std::sync::Arc + Mutex edges, cycles broken by hand".to_owned()
             }
@@ -102,7 +126,10 @@ impl SharedBackendChoice {
     /// `"gclab"` or `"peer"`.
     pub fn kind(self) -> &'static str {
         match self {
-            SharedBackendChoice::SyncBiased | SharedBackendChoice::SyncAtomic => "gclab",
+            SharedBackendChoice::SyncBiased
+            | SharedBackendChoice::SyncAtomic
+            | SharedBackendChoice::SyncBiasedGenerational
+            | SharedBackendChoice::SyncAtomicGenerational => "gclab",
             SharedBackendChoice::Arc | SharedBackendChoice::DumpsterSync => "peer",
         }
     }
@@ -121,6 +148,12 @@ impl SharedBackendChoice {
         match self {
             SharedBackendChoice::SyncBiased => Ok(user.run(&BiasedBackend::new())),
             SharedBackendChoice::SyncAtomic => Ok(user.run(&AtomicBackend::new())),
+            SharedBackendChoice::SyncBiasedGenerational => {
+                Ok(user.run(&BiasedBackend::with_schedule(SharedSchedule::Generational)))
+            }
+            SharedBackendChoice::SyncAtomicGenerational => {
+                Ok(user.run(&AtomicBackend::with_schedule(SharedSchedule::Generational)))
+            }
             SharedBackendChoice::Arc => Ok(user.run(&ArcBackend)),
             #[cfg(feature = "peers")]
             SharedBackendChoice::DumpsterSync => {

@@ -5,7 +5,10 @@
 //!
 //! Nodes are `sync::Gc<SyncNode<C>, C>` with their edges in a `GcLock` — what a gclab user writes.
 //! Cycles are found by the shared collector: automatically, on free-threaded CPython's schedule
-//! (the default threshold, set when the backend is made), and at every [`SharedBackend::collect`].
+//! (`sync-biased`, `sync-atomic`) or on the generational one (`sync-biased-gen`,
+//! `sync-atomic-gen`: young collections, and full ones once a quarter of the heap was promoted),
+//! with the default threshold (set when the backend is made), and fully at every
+//! [`SharedBackend::collect`].
 //! Every collection is read from [`sync::take_collection_log`]: time to stop the world, pause,
 //! tear-down, objects examined and found.
 
@@ -13,7 +16,8 @@ use std::marker::PhantomData;
 use std::sync::{Mutex, PoisonError};
 
 use gc_refcount::sync::{
-    self, AtomicCounts, BiasedCounts, Counts, Gc, GcLock, SharedCollection, DEFAULT_THRESHOLD,
+    self, AtomicCounts, BiasedCounts, Counts, Gc, GcLock, SharedCollection, SharedSchedule,
+    DEFAULT_THRESHOLD,
 };
 use gc_refcount::{Trace, Visitor};
 
@@ -58,10 +62,17 @@ pub type BiasedBackend = GclabSyncBackend<BiasedCounts>;
 pub type AtomicBackend = GclabSyncBackend<AtomicCounts>;
 
 impl<C: Counts> GclabSyncBackend<C> {
-    /// The shared heap with the default automatic-collection threshold and an empty collection
-    /// log. The shared heap is the process's: make one backend per run.
+    /// The shared heap with the default automatic-collection threshold and schedule (the
+    /// free-threaded one) and an empty collection log. The shared heap is the process's: make
+    /// one backend per run.
     pub fn new() -> Self {
+        Self::with_schedule(SharedSchedule::FreeThreaded)
+    }
+
+    /// As [`new`](GclabSyncBackend::new), on `schedule`.
+    pub fn with_schedule(schedule: SharedSchedule) -> Self {
         sync::set_threshold(DEFAULT_THRESHOLD);
+        sync::set_schedule(schedule);
         let _ = sync::take_collection_log();
         GclabSyncBackend {
             log: Mutex::new(Vec::new()),

@@ -21,6 +21,7 @@
 //! |---|---|
 //! | `sync-biased` | `gc_refcount::sync::Gc` with biased reference counts (the default), `GcLock` edges |
 //! | `sync-atomic` | the same with `AtomicCounts` (one atomic count, as `Arc`) |
+//! | `sync-biased-gen`, `sync-atomic-gen` | the same two on the generational schedule (`SharedSchedule::Generational`): automatic collections examine the young objects, and every object once a quarter of the heap was promoted |
 //! | `arc` | `std::sync::Arc` with `Mutex` edges; cycles broken by hand — the baseline |
 //! | `dumpster-sync` | `dumpster::sync::Gc` with `Mutex` edges (with the `peers` feature) |
 //!

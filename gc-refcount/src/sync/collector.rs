@@ -1,5 +1,6 @@
-//! The shared collector: trial deletion over every tracked shared object, with the world
-//! stopped, and the tear-down of what it finds.
+//! The shared collector: trial deletion over the tracked shared objects (every one, or the young
+//! ones: see [`SharedSchedule`](super::SharedSchedule)), with the world stopped, and the
+//! tear-down of what it finds.
 //!
 //! ## One collection
 //!
@@ -9,7 +10,7 @@
 //! 2. **Merge, then count.** What threads queued to other threads (biased counting) is merged
 //!    into the counts first, from every registered thread's mailbox, as the owners would at their
 //!    next safepoint; an object the merges leave with no reference is freed once the world runs
-//!    again. Then trial deletion, as the thread-local `TrialDeletion`: every tracked object gets
+//!    again. Then trial deletion, as the thread-local `TrialDeletion`: every examined object gets
 //!    `gc_refs` = its count as [`Counts::collector_count`](super::counts::Counts::collector_count)
 //!    reads it (a queued entry outside every mailbox counts as a reference from outside: the
 //!    thread holding it may be running); an object whose count is zero is being freed — by a
@@ -19,14 +20,17 @@
 //!    in the lists (its list's first number plus its `slot`), so nothing is written to number it.
 //!    Each examined object's value is traced **once**, in the same walk: its edges are recorded,
 //!    and then each edge to an examined object subtracts one from its target's `gc_refs` (see
-//!    `find_garbage` for why in two walks). Objects left with `gc_refs > 0` are referenced from outside the shared heap (a
-//!    handle on some thread's stack, a thread-local object, a static): they are the roots. What
+//!    `find_garbage` for why in two walks). Objects left with `gc_refs > 0` are referenced from
+//!    outside the examined objects (a handle on some thread's stack, a thread-local object, a
+//!    static, an object not examined): they are the roots. What
 //!    the roots reach *along the recorded edges* is marked, by a breadth-first walk of the edge
 //!    table on this thread (see `mark` for why not gc-core's parallel engine), so that the
 //!    marking sees exactly what the subtraction saw.
 //! 3. **Garbage** is what is examined and not reachable. It is flagged dead, unlinked and held
 //!    (one extra count each) — then the world restarts. No mailbox holds an entry for it: an
-//!    entry's reference counted as external in step 2. Survivors are not touched.
+//!    entry's reference counted as external in step 2. Survivors are not touched, except that a
+//!    collection of the generational schedule promotes the young ones, whose slots it set in the
+//!    walk of step 2.
 //! 4. **Tear-down**, with the world running (garbage is unreachable, so no mutator can see it):
 //!    every value is dropped, then the holds are released, which frees the memory. The rules are
 //!    the thread-local heap's (see `teardown.rs` in this crate): a handle to a torn-down object
@@ -63,18 +67,20 @@
 //!   a reference to an object the loader reaches through live objects.
 
 use std::any::Any;
+use std::ops::Range;
 use std::panic::{catch_unwind, resume_unwind, AssertUnwindSafe};
 use std::ptr::NonNull;
 use std::sync::atomic::Ordering::Relaxed;
-use std::sync::{Mutex, PoisonError};
+use std::sync::{Mutex, MutexGuard, PoisonError};
 use std::time::{Duration, Instant};
 
 use gc_core::{Edge, Visitor};
 
 use super::edge_table::EdgeTable;
 use super::object::type_info_of;
-use super::registry::{self, end_collecting, NotStopped, StoppedWorld, SCHEDULE};
-use super::tracked::{shard_of, slot_of, state, List, TrackedLinks};
+use super::registry::{self, end_collecting, NotStopped, StoppedWorld};
+use super::schedule::{Scope, SCHEDULE};
+use super::tracked::{set_promoted_slot, shard_of, slot_of, state, Generation, List, TrackedLinks};
 use gc_core::prefetch::prefetch_object;
 
 /// Collects the thread-shared heap: stops the world, finds every unreachable cycle of shared
@@ -95,7 +101,15 @@ use gc_core::prefetch::prefetch_object;
 /// two seconds of waiting it says so on stderr, once. Automatic collections do not
 /// wait that long: they give up after [`AUTOMATIC_PATIENCE`] and try again later.
 pub fn collect() -> usize {
-    collect_within(None, || true).unwrap_or(0)
+    collect_within(Scope::Full, None, || true).unwrap_or(0)
+}
+
+/// As [`collect`], but examines only the young generation: the objects allocated since the last
+/// collection of the [generational schedule](super::SharedSchedule::Generational), which
+/// promotes the survivors. A cycle with an old member is left for a full collection. Under the
+/// free-threaded schedule nothing is promoted, so every object is young: a full collection.
+pub fn collect_young() -> usize {
+    collect_within(Scope::Young, None, || true).unwrap_or(0)
 }
 
 /// How long an automatic collection waits for the running threads to reach a safepoint before it
@@ -111,16 +125,18 @@ pub const AUTOMATIC_PATIENCE: Duration = Duration::from_millis(50);
 /// mutators crossed the threshold together), and each waited a whole collection to start.
 pub(crate) fn collect_if_due() {
     let due = || SCHEDULE.due.load(Relaxed);
-    match collect_within(Some(AUTOMATIC_PATIENCE), due) {
+    match collect_within(SCHEDULE.automatic_scope(), Some(AUTOMATIC_PATIENCE), due) {
         Ok(_) | Err(NotStopped::NoLongerWanted) => {}
         Err(NotStopped::GaveUp | NotStopped::MayNotCollect) => SCHEDULE.postpone(),
     }
 }
 
-/// A collection that gives up stopping the world after `patience` (`None`: never), and that does
-/// not run if `wanted` returns false once this thread holds the collector role. Returns the
-/// number of unreachable objects found, or why it did not run (see `StoppedWorld::stop`).
+/// A collection of `scope` that gives up stopping the world after `patience` (`None`: never),
+/// and that does not run if `wanted` returns false once this thread holds the collector role.
+/// Returns the number of unreachable objects found, or why it did not run (see
+/// `StoppedWorld::stop`).
 fn collect_within(
+    scope: Scope,
     patience: Option<Duration>,
     wanted: impl Fn() -> bool,
 ) -> Result<usize, NotStopped> {
@@ -141,7 +157,7 @@ fn collect_within(
     // Step 2's first half: what threads queued to owners is merged now, so that the counts are
     // whole (an entry left queued would count as a reference from outside).
     let unreferenced = world.merge_mailboxes();
-    let outcome = find_garbage(&world);
+    let outcome = find_garbage(&world, scope);
     drop(world);
     let restarted = Instant::now();
     // A panicking `Drop` does not stop the others, nor the tear-down; the first panic is resumed
@@ -179,6 +195,7 @@ fn collect_within(
                 examined,
                 found,
                 phases,
+                scope,
             });
             tear_down(garbage);
             if let Some(panic) = first_panic {
@@ -203,14 +220,16 @@ pub struct SharedCollection {
     /// The tear-down that followed, with the world running.
     pub teardown: Duration,
     teardown_started: Instant,
-    /// Tracked objects in the heap's lists when the world stopped — with the freed ones that
-    /// still wait in some thread's batch of frees (at most 31 per thread; the collection skips
-    /// them).
+    /// Tracked objects of the examined generations when the world stopped — with the freed ones
+    /// that still wait in some thread's batch of frees (at most 31 per thread; the collection
+    /// skips them).
     pub examined: usize,
     /// Unreachable objects found (and torn down).
     pub found: usize,
     /// How long each step of the search for garbage took, within the pause.
     pub phases: CollectionPhases,
+    /// What the collection examined: the young generation or every object.
+    pub scope: Scope,
 }
 
 /// The steps of one shared collection's search for garbage, with the world stopped (steps 2 and
@@ -241,18 +260,8 @@ pub const LOG_CAPACITY: usize = 100_000;
 
 static LOG: Mutex<Vec<SharedCollection>> = Mutex::new(Vec::new());
 
-/// Sets the automatic collection threshold: a collection runs when the tracked shared objects
-/// allocated minus those freed since the last one exceed `threshold` (and are at least a quarter
-/// of the survivors of the last one). 0 disables automatic collection; the default is
-/// free-threaded CPython 3.13's, 2000.
-pub fn set_threshold(threshold: usize) {
-    SCHEDULE.threshold.store(threshold, Relaxed);
-}
-
-/// The automatic collection threshold (see [`set_threshold`]).
-pub fn threshold() -> usize {
-    SCHEDULE.threshold.load(Relaxed)
-}
+/// The base of a generation the collection does not examine (see `Scratch::bases`).
+const NOT_EXAMINED: usize = usize::MAX;
 
 /// The `gc_refs` of an object whose count does not fit in 32 bits (`gc_refs` are 32-bit to keep
 /// the marking's tables small): never decremented, so the object is a root. Conservative, so
@@ -275,8 +284,13 @@ struct Scratch {
     queue: Vec<u32>,
     /// The addresses the traced edges point to, in the order of `table.edges`.
     targets: Vec<NonNull<TrackedLinks>>,
-    /// The index of each list's first object among the members (by shard index).
-    bases: Vec<usize>,
+    /// What to add to the slot of an object of each list's young and old generation (by shard
+    /// index, then generation) to get its index among the members, if it is one (wrapping), or
+    /// [`NOT_EXAMINED`].
+    bases: Vec<[usize; 2]>,
+    /// The members that a promoting collection moves to the old generation of their list: each
+    /// list's young objects, and the length of its old generation.
+    promotions: Vec<(Range<usize>, usize)>,
 }
 
 // SAFETY: `targets` holds addresses of thread-shared objects, dereferenced only by the collecting
@@ -292,6 +306,7 @@ impl Scratch {
             queue: Vec::new(),
             targets: Vec::new(),
             bases: Vec::new(),
+            promotions: Vec::new(),
         }
     }
 
@@ -314,6 +329,7 @@ impl Scratch {
         clear(&mut self.queue);
         clear(&mut self.targets);
         self.bases.clear();
+        self.promotions.clear();
     }
 }
 
@@ -353,11 +369,10 @@ const TARGETS_AHEAD: usize = 32;
 /// objects, three alternating runs against the previous build): numbering and tracing
 /// 5340–7463 µs → 3440–3810 µs with both distances at 8, and 2328–3120 µs with these distances
 /// (against 3850–5411). Each collection's [`CollectionPhases`] are in the log.
-fn find_garbage(world: &StoppedWorld) -> Result<Found, FalseEdge> {
+fn find_garbage(world: &StoppedWorld, scope: Scope) -> Result<Found, FalseEdge> {
     let started = Instant::now();
     let shards = world.shards();
     let mut lists: Vec<_> = shards.iter().map(|shard| shard.lock()).collect();
-    let examined = lists.iter().map(|list| list.len()).sum();
     let mut scratch = SCRATCH.lock().unwrap_or_else(PoisonError::into_inner);
     scratch.clear();
     let Scratch {
@@ -367,15 +382,46 @@ fn find_garbage(world: &StoppedWorld) -> Result<Found, FalseEdge> {
         queue,
         targets,
         bases,
+        promotions,
     } = &mut *scratch;
 
-    // Every listed object is examined, and its number is its place in the lists, one after the
-    // other: list `i`'s objects from `bases[i]` on, each at its `slot` (`shards` are in index
-    // order, so list `i` is shard `i`'s). Nothing is written to the objects to number them.
+    // Every object of the examined generations is examined, and its number is its place among
+    // them: each list's old generation (if examined), then its young one, list after list
+    // (`shards` are in index order, so list `i` is shard `i`'s). Nothing is written to the
+    // objects to number them: an object's number is `bases[i][g]` plus its slot, for its list
+    // `i` and generation `g`, as long as it is a member (see the resolving walk). A collection
+    // that promotes (the generational schedule's) moves each list's young objects to the end of
+    // its old generation: their slots are set in the walk below, and the number of an object is
+    // its place after the move.
+    let promotes = SCHEDULE.promotes();
     for list in &lists {
-        bases.push(table.members.len());
-        table.members.extend_from_slice(list.members());
+        let old = list.generation(Generation::Old);
+        let mut base = [NOT_EXAMINED; 2];
+        if scope == Scope::Full {
+            base[Generation::Old as usize] = table.members.len();
+            table.members.extend_from_slice(old);
+        }
+        let young_start = table.members.len();
+        table
+            .members
+            .extend_from_slice(list.generation(Generation::Young));
+        if promotes {
+            // Young object `j` will be old object `old.len() + j`; an old object that is not
+            // examined maps outside this list's young objects, and is told apart below.
+            base[Generation::Old as usize] = young_start.wrapping_sub(old.len());
+            promotions.push((young_start..table.members.len(), old.len()));
+        } else {
+            base[Generation::Young as usize] = young_start;
+        }
+        bases.push(base);
     }
+    let examined = table.members.len();
+    // If a `Trace` impl panics in the walk, the young objects whose slots it set get their
+    // young slots back.
+    let promoting = Promoting {
+        lists: &mut lists,
+        done: !promotes,
+    };
     // One walk over the members takes each one's count and traces its value once, recording the
     // addresses its edges point to. A count of zero means "being freed": the value is never
     // read, and the object is a root with no edges (its references count as external), which the
@@ -385,6 +431,7 @@ fn find_garbage(world: &StoppedWorld) -> Result<Found, FalseEdge> {
     table.offsets.push(0);
     let mut record = Record { targets };
     let members = &table.members;
+    let mut promotion = promotions.iter().peekable();
     for (at, &obj) in members.iter().enumerate() {
         if let Some(&ahead) = members.get(at + OBJECTS_AHEAD) {
             prefetch_object(ahead.as_ptr());
@@ -403,7 +450,15 @@ fn find_garbage(world: &StoppedWorld) -> Result<Found, FalseEdge> {
         });
         // Fewer than 2^32 edges (asserted after the walk, before any offset is read).
         table.offsets.push(record.targets.len() as u32);
+        while promotion.next_if(|(young, _)| at >= young.end).is_some() {}
+        if let Some((young, old)) = promotion.peek().filter(|(young, _)| young.contains(&at)) {
+            // SAFETY: a young member of a locked list, whose young objects `promoting` adopts
+            // (or, after a panic, reverts) before the lists are unlocked; its old index is the
+            // old generation's length plus its young index.
+            unsafe { set_promoted_slot(obj, old + (at - young.start)) };
+        }
     }
+    promoting.finish();
     let traced = Instant::now();
     // The members' indices and the edges' offsets are 32-bit: a heap beyond that stops here,
     // before any truncated offset or index is read.
@@ -424,15 +479,18 @@ fn find_garbage(world: &StoppedWorld) -> Result<Found, FalseEdge> {
         // handle reports its target only if its value may hold handles, and such objects are
         // tracked from their allocation on), so its shard is set and that shard's list is locked
         // here, which guards the slot.
-        let (shard, slot) = unsafe { (shard_of(target).index(), slot_of(target)) };
-        let index = bases.get(shard).map_or(usize::MAX, |base| base + slot);
-        // A target that is not where its slot says is in no list: a torn-down object that a
-        // `Drop` kept (dead, unlinked, its slot stale). It is not examined, and its edge counts
+        let (shard, (generation, slot)) = unsafe { (shard_of(target).index(), slot_of(target)) };
+        let index = bases
+            .get(shard)
+            .map(|base| base[generation as usize].wrapping_add(slot));
+        // The number is the target's if the target is the member there. Otherwise it is not
+        // examined — of a generation this collection leaves out, or in no list: a torn-down
+        // object that a `Drop` kept (dead, unlinked, its slot stale) — and its edge counts
         // nothing: it points to the sentinel `examined`, which the marking never queues.
-        if members.get(index) != Some(&target) {
+        let Some(index) = index.filter(|&index| members.get(index) == Some(&target)) else {
             table.edges.push(examined as u32);
             continue;
-        }
+        };
         let refs = &mut gc_refs[index];
         match refs.checked_sub(1) {
             Some(less) => {
@@ -473,7 +531,9 @@ fn find_garbage(world: &StoppedWorld) -> Result<Found, FalseEdge> {
     for list in &mut lists {
         list.unreported = 0;
     }
-    SCHEDULE.reset(survivors);
+    // The young survivors were promoted (a young collection's garbage is all young).
+    let young: usize = promotions.iter().map(|(young, _)| young.len()).sum();
+    SCHEDULE.reset(scope, survivors, young.saturating_sub(garbage.len()));
     drop(lists);
     drop(scratch);
 
@@ -495,6 +555,39 @@ fn find_garbage(world: &StoppedWorld) -> Result<Found, FalseEdge> {
     })
 }
 
+/// The lists of a collection while it promotes their young objects (see [`find_garbage`]): the
+/// slots are set during the walk, and the arrays moved at its end ([`Promoting::finish`]). If the
+/// walk panics first, the slots are set back.
+struct Promoting<'a, 'b> {
+    lists: &'a mut [MutexGuard<'b, List>],
+    /// Nothing to adopt or revert (the collection does not promote, or it has finished).
+    done: bool,
+}
+
+impl Promoting<'_, '_> {
+    /// Moves each list's young objects to its old generation, their slots set by the walk.
+    fn finish(mut self) {
+        if !self.done {
+            for list in self.lists.iter_mut() {
+                // SAFETY: the walk set every young object's slot to the old generation's length
+                // plus its young index.
+                unsafe { list.adopt_young() };
+            }
+            self.done = true;
+        }
+    }
+}
+
+impl Drop for Promoting<'_, '_> {
+    fn drop(&mut self) {
+        if !self.done {
+            for list in self.lists.iter_mut() {
+                list.revert_young_slots();
+            }
+        }
+    }
+}
+
 /// What [`find_garbage`] found.
 struct Found {
     /// The garbage: dead, unlinked, held.
@@ -510,7 +603,7 @@ struct Found {
 /// # Safety
 ///
 /// `obj` is a live member of one of the lists.
-unsafe fn unlink(lists: &mut [std::sync::MutexGuard<'_, List>], obj: NonNull<TrackedLinks>) {
+unsafe fn unlink(lists: &mut [MutexGuard<'_, List>], obj: NonNull<TrackedLinks>) {
     // SAFETY: a live tracked object; the list at its shard's index is its list.
     unsafe { lists[shard_of(obj).index()].unlink(obj) };
 }

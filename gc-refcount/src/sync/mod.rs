@@ -50,10 +50,12 @@
 //! A cycle of shared objects (through `GcLock`s or `AtomicGc`s) is found by the shared
 //! collector: [`collect()`] by hand, or automatically on free-threaded CPython's schedule
 //! ([`set_threshold`]; a collection when the tracked objects allocated since the last one exceed
-//! 2000 and a quarter of its survivors). A collection **stops the world**: every thread that uses
+//! 2000 and a quarter of its survivors) — or on a generational schedule whose collections examine
+//! the young objects only ([`SharedSchedule`], [`collect_young`]). A collection **stops the
+//! world**: every thread that uses
 //! the shared heap is registered, and stops at its next *safepoint* — every allocation is one,
 //! [`safepoint()`] is another — or is claimed while it runs code declared with [`blocking`],
-//! which does not touch the heap. Then trial deletion runs over every tracked object, and the
+//! which does not touch the heap. Then trial deletion runs over the examined objects, and the
 //! garbage is torn down once the world runs again. See [`collect`] for what a stopped thread may
 //! hold and why tracing stays sound, and the `world` module (source) for the handshake, which
 //! `loom-tests` checks.
@@ -97,6 +99,7 @@ mod object;
 pub mod raw_lock;
 mod registry;
 mod runtime;
+mod schedule;
 mod tracked;
 mod trashcan;
 pub mod world;
@@ -104,7 +107,7 @@ pub mod world;
 pub use atomic::{AtomicGc, CompareExchangeError};
 pub use biased::{BiasedCounts, Queued};
 pub use collector::{
-    collect, set_threshold, take_collection_log, threshold, CollectionPhases, SharedCollection,
+    collect, collect_young, take_collection_log, CollectionPhases, SharedCollection,
     AUTOMATIC_PATIENCE, LOG_CAPACITY,
 };
 pub use counts::{AtomicCounts, Counts};
@@ -112,10 +115,13 @@ use gc_core::sync::Std;
 pub use handle::Gc;
 pub use lock::{GcLock, GcLockGuard};
 pub use object::{Published, SharedHeader, SharedTypeInfo};
-pub use registry::{blocking, HeapAccess, DEFAULT_THRESHOLD};
+pub use registry::{blocking, HeapAccess};
 #[cfg(feature = "loom")]
 pub use runtime::exit_loom_thread;
 pub use runtime::{Runtime, ANONYMOUS};
+pub use schedule::{
+    schedule, set_schedule, set_threshold, threshold, Scope, SharedSchedule, DEFAULT_THRESHOLD,
+};
 pub use tracked::TrackedLinks;
 pub use world::{ThreadState, World};
 

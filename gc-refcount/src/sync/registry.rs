@@ -25,7 +25,7 @@ use std::cell::{Cell, RefCell};
 use std::collections::BTreeMap;
 use std::marker::PhantomData;
 use std::ptr::NonNull;
-use std::sync::atomic::{AtomicBool, AtomicIsize, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, LazyLock, Mutex, MutexGuard, PoisonError};
 use std::time::{Duration, Instant};
 
@@ -34,6 +34,7 @@ use gc_core::sync::Std;
 use super::biased::{BiasedCounts, Queued, Unreferenced};
 use super::object::Published;
 use super::runtime::{Runtime, ANONYMOUS};
+use super::schedule::{REPORT_EVERY, SCHEDULE};
 use super::tracked::{shard_of, List, Shard, TrackedLinks};
 use super::world::{ThreadState, World};
 
@@ -447,64 +448,6 @@ fn park() {
         return;
     }
     let _ = REGISTRATION.try_with(|registration| WORLD.safepoint(&registration.record.state));
-}
-
-// --- the collection schedule ----------------------------------------------------------------------
-
-/// Free-threaded CPython's schedule (`SingleGeneration`): collect when the tracked objects
-/// allocated minus those freed since the last collection exceed `threshold` and are at least a
-/// quarter of the objects that survived it.
-pub(crate) struct Schedule {
-    /// Tracked allocations minus frees since the last collection, as reported by the shards
-    /// (each reports in batches of [`REPORT_EVERY`]).
-    young: AtomicIsize,
-    /// Tracked objects after the last collection.
-    pub(crate) long_lived: AtomicUsize,
-    /// `young` must exceed this; 0 disables automatic collection.
-    pub(crate) threshold: AtomicUsize,
-    /// Set when a report finds a collection due; cleared by the collection.
-    pub(crate) due: AtomicBool,
-}
-
-/// A shard reports its allocation count to the schedule every this many tracked allocations
-/// (or frees), so that threads do not contend on one counter.
-const REPORT_EVERY: isize = 64;
-
-/// Free-threaded CPython 3.13's threshold.
-pub const DEFAULT_THRESHOLD: usize = 2000;
-
-pub(crate) static SCHEDULE: Schedule = Schedule {
-    young: AtomicIsize::new(0),
-    long_lived: AtomicUsize::new(0),
-    threshold: AtomicUsize::new(DEFAULT_THRESHOLD),
-    due: AtomicBool::new(false),
-};
-
-impl Schedule {
-    fn report(&self, delta: isize) {
-        let young = self.young.fetch_add(delta, Ordering::Relaxed) + delta;
-        let threshold = self.threshold.load(Ordering::Relaxed);
-        if threshold != 0
-            && young > threshold as isize
-            && young as usize >= self.long_lived.load(Ordering::Relaxed) / 4
-        {
-            self.due.store(true, Ordering::Relaxed);
-        }
-    }
-
-    /// Puts the next automatic collection off by a threshold's worth of allocations (the world
-    /// could not be stopped in time).
-    pub(crate) fn postpone(&self) {
-        self.young.store(0, Ordering::Relaxed);
-        self.due.store(false, Ordering::Relaxed);
-    }
-
-    /// Starts counting anew after a collection that left `survivors` tracked objects.
-    pub(crate) fn reset(&self, survivors: usize) {
-        self.young.store(0, Ordering::Relaxed);
-        self.long_lived.store(survivors, Ordering::Relaxed);
-        self.due.store(false, Ordering::Relaxed);
-    }
 }
 
 // --- tracking -------------------------------------------------------------------------------------

@@ -79,12 +79,29 @@ pub(crate) struct Shard {
     list: Mutex<List>,
 }
 
-/// The objects of a shard, and its part of the allocation count that schedules collections.
+/// The objects of a shard, by generation, and its part of the allocation count that schedules
+/// collections.
 pub(crate) struct List {
-    /// Every object of the list; each one's `slot` is its index here.
-    members: Vec<NonNull<TrackedLinks>>,
+    /// The objects not promoted yet (every object, under the free-threaded schedule, which never
+    /// promotes); each one's `slot` is its index here.
+    young: Vec<NonNull<TrackedLinks>>,
+    /// The objects that survived a collection of the generational schedule; each one's `slot` is
+    /// its index here, plus [`OLD`].
+    old: Vec<NonNull<TrackedLinks>>,
     /// Tracked allocations minus tracked frees since this shard last reported to the scheduler.
     pub(crate) unreported: isize,
+}
+
+/// The bit of a `slot` that says the object is in its list's old generation.
+const OLD: usize = 1 << (usize::BITS - 1);
+
+/// A generation of a [`List`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Generation {
+    /// Not promoted yet.
+    Young = 0,
+    /// Survived a collection of the generational schedule.
+    Old = 1,
 }
 
 // SAFETY: the raw pointers name objects whose list fields are only touched under the mutex.
@@ -99,10 +116,7 @@ impl Shard {
     pub(crate) fn leak(index: usize) -> &'static Shard {
         Box::leak(Box::new(Shard {
             index,
-            list: Mutex::new(List {
-                members: Vec::new(),
-                unreported: 0,
-            }),
+            list: Mutex::new(List::new()),
         }))
     }
 
@@ -119,12 +133,21 @@ impl Shard {
 }
 
 impl List {
-    /// The number of objects in the list.
-    pub(crate) fn len(&self) -> usize {
-        self.members.len()
+    /// An empty list.
+    pub(crate) const fn new() -> Self {
+        List {
+            young: Vec::new(),
+            old: Vec::new(),
+            unreported: 0,
+        }
     }
 
-    /// Adds `obj` to this list, which belongs to `shard`.
+    /// The number of objects in the list.
+    pub(crate) fn len(&self) -> usize {
+        self.young.len() + self.old.len()
+    }
+
+    /// Adds `obj` to this list's young generation; the list belongs to `shard`.
     ///
     /// # Safety
     ///
@@ -135,12 +158,12 @@ impl List {
         unsafe {
             let links = obj.as_ref();
             *links.shard.get() = shard;
-            *links.slot.get() = self.members.len();
+            *links.slot.get() = self.young.len();
         }
-        self.members.push(obj);
+        self.young.push(obj);
     }
 
-    /// Removes `obj` from this list: the last object takes its place.
+    /// Removes `obj` from this list: the last object of its generation takes its place.
     ///
     /// # Safety
     ///
@@ -148,35 +171,94 @@ impl List {
     pub(crate) unsafe fn unlink(&mut self, obj: NonNull<TrackedLinks>) {
         // SAFETY: `obj` is a live member of this locked list, so its slot is guarded by the lock.
         let slot = unsafe { *obj.as_ref().slot.get() };
-        debug_assert_eq!(self.members.get(slot), Some(&obj), "a stale slot");
-        let last = self.members.pop().expect("a member is in the list");
+        let (members, generation) = if slot & OLD == 0 {
+            (&mut self.young, 0)
+        } else {
+            (&mut self.old, OLD)
+        };
+        let at = slot & !OLD;
+        debug_assert_eq!(members.get(at), Some(&obj), "a stale slot");
+        let last = members.pop().expect("a member is in the list");
         if last != obj {
-            self.members[slot] = last;
+            members[at] = last;
             // SAFETY: `last` is a live member of this locked list.
-            unsafe { *last.as_ref().slot.get() = slot };
+            unsafe { *last.as_ref().slot.get() = at | generation };
         }
-        let capacity = self.members.capacity();
-        if capacity > MIN_CAPACITY && self.members.len() <= capacity / 4 {
-            self.members.shrink_to(capacity / 2);
+        shrink_if_sparse(members);
+    }
+
+    /// Moves every young object to the end of the old generation, whose slots the caller has
+    /// already set there ([`set_promoted_slot`]: the collector sets them while it reads the
+    /// objects anyway).
+    ///
+    /// # Safety
+    ///
+    /// Every young object's slot says `OLD` plus the old generation's length before this call
+    /// plus its young index.
+    pub(crate) unsafe fn adopt_young(&mut self) {
+        self.old.extend_from_slice(&self.young);
+        self.young.clear();
+        shrink_if_sparse(&mut self.young);
+    }
+
+    /// Sets every young object's slot back to its young index (a promotion interrupted by a
+    /// panic before [`adopt_young`](List::adopt_young)).
+    pub(crate) fn revert_young_slots(&mut self) {
+        for (at, &obj) in self.young.iter().enumerate() {
+            // SAFETY: a live member of this list, locked by the caller of `&mut self`.
+            unsafe { *obj.as_ref().slot.get() = at };
         }
     }
 
-    /// Every object of the list. Removing one ([`unlink`](List::unlink)) moves another into its
-    /// place: take a copy of the array first to remove while walking.
-    pub(crate) fn members(&self) -> &[NonNull<TrackedLinks>] {
-        &self.members
+    /// The objects of one generation, each at its slot (without [`OLD`]). Removing one
+    /// ([`unlink`](List::unlink)) moves another into its place: take a copy of the array first
+    /// to remove while walking.
+    pub(crate) fn generation(&self, generation: Generation) -> &[NonNull<TrackedLinks>] {
+        match generation {
+            Generation::Young => &self.young,
+            Generation::Old => &self.old,
+        }
     }
 }
 
-/// `obj`'s index in its list's array.
+/// Sets the slot of `obj`, a young object, to `old_index` in its list's old generation, ahead of
+/// [`List::adopt_young`].
+///
+/// # Safety
+///
+/// `obj` is a live young member of a list the caller has locked, and the caller calls
+/// [`List::adopt_young`] (or, if it cannot, [`List::revert_young_slots`]) before unlocking it,
+/// with `old_index` the old generation's length then plus `obj`'s young index.
+#[inline]
+pub(crate) unsafe fn set_promoted_slot(obj: NonNull<TrackedLinks>, old_index: usize) {
+    // SAFETY: the slot is guarded by the list's mutex, which the caller holds.
+    unsafe { *obj.as_ref().slot.get() = old_index | OLD };
+}
+
+/// Halves the capacity of a generation's array that is at most a quarter full, down to
+/// [`MIN_CAPACITY`].
+fn shrink_if_sparse(members: &mut Vec<NonNull<TrackedLinks>>) {
+    let capacity = members.capacity();
+    if capacity > MIN_CAPACITY && members.len() <= capacity / 4 {
+        members.shrink_to(capacity / 2);
+    }
+}
+
+/// `obj`'s generation in its list, and its index in that generation's array.
 ///
 /// # Safety
 ///
 /// `obj` is a live tracked object, and the caller holds the lock of its shard.
 #[inline]
-pub(crate) unsafe fn slot_of(obj: NonNull<TrackedLinks>) -> usize {
+pub(crate) unsafe fn slot_of(obj: NonNull<TrackedLinks>) -> (Generation, usize) {
     // SAFETY: the slot is guarded by the shard's mutex, which the caller holds.
-    unsafe { *obj.as_ref().slot.get() }
+    let slot = unsafe { *obj.as_ref().slot.get() };
+    let generation = if slot & OLD == 0 {
+        Generation::Young
+    } else {
+        Generation::Old
+    };
+    (generation, slot & !OLD)
 }
 
 /// The shard `obj` is in.
@@ -194,53 +276,103 @@ pub(crate) unsafe fn shard_of(obj: NonNull<TrackedLinks>) -> &'static Shard {
 mod tests {
     use super::*;
 
-    /// Every member's `slot` names its index in the array.
+    /// Every member's slot names its generation and its index in that generation's array.
     fn assert_consistent(list: &List) {
-        for (index, obj) in list.members().iter().enumerate() {
-            // SAFETY: live boxes owned by the test; the list is not shared.
-            assert_eq!(unsafe { *obj.as_ref().slot.get() }, index);
+        for generation in [Generation::Young, Generation::Old] {
+            for (index, &obj) in list.generation(generation).iter().enumerate() {
+                // SAFETY: live boxes owned by the test; the list is locked.
+                assert_eq!(unsafe { slot_of(obj) }, (generation, index));
+            }
         }
+    }
+
+    /// Promotes every young member of `list`, as the collector does.
+    fn promote(list: &mut List) {
+        let old = list.old.len();
+        for (at, &obj) in list.young.iter().enumerate() {
+            // SAFETY: a young member of the locked list, adopted right after.
+            unsafe { set_promoted_slot(obj, old + at) };
+        }
+        // SAFETY: every young slot was just set.
+        unsafe { list.adopt_young() };
+    }
+
+    /// A young member's slot is set for a promotion that a panic interrupts: reverting restores
+    /// the slot.
+    #[test]
+    fn an_interrupted_promotion_is_reverted() {
+        let objects: Vec<Box<TrackedLinks>> =
+            (0..3).map(|_| Box::new(TrackedLinks::new())).collect();
+        let mut list = List::new();
+        for object in &objects {
+            // SAFETY: a live object in no list, not shared.
+            unsafe { list.push(&SHARD, NonNull::from(&**object)) };
+        }
+        // SAFETY: a young member of a list only this test holds.
+        unsafe { set_promoted_slot(list.young[1], 1) };
+        list.revert_young_slots();
+        assert_consistent(&list);
     }
 
     /// A shard of its own for the test (a static: Miri's leak check sees what it keeps).
     static SHARD: Shard = Shard {
         index: 0,
-        list: Mutex::new(List {
-            members: Vec::new(),
-            unreported: 0,
-        }),
+        list: Mutex::new(List::new()),
     };
 
     #[test]
-    fn unlinking_moves_the_last_member_into_the_hole() {
+    fn unlinking_moves_the_last_member_of_its_generation_into_the_hole() {
         let shard = &SHARD;
         let objects: Vec<Box<TrackedLinks>> =
-            (0..200).map(|_| Box::new(TrackedLinks::new())).collect();
+            (0..300).map(|_| Box::new(TrackedLinks::new())).collect();
         let pointers: Vec<NonNull<TrackedLinks>> =
             objects.iter().map(|b| NonNull::from(&**b)).collect();
         let mut list = shard.lock();
-        for &obj in &pointers {
+        let (first, second) = pointers.split_at(200);
+        for &obj in first {
             // SAFETY: a live object in no list, not shared.
             unsafe { list.push(shard, obj) };
         }
-        assert_eq!(list.len(), 200);
+        promote(&mut list);
+        for &obj in second {
+            // SAFETY: as above.
+            unsafe { list.push(shard, obj) };
+        }
+        assert_eq!(list.len(), 300);
+        assert_eq!(list.generation(Generation::Old), first);
+        assert_eq!(list.generation(Generation::Young), second);
+        assert_consistent(&list);
         // SAFETY: members of the locked list, live until the end of the test.
         unsafe {
             assert_eq!(shard_of(pointers[7]) as *const Shard, shard as *const Shard);
             list.unlink(pointers[7]);
+            list.unlink(pointers[207]);
         }
-        assert_eq!(list.members()[7], pointers[199]);
+        assert_eq!(list.generation(Generation::Old)[7], pointers[199]);
+        assert_eq!(list.generation(Generation::Young)[7], pointers[299]);
         assert_consistent(&list);
-        // Remove the rest in a scattered order; the array shrinks as it empties.
-        for step in 0..199 {
+        // Remove most of the rest in a scattered order, promoting now and then; the arrays
+        // shrink as they empty.
+        for step in 0..290 {
             let at = (step * 37) % list.len();
-            let obj = list.members()[at];
+            let young = list.generation(Generation::Young).len();
+            let obj = if at < young {
+                list.generation(Generation::Young)[at]
+            } else {
+                list.generation(Generation::Old)[at - young]
+            };
             // SAFETY: as above.
             unsafe { list.unlink(obj) };
-            assert!(!list.members().contains(&obj));
+            assert!(!list.generation(Generation::Young).contains(&obj));
+            assert!(!list.generation(Generation::Old).contains(&obj));
+            if step % 50 == 0 {
+                promote(&mut list);
+                assert!(list.generation(Generation::Young).is_empty());
+            }
             assert_consistent(&list);
         }
-        assert_eq!(list.len(), 0);
-        assert!(list.members.capacity() <= 2 * MIN_CAPACITY);
+        assert_eq!(list.len(), 8);
+        assert!(list.old.capacity() <= 2 * MIN_CAPACITY);
+        assert!(list.young.capacity() <= 2 * MIN_CAPACITY);
     }
 }
