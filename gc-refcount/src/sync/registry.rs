@@ -785,7 +785,7 @@ impl Drop for StoppedWorld {
 
 /// Parks the current thread if a stop is requested (without starting a collection).
 #[inline]
-fn poll_stop_only() {
+pub(crate) fn poll_stop_only() {
     if WORLD.stop_requested() {
         park();
     }
