@@ -354,6 +354,7 @@ const TARGETS_AHEAD: usize = 32;
 ///    count and traces its value, recording the *addresses* of its edges' targets.
 /// 2. One walk over those addresses (prefetching [`TARGETS_AHEAD`] ahead) reads each target's
 ///    shard and slot: its index.
+/// 3. The marking reads only the edge table; the sweep touches only the garbage.
 ///
 /// An object's index is its place in the lists, so the first walk writes nothing to the
 /// objects, and a number is never stale. It used to number each one in its state word (a
@@ -361,7 +362,6 @@ const TARGETS_AHEAD: usize = 32;
 /// current ones. On the `sync_collect` bench (three alternating runs) the collection of a cached
 /// heap took 1.34–1.47 ms against 1.07–1.37 ms for the numbering build, a cold one 1.44–1.56 ms
 /// against 1.41–1.83.
-/// 3. The marking reads only the edge table; the sweep touches only the garbage.
 ///
 /// Numbering, tracing and resolving in one pass each, where the collector used to number in one
 /// walk and then trace and resolve each edge at once in a second (a cache miss per target that
