@@ -137,7 +137,7 @@ fn automatic_collections_are_young_until_enough_was_promoted() {
     let ledger = Ledger::new();
     // Each round keeps a chain of live nodes (promoted by the next young collection) and drops a
     // garbage cycle; the live ones make the promoted count grow until a full collection is due.
-    let rounds = size(3_000, 400);
+    let rounds = size(3_000, 200);
     let mut kept = Vec::new();
     for _ in 0..rounds {
         let (a, b) = cycle(&ledger);

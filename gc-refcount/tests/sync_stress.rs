@@ -1022,6 +1022,10 @@ fn automatic_generational_collections_biased() {
 }
 
 #[test]
+#[cfg_attr(
+    miri,
+    ignore = "the biased variant runs the generational path under Miri; this one adds 30 s"
+)]
 fn automatic_generational_collections_atomic() {
     automatic::<AtomicCounts>(
         "automatic_generational_collections_atomic",

@@ -23,12 +23,14 @@ use std::sync::atomic::{AtomicBool, AtomicIsize, AtomicUsize, Ordering::Relaxed}
 /// (`--scale medium`, `sync-atomic-gen`, three runs) that made 481–485 collections of 554–823 µs
 /// (p50), and the run took 1.3–1.5× as long as `sync-atomic`'s.
 ///
-/// Measured on `shared-churn` (`--scale medium`, 2 mutators and a full collection every 10 ms,
-/// 10 rounds of alternating runs; medians): with atomic counts the run took 2.51× `arc`'s time
-/// on this schedule against 2.83× on the free-threaded one (the collections examined 28 % fewer
-/// objects, and paused 18 % less in all); with biased counts 3.29× against 3.31×. The full
-/// collections took longer (p50 5.1 ms against 3.8 with atomic counts, 6.1 against 3.9 with
-/// biased ones), which ate the gain; why is not known yet.
+/// Measured on `shared-churn` (`--scale medium`, 2 mutators and a full collection every 10 ms;
+/// medians of rounds of alternating runs, each against `arc` in its round): no consistent gain
+/// in wall time yet. With atomic counts the runs took 2.51× `arc`'s time on this schedule
+/// against 2.83× on the free-threaded one over 10 rounds, and 2.56× against 2.53× over 6 rounds
+/// of a later build; with biased counts 3.29× against 3.31×, and 3.18× against 3.09×. The
+/// collections examined 26–35 % fewer objects and paused 9–18 % less in all, but the full
+/// collections took longer: p50 5.1 ms against 3.5–3.8 with atomic counts, 6.1 against 3.3–3.9
+/// with biased ones; why is not known yet.
 ///
 /// A collection of the young generation alone is sound for the same reason CPython's are: trial
 /// deletion counts every reference from an object it does not examine (an old object, a handle
