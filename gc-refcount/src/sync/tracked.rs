@@ -170,19 +170,17 @@ impl List {
     /// `obj` is live and in this list, which the caller has locked.
     pub(crate) unsafe fn unlink(&mut self, obj: NonNull<TrackedLinks>) {
         // SAFETY: `obj` is a live member of this locked list, so its slot is guarded by the lock.
-        let slot = unsafe { *obj.as_ref().slot.get() };
-        let (members, generation) = if slot & OLD == 0 {
-            (&mut self.young, 0)
-        } else {
-            (&mut self.old, OLD)
+        let (generation, at) = unsafe { slot_of(obj) };
+        let members = match generation {
+            Generation::Young => &mut self.young,
+            Generation::Old => &mut self.old,
         };
-        let at = slot & !OLD;
         debug_assert_eq!(members.get(at), Some(&obj), "a stale slot");
         let last = members.pop().expect("a member is in the list");
         if last != obj {
             members[at] = last;
             // SAFETY: `last` is a live member of this locked list.
-            unsafe { *last.as_ref().slot.get() = at | generation };
+            unsafe { *last.as_ref().slot.get() = slot_word(generation, at) };
         }
         shrink_if_sparse(members);
     }
@@ -206,7 +204,7 @@ impl List {
     pub(crate) fn revert_young_slots(&mut self) {
         for (at, &obj) in self.young.iter().enumerate() {
             // SAFETY: a live member of this list, locked by the caller of `&mut self`.
-            unsafe { *obj.as_ref().slot.get() = at };
+            unsafe { *obj.as_ref().slot.get() = slot_word(Generation::Young, at) };
         }
     }
 
@@ -232,7 +230,16 @@ impl List {
 #[inline]
 pub(crate) unsafe fn set_promoted_slot(obj: NonNull<TrackedLinks>, old_index: usize) {
     // SAFETY: the slot is guarded by the list's mutex, which the caller holds.
-    unsafe { *obj.as_ref().slot.get() = old_index | OLD };
+    unsafe { *obj.as_ref().slot.get() = slot_word(Generation::Old, old_index) };
+}
+
+/// The slot of an object at index `at` of its list's `generation`.
+#[inline]
+fn slot_word(generation: Generation, at: usize) -> usize {
+    match generation {
+        Generation::Young => at,
+        Generation::Old => at | OLD,
+    }
 }
 
 /// Halves the capacity of a generation's array that is at most a quarter full, down to
