@@ -54,6 +54,7 @@ pub mod gc;
 mod handle;
 mod heap;
 mod object;
+mod scratch;
 mod stats;
 pub mod sync;
 mod teardown;

@@ -38,6 +38,7 @@ use gc_core::mark::{is_marked, FingerMarker, HeaderGraph, HeaderNode, Retire};
 use gc_core::{CycleDetector, Detection, Edge, Examined, Header, ObjectList};
 
 use super::gc_refs;
+use crate::scratch::clear_scratch;
 
 /// The thread pool the parallel marking runs on: rayon's, except under Miri, whose leak check
 /// wants every thread joined before the program ends (a rayon pool's threads outlive it).
@@ -124,11 +125,12 @@ pub struct MarkSweep {
     /// The thread pool, started at the first collection that can use it.
     pool: Option<Workers>,
     /// The examined objects of a collection that samples its edges (filled by the first pass of
-    /// `gc_refs::compute_parallel`), kept for their allocation.
+    /// `gc_refs::compute_parallel`), kept for their allocation (see `clear_scratch`).
     members: Vec<HeaderNode>,
     /// The finger marking, kept for its buffers.
     finger: FingerMarker<HeaderGraph>,
-    /// The objects a sequential marking passed unmarked, kept for its allocation.
+    /// The objects a sequential marking passed unmarked, kept for its allocation (see
+    /// `clear_scratch`).
     passed: Vec<HeaderNode>,
     /// By the oldest generation examined: whether the last such collection (with the pool
     /// started) was marked by one walk, being small or having mostly near edges. The next one
@@ -353,6 +355,9 @@ unsafe impl CycleDetector for MarkSweep {
 
     unsafe fn find_garbage(&mut self, examined: Examined<'_>, garbage: &ObjectList) -> Detection {
         let objects = examined.objects;
+        // Survivors that stay in the oldest generation examined: a collection of the heap's
+        // oldest generation, so of every generation (every schedule promotes towards the last).
+        let full = examined.survivors_to == examined.generation;
         if self.workers > 1 {
             // Without threads (the system refused them) the collection runs as with one worker.
             self.start_pool();
@@ -433,6 +438,12 @@ unsafe impl CycleDetector for MarkSweep {
             };
         }
 
+        if full {
+            // A collection of every object is as large as the next ones until the next such
+            // collection: if the heap has shrunk since the buffers' peak, they give it back.
+            clear_scratch(&mut self.members, members);
+            clear_scratch(&mut self.passed, members);
+        }
         Detection {
             examined: members,
             garbage: found,
