@@ -313,10 +313,7 @@ fn long_ring(detector: MarkSweep, n: usize) {
 #[test]
 fn a_long_ring_is_marked_and_collected_without_recursion() {
     let _big = big();
-    long_ring(
-        MarkSweep::new(1),
-        if cfg!(miri) { 1_000 } else { 10_000_000 },
-    );
+    long_ring(MarkSweep::new(1), if cfg!(miri) { 500 } else { 10_000_000 });
 }
 
 #[test]
