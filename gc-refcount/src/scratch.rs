@@ -6,8 +6,9 @@ pub(crate) const KEEP: usize = 1024;
 
 /// Empties `buffer` for the next collection, and gives back most of its memory if it is far
 /// larger than what the last collection needed (`used` elements): above four times that (or
-/// [`KEEP`]), it shrinks to twice that. A heap that grows back regrows the buffer by doubling, so
-/// a shrink costs at most one reallocation per collection.
+/// [`KEEP`]), it shrinks to twice that. So a buffer is reallocated only when the heap grows
+/// beyond twice that use (it then regrows by doubling, as any `Vec`) — never by a collection as
+/// large as the last one.
 pub(crate) fn clear_scratch<T>(buffer: &mut Vec<T>, used: usize) {
     buffer.clear();
     let needed = used.max(KEEP);
