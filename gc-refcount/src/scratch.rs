@@ -2,7 +2,7 @@
 //! does not grow allocates nothing — without keeping the peak of a heap that has since shrunk.
 
 /// Capacity a scratch buffer may always keep, however little a collection used.
-pub(crate) const KEEP: usize = 1024;
+const KEEP: usize = 1024;
 
 /// Empties `buffer` for the next collection, and gives back most of its memory if it is far
 /// larger than what the last collection needed (`used` elements): above four times that (or
