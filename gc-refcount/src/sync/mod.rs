@@ -99,9 +99,18 @@
 //!   about the same share of both profiles (13–16 % of the samples).
 //!
 //! So a stop-the-world collector of the whole heap on two cores stays above 2× on this workload
-//! whatever its constant factors; what is left is the algorithm: collecting concurrently with
-//! the mutators, or examining only what a decrement could have made garbage (Bacon and Rajan's
-//! candidates, which the thread-local heap has).
+//! whatever its constant factors; what is left is the algorithm. Examining only what a
+//! decrement could have made garbage (Bacon and Rajan's candidates, which the thread-local heap
+//! has) was prototyped and not kept (branch `wip/shared-candidates`): a drop that may leave the
+//! count above zero buffered the object, a buffered object freed kept its memory for the
+//! collection, and automatic collections examined the candidates and what they reach. On
+//! `shared-churn` every live node is read through a clone and a drop, so nearly every one became a
+//! candidate: the examined objects fell only to 64 % (2.72 million over 84 collections, against
+//! 4.25 million), the walk in discovery order lost the lists' locality (trace p50 2.5 ms for
+//! about 32 000 objects, against 1.5–1.9 ms for 50 000), and the buffered objects' memory went
+//! back on the collecting thread. Runs took 993–1025 ms against 814–902 with `collect_ms=0`, and
+//! 1406 against 1095 with the default full collection every 10 ms (one or two runs each).
+//! Collecting concurrently with the mutators is what remains.
 //!
 //! ## Where the unsafe code is
 //!
