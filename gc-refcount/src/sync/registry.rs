@@ -587,9 +587,29 @@ impl RemoteFrees {
     const BATCH: usize = 32;
 
     /// Adds a pending free; returns the batch if it is now full.
+    ///
+    /// The next batch starts with its whole capacity: grown by doubling from empty, each batch
+    /// reallocated four times, and the last reallocation (to 1 KiB) is too large for glibc's
+    /// thread cache, so each one made glibc consolidate the arena's small free chunks (in a
+    /// `perf` profile of `shared-churn`, `sync-atomic`, 0.6 % of the samples).
     fn push(&mut self, pending: PendingFree) -> Option<FullBatch> {
         self.pending.push(pending);
-        (self.pending.len() >= Self::BATCH).then(|| FullBatch(std::mem::take(&mut self.pending)))
+        if self.pending.len() >= Self::BATCH {
+            self.take()
+        } else {
+            None
+        }
+    }
+
+    /// Takes the pending frees as a batch, if there are any; the next batch starts with its
+    /// whole capacity (see [`push`](RemoteFrees::push)).
+    fn take(&mut self) -> Option<FullBatch> {
+        (!self.pending.is_empty()).then(|| {
+            FullBatch(std::mem::replace(
+                &mut self.pending,
+                Vec::with_capacity(Self::BATCH),
+            ))
+        })
     }
 }
 
@@ -649,9 +669,10 @@ pub(crate) fn complete_remote_frees() {
         return;
     }
     let pending = REMOTE_FREES
-        .try_with(|frees| FullBatch(std::mem::take(&mut frees.borrow_mut().pending)))
-        .ok();
-    if let Some(pending) = pending.filter(|pending| !pending.0.is_empty()) {
+        .try_with(|frees| frees.borrow_mut().take())
+        .ok()
+        .flatten();
+    if let Some(pending) = pending {
         // SAFETY: pending frees, not completed; a running registered thread holds heap access.
         unsafe { pending.complete() };
     }
