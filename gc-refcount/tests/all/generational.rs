@@ -407,7 +407,7 @@ proptest! {
     #[test]
     fn schedule_matches_cpython(
         t0 in 1usize..8, t1 in 1usize..4, t2 in 1usize..4,
-        ops in prop::collection::vec(op(), 0..if cfg!(miri) { 60 } else { 400 }),
+        ops in prop::collection::vec(op(), 0..if cfg!(miri) { 30 } else { 400 }),
     ) {
         let (tx, rx) = std::sync::mpsc::channel();
         std::thread::spawn(move || {
