@@ -284,6 +284,12 @@ struct Link {
     next: GcCell<Option<Gc<Link>>>,
 }
 
+/// The rings' length under Miri, which checks the marking's pointer work rather than its depth:
+/// several times the walks' prefetch distances (16 and 32) and the finger walk's test interval
+/// (32 steps), so that every path of a long walk is taken. Miri's time grows with the length:
+/// the three ring tests took 37 s in all at 500 links, 9 s at 150.
+const MIRI_RING: usize = 150;
+
 /// A ring of `n` links: marked through while a handle holds it (no recursion in marking), then
 /// collected as cyclic garbage (no recursion in the sweep or the tear-down).
 fn long_ring(detector: MarkSweep, n: usize) {
@@ -313,14 +319,17 @@ fn long_ring(detector: MarkSweep, n: usize) {
 #[test]
 fn a_long_ring_is_marked_and_collected_without_recursion() {
     let _big = big();
-    long_ring(MarkSweep::new(1), if cfg!(miri) { 500 } else { 10_000_000 });
+    long_ring(
+        MarkSweep::new(1),
+        if cfg!(miri) { MIRI_RING } else { 10_000_000 },
+    );
 }
 
 #[test]
 fn a_long_ring_is_marked_in_parallel_and_collected() {
     let _big = big();
     let split = MarkSweep::new(2).parallel_threshold(0).always_split();
-    long_ring(split, if cfg!(miri) { 500 } else { 10_000_000 });
+    long_ring(split, if cfg!(miri) { MIRI_RING } else { 10_000_000 });
 }
 
 /// With two workers and a set whose edges all lead near their source (each link to the one
@@ -332,7 +341,7 @@ fn a_long_ring_of_near_edges_is_marked_by_one_walk_with_two_workers() {
     let _big = big();
     long_ring(
         MarkSweep::new(2).parallel_threshold(0),
-        if cfg!(miri) { 500 } else { 1_000_000 },
+        if cfg!(miri) { MIRI_RING } else { 1_000_000 },
     );
 }
 
