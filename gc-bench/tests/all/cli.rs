@@ -3,18 +3,10 @@
 //! report behind.
 
 use std::fs;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::Output;
 
-use super::support::{gclab, read_report};
-
-/// A fresh scratch directory for one test.
-fn scratch(name: &str) -> PathBuf {
-    let dir = std::env::temp_dir().join(format!("gclab-cli-{}-{name}", std::process::id()));
-    let _ = fs::remove_dir_all(&dir);
-    fs::create_dir_all(&dir).unwrap();
-    dir
-}
+use super::support::{gclab, read_report, ScratchDir};
 
 /// Asserts exit status 2 and a one-line message containing every `needle`.
 fn assert_usage_error(output: &Output, needles: &[&str]) {
@@ -43,7 +35,7 @@ fn entries_with(dir: &Path, part: &str) -> Vec<String> {
 #[test]
 #[cfg(feature = "peers")]
 fn a_tiny_report_end_to_end() {
-    let dir = scratch("report");
+    let dir = ScratchDir::new("cli-report");
     let out = dir.join("report");
     let output = gclab(&[
         "report",
@@ -71,7 +63,7 @@ fn a_tiny_report_end_to_end() {
 
 #[test]
 fn only_keeps_a_configuration_name_with_commas_whole() {
-    let dir = scratch("commas");
+    let dir = ScratchDir::new("cli-commas");
     let out = dir.join("report");
     let config = "trial-deletion/cpython:100,10,10/system";
     let output = gclab(&[
@@ -205,7 +197,7 @@ fn bad_scale_reps_and_pattern() {
 
 #[test]
 fn unwritable_output_directory() {
-    let dir = scratch("unwritable");
+    let dir = ScratchDir::new("cli-unwritable");
     let file = dir.join("a-file");
     fs::write(&file, "not a directory").unwrap();
     let under_file = file.join("report");

@@ -12,7 +12,7 @@ use gc_bench::rng::Rng;
 use gc_bench::snapshot::replay::{default_configs, replay};
 use gc_bench::snapshot::{graph, Header, ObjectRecord, ReplayError, ReplayOptions, Snapshot};
 
-use super::support::{gclab, read_report};
+use super::support::{gclab, read_report, ScratchDir};
 
 /// `tests/snapshots/NAME`.
 fn fixture(name: &str) -> PathBuf {
@@ -362,8 +362,7 @@ fn a_truncated_file() {
 
 #[test]
 fn replay_on_a_bad_file_exits_2_naming_the_file_and_line() {
-    let dir = std::env::temp_dir().join(format!("gclab-snapshot-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).unwrap();
+    let dir = ScratchDir::new("snapshot-replay");
     let bad = dir.join("bad.jsonl");
     std::fs::write(
         &bad,
@@ -393,7 +392,6 @@ fn replay_on_a_bad_file_exits_2_naming_the_file_and_line() {
     let missing = gclab(&["replay", dir.join("absent.jsonl").to_str().unwrap()]);
     assert_eq!(missing.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&missing.stderr).contains("absent.jsonl"));
-    let _ = std::fs::remove_dir_all(&dir);
 }
 
 #[test]
@@ -454,8 +452,10 @@ fn replay_prints_a_json_document_and_a_table() {
 // --- the `snapshot` workload of the runner -----------------------------------------------------
 
 /// A snapshot with an object of 11 references (3 helper nodes on a backend) in a garbage cycle,
-/// and a root holding a list of 6 (2 helpers): written to a scratch file.
-fn wide_snapshot_file(name: &str) -> PathBuf {
+/// and a root holding a list of 6 (2 helpers): written to the file `name` in a scratch directory
+/// of its own (each caller's, so that one test's clean-up cannot remove another's file), which
+/// lives as long as the returned `ScratchDir`.
+fn wide_snapshot_file(name: &str) -> (ScratchDir, PathBuf) {
     let text = [
         r#"{"format": "gclab-heap-snapshot", "version": 1, "python": "3.12.3", "objects": 5, "edges": 19, "cpython_unreachable": 2, "cpython_collect_ns": 5000}"#,
         r#"{"id": 0, "type": "list", "size": 152, "ext": 0, "out": [1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 0]}"#,
@@ -466,11 +466,14 @@ fn wide_snapshot_file(name: &str) -> PathBuf {
     ]
     .join("\n")
         + "\n";
-    let dir = std::env::temp_dir().join(format!("gclab-snapshot-workload-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).unwrap();
+    let stem = std::path::Path::new(name)
+        .file_stem()
+        .unwrap()
+        .to_string_lossy();
+    let dir = ScratchDir::new(&format!("snapshot-workload-{stem}"));
     let path = dir.join(name);
     std::fs::write(&path, text).unwrap();
-    path
+    (dir, path)
 }
 
 #[test]
@@ -481,7 +484,7 @@ fn the_snapshot_workload_frees_the_unreachable_objects_and_their_helpers() {
     use gc_bench::workloads::WorkloadId;
     use gc_bench::Scale;
 
-    let file = wide_snapshot_file("wide.jsonl");
+    let (_scratch, file) = wide_snapshot_file("wide.jsonl");
     let mut configs = vec!["cpython312", "bacon-rajan", "mark-sweep"];
     if cfg!(feature = "peers") {
         configs.extend(["gcmodule", "rust-cc"]);
@@ -517,7 +520,6 @@ fn the_snapshot_workload_frees_the_unreachable_objects_and_their_helpers() {
             "{config}"
         );
     }
-    let _ = std::fs::remove_file(&file);
 }
 
 #[test]
@@ -526,7 +528,7 @@ fn run_and_report_refuse_a_missing_or_bad_snapshot_file() {
     assert_eq!(missing.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&missing.stderr).contains("needs --param file=PATH"));
 
-    let bad = wide_snapshot_file("bad-for-run.jsonl");
+    let (_scratch, bad) = wide_snapshot_file("bad-for-run.jsonl");
     let text = std::fs::read_to_string(&bad)
         .unwrap()
         .replace(r#""ext": 2"#, r#""ext": -2"#);
@@ -564,14 +566,11 @@ fn run_and_report_refuse_a_missing_or_bad_snapshot_file() {
     assert_eq!(report.status.code(), Some(2), "{stderr}");
     assert!(stderr.contains("line 6"), "{stderr}");
     assert!(!out.exists());
-    let _ = std::fs::remove_file(&bad);
 }
 
 #[test]
 fn a_report_includes_given_snapshots_on_the_configurations_that_collect_cycles() {
-    let dir = std::env::temp_dir().join(format!("gclab-snapshot-report-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir).unwrap();
+    let dir = ScratchDir::new("snapshot-report");
     let run_report = |out: &str, snapshot: Option<&str>| {
         let out = dir.join(out);
         let mut args = vec![
@@ -625,7 +624,6 @@ fn a_report_includes_given_snapshots_on_the_configurations_that_collect_cycles()
         md.contains("| cpython312 | ") && md.contains(", 3 ok |"),
         "{md}"
     );
-    let _ = std::fs::remove_dir_all(&dir);
 }
 
 // --- the example programs of tools/examples, exported by CPython itself -------------------------
@@ -664,8 +662,7 @@ fn the_example_programs_replay_to_cpythons_count_under_every_detector() {
         !programs.is_empty(),
         "no example programs in tools/examples"
     );
-    let dir = std::env::temp_dir().join(format!("gclab-examples-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).unwrap();
+    let dir = ScratchDir::new("examples");
     let configs = detector_configs();
     for program in &programs {
         let name = program.file_stem().unwrap().to_string_lossy().into_owned();
@@ -698,18 +695,9 @@ fn the_example_programs_replay_to_cpythons_count_under_every_detector() {
             configs.len()
         );
     }
-    let _ = std::fs::remove_dir_all(&dir);
 }
 
 // --- `gclab report` and the example programs ---------------------------------------------------
-
-/// A fresh scratch directory for one report test.
-fn report_scratch(name: &str) -> PathBuf {
-    let dir = std::env::temp_dir().join(format!("gclab-examples-{}-{name}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir).unwrap();
-    dir
-}
 
 /// `gclab report --scale tiny --reps 1 --out OUT` with `args`, and `PATH` replaced by `path` if
 /// given.
@@ -745,7 +733,7 @@ fn the_report_exports_the_selected_example_programs_and_replays_them() {
         eprintln!("skipped: no python3 on this machine (CI has one)");
         return;
     }
-    let dir = report_scratch("selected");
+    let dir = ScratchDir::new("examples-selected");
     let out = dir.join("report");
     let output = tiny_report(
         &out,
@@ -796,7 +784,6 @@ fn the_report_exports_the_selected_example_programs_and_replays_them() {
     };
     roxmltree::Document::parse_with_options(&html, options)
         .unwrap_or_else(|e| panic!("index.html is not well formed: {e}"));
-    let _ = std::fs::remove_dir_all(&dir);
 }
 
 #[test]
@@ -805,7 +792,7 @@ fn only_snapshot_star_selects_every_example_and_nothing_else() {
         eprintln!("skipped: no python3 on this machine (CI has one)");
         return;
     }
-    let dir = report_scratch("star");
+    let dir = ScratchDir::new("examples-star");
     let out = dir.join("report");
     let output = tiny_report(&out, &["--only", "snapshot*,cpython312"], None);
     let report = read_report(&output, &out);
@@ -814,12 +801,11 @@ fn only_snapshot_star_selects_every_example_and_nothing_else() {
     assert_eq!(report.runs.len(), names.len());
     assert!(report.runs.iter().all(|r| r.config == "cpython312"));
     assert!(report.all_passed(), "{:?}", report.runs_with_errors());
-    let _ = std::fs::remove_dir_all(&dir);
 }
 
 #[test]
 fn no_examples_leaves_the_example_programs_out() {
-    let dir = report_scratch("none");
+    let dir = ScratchDir::new("examples-none");
     let out = dir.join("report");
     let output = tiny_report(&out, &["--no-examples", "--only", "rings,cpython312"], None);
     let stderr = String::from_utf8_lossy(&output.stderr).into_owned();
@@ -844,12 +830,11 @@ fn no_examples_leaves_the_example_programs_out() {
         "{stderr}"
     );
     assert!(!dir.join("never").exists());
-    let _ = std::fs::remove_dir_all(&dir);
 }
 
 #[test]
 fn without_python3_the_examples_are_skipped_and_the_report_goes_on() {
-    let dir = report_scratch("no-python");
+    let dir = ScratchDir::new("examples-no-python");
     let empty = dir.join("empty-path");
     std::fs::create_dir_all(&empty).unwrap();
     let out = dir.join("report");
@@ -866,7 +851,6 @@ fn without_python3_the_examples_are_skipped_and_the_report_goes_on() {
     );
     let names: Vec<&str> = report.workloads.iter().map(|w| w.name.as_str()).collect();
     assert_eq!(names, ["rings"]);
-    let _ = std::fs::remove_dir_all(&dir);
 }
 
 #[cfg(unix)]
@@ -887,7 +871,7 @@ fn a_program_that_fails_to_export_is_skipped_not_fatal() {
         return;
     };
     // A python3 that fails on one program and is the real one otherwise.
-    let dir = report_scratch("failing");
+    let dir = ScratchDir::new("examples-failing");
     let bin = dir.join("bin");
     std::fs::create_dir_all(&bin).unwrap();
     let wrapper = bin.join("python3");
@@ -928,7 +912,6 @@ fn a_program_that_fails_to_export_is_skipped_not_fatal() {
     );
     let names: Vec<&str> = report.workloads.iter().map(|w| w.name.as_str()).collect();
     assert_eq!(names, ["snapshot-parent_trees"]);
-    let _ = std::fs::remove_dir_all(&dir);
 }
 
 #[test]
@@ -999,7 +982,7 @@ fn a_peer_that_caps_references_cannot_run_a_snapshot_above_its_cap() {
     ]
     .join("\n")
         + "\n";
-    let dir = report_scratch("cap");
+    let dir = ScratchDir::new("examples-cap");
     let file = dir.join("popular.jsonl");
     std::fs::write(&file, text).unwrap();
     let param = format!("file={}", file.display());
@@ -1047,5 +1030,4 @@ fn a_peer_that_caps_references_cannot_run_a_snapshot_above_its_cap() {
         .any(|u| u.workload == "snapshot-popular"
             && u.config == "rust-cc"
             && u.reason.contains("16382")));
-    let _ = std::fs::remove_dir_all(&dir);
 }

@@ -1,7 +1,9 @@
-//! What the tests share: one measured run, a small report built in-process, and the `gclab`
-//! binary run as a child with the report it writes.
+//! What the tests share: one measured run, a small report built in-process, the `gclab` binary
+//! run as a child with the report it writes, and scratch directories that clean up after
+//! themselves.
 
-use std::path::Path;
+use std::ops::Deref;
+use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
 use gc_bench::backends::BackendChoice;
@@ -56,4 +58,40 @@ pub fn read_report(output: &Output, out: &Path) -> Report {
     );
     let json = std::fs::read_to_string(out.join("report.json")).unwrap();
     serde_json::from_str(&json).unwrap()
+}
+
+/// A fresh directory under the system's temporary directory for one test: emptied when made,
+/// and removed with everything in it when dropped (also when the test fails and unwinds).
+///
+/// Bind it to a named variable (not `_`) so that it lives until the end of the test.
+pub struct ScratchDir(PathBuf);
+
+impl ScratchDir {
+    /// `gclab-NAME-PID` in the temporary directory, emptied if an earlier run left it behind.
+    /// `name` must be unique among the tests of this binary, which run concurrently in one
+    /// process.
+    pub fn new(name: &str) -> ScratchDir {
+        let dir = std::env::temp_dir().join(format!("gclab-{name}-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir)
+            .unwrap_or_else(|e| panic!("cannot create {}: {e}", dir.display()));
+        ScratchDir(dir)
+    }
+}
+
+impl Deref for ScratchDir {
+    type Target = Path;
+
+    /// The directory's path.
+    fn deref(&self) -> &Path {
+        &self.0
+    }
+}
+
+impl Drop for ScratchDir {
+    /// Removes the directory and everything in it; a failure is ignored (nothing to clean up, or
+    /// nothing more to do about it).
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
 }
