@@ -35,6 +35,7 @@
 
 pub mod backend;
 pub mod backends;
+pub mod cpu_time;
 pub mod ledger;
 pub mod matrix;
 pub mod measure;

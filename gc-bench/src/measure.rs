@@ -14,6 +14,7 @@ use std::time::Instant;
 
 use crate::backend::Backend;
 use crate::backends::{BackendChoice, BackendUser};
+use crate::cpu_time::CpuTime;
 use crate::ledger;
 use crate::params::Params;
 use crate::pauses;
@@ -106,9 +107,11 @@ impl BackendUser for Measure<'_> {
         let rss_start = rss::current_kib();
         let mut probe = Probe::new(true);
 
+        let cpu_start = CpuTime::now();
         let clock = Instant::now();
         spec.workload.run(&spec.params, heap, &mut probe);
         let wall = clock.elapsed();
+        let cpu_ms = CpuTime::since(cpu_start);
 
         let pauses = heap.take_pauses();
         let during = heap.metrics();
@@ -150,6 +153,7 @@ impl BackendUser for Measure<'_> {
             peak_tracked: during.peak_tracked,
             peak_live_bytes: during.peak_live_bytes,
             rss_kib: rss_since(rss_start),
+            cpu_ms,
             unreclaimed_nodes: counts.live(),
             leaks_by_design,
             drop_check: DropCheck {

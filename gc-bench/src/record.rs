@@ -64,6 +64,10 @@ pub struct RunRecord {
     pub peak_live_bytes: Option<u64>,
     /// Resident memory of the child process.
     pub rss_kib: RssKib,
+    /// CPU time of the run's process during the workload (every thread; see
+    /// [`cpu_time`](crate::cpu_time)); absent where the operating system does not tell.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cpu_ms: Option<CpuMs>,
     /// Workload nodes never dropped, after the final collection.
     pub unreclaimed_nodes: u64,
     /// Whether the policy leaks garbage cycles by design (then `unreclaimed_nodes` may be > 0).
@@ -122,6 +126,22 @@ pub struct RssKib {
     pub peak: u64,
     /// After the final collection.
     pub end: u64,
+}
+
+/// CPU time in milliseconds, summed over the threads of a run's process.
+#[derive(Debug, Clone, Copy, PartialEq, Default, Serialize, Deserialize)]
+pub struct CpuMs {
+    /// Running the process's own code.
+    pub user: f64,
+    /// In the kernel on the process's behalf.
+    pub system: f64,
+}
+
+impl CpuMs {
+    /// User and system time together.
+    pub fn total(&self) -> f64 {
+        self.user + self.system
+    }
 }
 
 /// The drop check: every node dropped exactly once.

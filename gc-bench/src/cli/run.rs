@@ -139,6 +139,15 @@ fn summary(record: &RunRecord) -> String {
     );
     let _ = writeln!(out, "  parameters      {}", params.join(" "));
     let _ = writeln!(out, "  wall time       {:.1} ms", record.wall_ms);
+    if let Some(cpu) = record.cpu_ms {
+        let _ = writeln!(
+            out,
+            "  CPU time        {:.1} ms (user {:.1}, system {:.1}; every thread)",
+            cpu.total(),
+            cpu.user,
+            cpu.system
+        );
+    }
     let _ = writeln!(
         out,
         "  objects         {} allocated, {} freed",

@@ -1,6 +1,6 @@
 //! The table "Thread-shared heaps": the shared runs ([`crate::shared`]) of a report, one row per
-//! (workload, backend), throughput relative to `arc` measured in the same report, and gclab's
-//! stop-the-world figures.
+//! (workload, backend), throughput and CPU time relative to `arc` measured in the same report, and
+//! gclab's stop-the-world figures.
 
 use super::summary::{CellSummary, Spread};
 use super::tables::{count, sig, Table};
@@ -11,7 +11,10 @@ use crate::shared::choice::SHARED_BASELINE;
 pub fn table(report: &Report) -> Table {
     let mut rows = Vec::new();
     for workload in &report.shared_workloads {
-        let baseline = ns_per_node(report, &workload.name, SHARED_BASELINE).median;
+        let baseline = Baseline {
+            ns_per_node: ns_per_node(report, &workload.name, SHARED_BASELINE).median,
+            cpu_ms: cpu_ms(report, &workload.name, SHARED_BASELINE).map_or(0.0, |c| c.median),
+        };
         for config in &report.shared_configs {
             let mut row = vec![workload.name.clone(), config.name.clone()];
             match report
@@ -19,10 +22,10 @@ pub fn table(report: &Report) -> Table {
                 .iter()
                 .find(|c| c.workload == workload.name && c.config == config.name)
             {
-                Some(cell) => row.extend(cells(report, cell, baseline)),
+                Some(cell) => row.extend(cells(report, cell, &baseline)),
                 None => row.extend(
                     std::iter::once("failed".to_owned())
-                        .chain(std::iter::repeat_n("—".to_owned(), 6)),
+                        .chain(std::iter::repeat_n("—".to_owned(), 7)),
                 ),
             }
             rows.push(row);
@@ -45,7 +48,12 @@ pub fn table(report: &Report) -> Table {
              broken by hand: the baseline) and `dumpster::sync`. `ns per node`: the threads' \
              working phase over the nodes they allocated together — median over {} repetitions, \
              ± half the range in percent, and the ratio to `{SHARED_BASELINE}` in this report \
-             (lower is better). `collections`: every collection of the run (those the \
+             (lower is better). `CPU ms`: the CPU time of the run's process over the whole \
+             workload (its setup included; user and system time of every thread, those parked \
+             in a spin among them) — median, the ratio to `{SHARED_BASELINE}`'s, and the share \
+             spent in the kernel. With 2 threads the CPU time can be up to twice the wall time; \
+             it is also steadier than the wall time on a shared machine, where a run waits for \
+             a core. `collections`: every collection of the run (those the \
              coordinator of shared-churn asked for, with every mutator running, in \
              parentheses). `stop`: the time from a collection's request until every other \
              thread stopped — p50 / max over every collection, then over the coordinator's only \
@@ -63,6 +71,7 @@ pub fn table(report: &Report) -> Table {
             "workload",
             "configuration",
             "ns per node",
+            "CPU ms",
             "collections",
             "stop p50 / max µs",
             "stop, all mutators, p50 / max µs",
@@ -76,8 +85,16 @@ pub fn table(report: &Report) -> Table {
     }
 }
 
-/// The cells after the names: throughput, collections, stops, pauses, owner frees, drop check.
-fn cells(report: &Report, cell: &CellSummary, baseline: f64) -> Vec<String> {
+/// The baseline's medians in one workload, against which the other rows' ratios are given (0
+/// where the baseline did not run).
+struct Baseline {
+    ns_per_node: f64,
+    cpu_ms: f64,
+}
+
+/// The cells after the names: throughput, CPU time, collections, stops, pauses, owner frees, drop
+/// check.
+fn cells(report: &Report, cell: &CellSummary, baseline: &Baseline) -> Vec<String> {
     let figure = |name: &str| cell.figures.get(name).copied();
     let pair = |p50: Option<f64>, max: Option<f64>| match (p50, max) {
         (Some(p50), Some(max)) => format!("{} / {}", sig(p50), sig(max)),
@@ -85,9 +102,20 @@ fn cells(report: &Report, cell: &CellSummary, baseline: f64) -> Vec<String> {
     };
     let ns = ns_per_node(report, &cell.workload, &cell.config);
     let mut throughput = format!("{} ±{:.0}%", sig(ns.median), ns.relative_half_range());
-    if baseline > 0.0 {
-        throughput.push_str(&format!(" ({:.2}×)", ns.median / baseline));
+    if baseline.ns_per_node > 0.0 {
+        throughput.push_str(&format!(" ({:.2}×)", ns.median / baseline.ns_per_node));
     }
+    let cpu = match cpu_ms(report, &cell.workload, &cell.config) {
+        Some(cpu) => {
+            let mut text = sig(cpu.median);
+            if baseline.cpu_ms > 0.0 {
+                text.push_str(&format!(" ({:.2}×)", cpu.median / baseline.cpu_ms));
+            }
+            text.push_str(&format!(", {:.0}% system", cpu.system_share * 100.0));
+            text
+        }
+        None => "n/a".to_owned(),
+    };
     let collections = match (cell.pauses.source.as_str(), figure("explicit_collections")) {
         ("none", _) => "—".to_owned(),
         (_, Some(explicit)) if explicit > 0.0 => {
@@ -102,6 +130,7 @@ fn cells(report: &Report, cell: &CellSummary, baseline: f64) -> Vec<String> {
     };
     vec![
         throughput,
+        cpu,
         collections,
         pair(figure("stop_p50_us"), figure("stop_max_us")),
         pair(
@@ -127,4 +156,40 @@ fn ns_per_node(report: &Report, workload: &str, config: &str) -> Spread {
         .filter_map(|r| r.figures.get("ns_per_node").copied())
         .collect();
     Spread::of(&values)
+}
+
+/// The CPU time of one shared cell's repetitions: the median total, in milliseconds, and the
+/// median share of it spent in the kernel.
+struct CellCpu {
+    median: f64,
+    system_share: f64,
+}
+
+/// The CPU time of `config`'s repetitions on `workload` (`None` where no repetition has a
+/// reading).
+fn cpu_ms(report: &Report, workload: &str, config: &str) -> Option<CellCpu> {
+    let readings: Vec<_> = report
+        .shared_runs
+        .iter()
+        .filter(|r| r.workload == workload && r.config == config)
+        .filter_map(|r| r.cpu_ms)
+        .collect();
+    if readings.is_empty() {
+        return None;
+    }
+    let totals: Vec<f64> = readings.iter().map(|c| c.total()).collect();
+    let shares: Vec<f64> = readings
+        .iter()
+        .map(|c| {
+            if c.total() > 0.0 {
+                c.system / c.total()
+            } else {
+                0.0
+            }
+        })
+        .collect();
+    Some(CellCpu {
+        median: Spread::of(&totals).median,
+        system_share: Spread::of(&shares).median,
+    })
 }

@@ -35,6 +35,7 @@ use gc_refcount::sync::CollectionPhases;
 
 use super::ledger;
 use super::{Collection, SharedBackend, SharedBackendChoice, SharedUser, SharedWorkloadId};
+use crate::cpu_time::CpuTime;
 use crate::measure::{on_run_thread, rss_since};
 use crate::params::Params;
 use crate::pauses::{self, percentile};
@@ -83,9 +84,11 @@ impl SharedUser for Measure<'_> {
         let rss_start = rss::current_kib();
         let mut probe = Probe::new(false);
 
+        let cpu_start = CpuTime::now();
         let clock = Instant::now();
         spec.workload.run(&spec.params, heap, &mut probe);
         let wall = clock.elapsed();
+        let cpu_ms = CpuTime::since(cpu_start);
 
         let collections = heap.take_collections();
         let clock = Instant::now();
@@ -140,6 +143,7 @@ impl SharedUser for Measure<'_> {
             peak_tracked: None,
             peak_live_bytes: None,
             rss_kib: rss_since(rss_start),
+            cpu_ms,
             unreclaimed_nodes: counts.created.saturating_sub(counts.dropped),
             leaks_by_design: may_leak,
             drop_check: DropCheck {

@@ -40,6 +40,16 @@ fn a_run_record_round_trips() {
     for key in ["start", "peak", "end"] {
         assert!(value["rss_kib"].get(key).is_some(), "rss lacks {key}");
     }
+    if cfg!(unix) {
+        for key in ["user", "system"] {
+            assert!(
+                value["cpu_ms"][key].as_f64().is_some(),
+                "cpu_ms lacks {key}"
+            );
+        }
+        let cpu = record.cpu_ms.expect("a CPU time on Unix");
+        assert!(cpu.user >= 0.0 && cpu.system >= 0.0, "{cpu:?}");
+    }
     assert_eq!(value["rep"], 2);
     assert_eq!(value["scale"], "tiny");
 }
