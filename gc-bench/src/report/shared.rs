@@ -13,7 +13,12 @@ pub fn table(report: &Report) -> Table {
     for workload in &report.shared_workloads {
         let baseline = Baseline {
             ns_per_node: ns_per_node(report, &workload.name, SHARED_BASELINE).median,
-            cpu_ms: cpu_ms(report, &workload.name, SHARED_BASELINE).map_or(0.0, |c| c.median),
+            cpu_ms: report
+                .shared_summaries
+                .iter()
+                .find(|c| c.workload == workload.name && c.config == SHARED_BASELINE)
+                .and_then(|c| c.cpu)
+                .map_or(0.0, |cpu| cpu.total_ms.median),
         };
         for config in &report.shared_configs {
             let mut row = vec![workload.name.clone(), config.name.clone()];
@@ -50,10 +55,9 @@ pub fn table(report: &Report) -> Table {
              ± half the range in percent, and the ratio to `{SHARED_BASELINE}` in this report \
              (lower is better). `CPU ms`: the CPU time of the run's process over the whole \
              workload (its setup included; user and system time of every thread, those parked \
-             in a spin among them) — median, the ratio to `{SHARED_BASELINE}`'s, and the share \
-             spent in the kernel. With 2 threads the CPU time can be up to twice the wall time; \
-             it is also steadier than the wall time on a shared machine, where a run waits for \
-             a core. `collections`: every collection of the run (those the \
+             in a spin among them) — median, the ratio to `{SHARED_BASELINE}`'s, the cores the \
+             run kept busy (CPU time over wall time) and the share spent in the kernel; `—` \
+             where not measured. `collections`: every collection of the run (those the \
              coordinator of shared-churn asked for, with every mutator running, in \
              parentheses). `stop`: the time from a collection's request until every other \
              thread stopped — p50 / max over every collection, then over the coordinator's only \
@@ -105,16 +109,20 @@ fn cells(report: &Report, cell: &CellSummary, baseline: &Baseline) -> Vec<String
     if baseline.ns_per_node > 0.0 {
         throughput.push_str(&format!(" ({:.2}×)", ns.median / baseline.ns_per_node));
     }
-    let cpu = match cpu_ms(report, &cell.workload, &cell.config) {
+    let cpu = match cell.cpu {
         Some(cpu) => {
-            let mut text = sig(cpu.median);
+            let mut text = sig(cpu.total_ms.median);
             if baseline.cpu_ms > 0.0 {
-                text.push_str(&format!(" ({:.2}×)", cpu.median / baseline.cpu_ms));
+                text.push_str(&format!(" ({:.2}×)", cpu.total_ms.median / baseline.cpu_ms));
             }
-            text.push_str(&format!(", {:.0}% system", cpu.system_share * 100.0));
+            text.push_str(&format!(
+                ", {:.2} cores, {:.0}% system",
+                cpu.cores,
+                cpu.system_share * 100.0
+            ));
             text
         }
-        None => "n/a".to_owned(),
+        None => "—".to_owned(),
     };
     let collections = match (cell.pauses.source.as_str(), figure("explicit_collections")) {
         ("none", _) => "—".to_owned(),
@@ -156,40 +164,4 @@ fn ns_per_node(report: &Report, workload: &str, config: &str) -> Spread {
         .filter_map(|r| r.figures.get("ns_per_node").copied())
         .collect();
     Spread::of(&values)
-}
-
-/// The CPU time of one shared cell's repetitions: the median total, in milliseconds, and the
-/// median share of it spent in the kernel.
-struct CellCpu {
-    median: f64,
-    system_share: f64,
-}
-
-/// The CPU time of `config`'s repetitions on `workload` (`None` where no repetition has a
-/// reading).
-fn cpu_ms(report: &Report, workload: &str, config: &str) -> Option<CellCpu> {
-    let readings: Vec<_> = report
-        .shared_runs
-        .iter()
-        .filter(|r| r.workload == workload && r.config == config)
-        .filter_map(|r| r.cpu_ms)
-        .collect();
-    if readings.is_empty() {
-        return None;
-    }
-    let totals: Vec<f64> = readings.iter().map(|c| c.total()).collect();
-    let shares: Vec<f64> = readings
-        .iter()
-        .map(|c| {
-            if c.total() > 0.0 {
-                c.system / c.total()
-            } else {
-                0.0
-            }
-        })
-        .collect();
-    Some(CellCpu {
-        median: Spread::of(&totals).median,
-        system_share: Spread::of(&shares).median,
-    })
 }

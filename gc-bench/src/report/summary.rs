@@ -64,6 +64,40 @@ pub struct PauseCell {
     pub max_us: f64,
 }
 
+/// The CPU time of a cell's repetitions: that of the run's process over the workload, every
+/// thread's (see [`cpu_time`](crate::cpu_time)).
+#[derive(Debug, Clone, Copy, PartialEq, Default, Serialize, Deserialize)]
+pub struct CpuCell {
+    /// User and system time together, in milliseconds.
+    pub total_ms: Spread,
+    /// The median over the repetitions of the share of system time (0 to 1).
+    pub system_share: f64,
+    /// The median over the repetitions of CPU time over wall time: the cores the run kept busy
+    /// on average.
+    pub cores: f64,
+}
+
+impl CpuCell {
+    /// The CPU time of `records` (`None` where none has a reading).
+    fn of(records: &[&RunRecord]) -> Option<CpuCell> {
+        let readings: Vec<(f64, f64, f64)> = records
+            .iter()
+            .filter_map(|r| r.cpu_ms.map(|cpu| (cpu.total(), cpu.system, r.wall_ms)))
+            .collect();
+        if readings.is_empty() {
+            return None;
+        }
+        let ratio = |part: f64, whole: f64| if whole > 0.0 { part / whole } else { 0.0 };
+        let column =
+            |f: &dyn Fn(&(f64, f64, f64)) -> f64| -> Vec<f64> { readings.iter().map(f).collect() };
+        Some(CpuCell {
+            total_ms: Spread::of(&column(&|r| r.0)),
+            system_share: median(&column(&|r| ratio(r.1, r.0))),
+            cores: median(&column(&|r| ratio(r.0, r.2))),
+        })
+    }
+}
+
 /// One (workload, configuration) cell.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct CellSummary {
@@ -77,6 +111,9 @@ pub struct CellSummary {
     pub wall_ms: Spread,
     /// Median wall time divided by the baseline's (`rc`) for the same workload.
     pub relative_to_baseline: Option<f64>,
+    /// CPU time, where the repetitions measured it (absent in reports made before it was).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cpu: Option<CpuCell>,
     /// Pauses.
     pub pauses: PauseCell,
     /// Collections per run (all generations).
@@ -152,6 +189,7 @@ impl CellSummary {
             runs: records.len() as u32,
             wall_ms: Spread::of(&values(&|r| r.wall_ms)),
             relative_to_baseline: None,
+            cpu: CpuCell::of(records),
             pauses: PauseCell {
                 source: first.pauses.source.clone(),
                 count: med(&|r| r.pauses.count as f64),

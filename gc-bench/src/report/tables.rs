@@ -26,6 +26,9 @@ pub struct Table {
 /// left out.
 pub fn all(report: &Report) -> Vec<Table> {
     let mut tables = vec![configurations(report), wall_time(report)];
+    if report.summaries.iter().any(|c| c.cpu.is_some()) {
+        tables.push(cpu_time(report));
+    }
     let ran = |w: &str| report.summaries.iter().any(|c| c.workload == w);
     if ran("steady-burst") {
         tables.push(steady_burst_pauses(report));
@@ -94,6 +97,28 @@ pub fn wall_time(report: &Report) -> Table {
                 text.push_str(&format!(" ({ratio:.2}×)"));
             }
             text
+        },
+    )
+}
+
+/// Median CPU time per workload, and the cores it kept busy.
+pub fn cpu_time(report: &Report) -> Table {
+    per_workload(
+        report,
+        "cpu-time",
+        "CPU time (ms)",
+        &format!(
+            "The CPU time of the run's process over the workload: user and system time of every \
+             thread (a parallel marker's workers count, as does the waiting they do), median \
+             over {} repetitions, and in parentheses the cores the run kept busy (CPU time over \
+             wall time, median). One thread alone keeps at most one core busy; less where it \
+             waited (for the kernel, for memory to be paged in). `—`: not measured (no \
+             `getrusage` on this system).",
+            report.reps
+        ),
+        |cell| match cell.cpu {
+            Some(cpu) => format!("{} ({:.2} cores)", sig(cpu.total_ms.median), cpu.cores),
+            None => "—".to_owned(),
         },
     )
 }

@@ -2,6 +2,7 @@
 //!
 //! - `drop_check`: every workload on every gclab preset and every peer, at the `tiny` scale,
 //!   passes the drop check;
+//! - `cpu_time`: a cell's CPU time (median, cores kept busy, system share) and its table;
 //! - `schema`: run records and reports survive a JSON round trip unchanged;
 //! - `well_formed`: `index.html` and every SVG parse as XML;
 //! - `snapshot`: heap snapshots — a hand-written one and generated ones replayed under every preset
@@ -15,6 +16,7 @@
 //!   one line naming the valid choices.
 
 mod cli;
+mod cpu_time;
 mod drop_check;
 mod schema;
 mod seed_scenario;
