@@ -99,7 +99,13 @@
 //!   about the same share of both profiles (13–16 % of the samples).
 //! - **In CPU time** (`perf stat`, two runs each, `collect_ms=0`): `arc`'s run used 383–476 ms,
 //!   `sync-atomic`'s 1229–1346 ms, of which 244–256 ms in the kernel — the parked mutators'
-//!   `sched_yield` during pauses.
+//!   `sched_yield` during pauses (the `world` module says why they yield rather than sleep).
+//!   The runner now measures every run's CPU time (`cpu_ms`, and a column of the report's
+//!   thread-shared table): over 7 rounds of alternating runs (`collect_ms=0`) `arc` used
+//!   245–421 ms, and the medians of the per-round ratios were 3.09× for `sync-atomic` (wall
+//!   time 2.64× in the same rounds) and 3.74× for `sync-biased` (2.94×), a fifth of it in the
+//!   kernel. The CPU ratios were no steadier than the wall-time ones (2.4–4.2× for
+//!   `sync-atomic`).
 //!
 //! So a stop-the-world collector of the whole heap on two cores stays above 2× on this workload
 //! whatever its constant factors; what is left is the algorithm. Examining only what a
