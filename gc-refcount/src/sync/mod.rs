@@ -130,6 +130,21 @@
 //! Δ-test). That is a third counting discipline (deferred counts) beside the atomic and biased
 //! ones, with its own loom models; the candidate buffers of the prototype above would carry over.
 //!
+//! How much there is to win by keeping both cores busy, bounded with the runner's CPU times
+//! (7 rounds of alternating runs, `collect_ms=0`): `sync-atomic`'s user time, spread evenly over
+//! the two cores, would take 1.76× `arc`'s wall time (median of the rounds; 1.29–2.13×), where
+//! its runs took 2.58×; `sync-biased`'s 2.07× where its runs took 2.87×. (`arc`'s own threads
+//! kept only 1.22–1.49 cores busy, `sync-atomic`'s 1.66–1.72, its parked mutators' yields
+//! included.) So the target is within reach only if nearly all of the collector's work runs
+//! beside the mutators' or is shared between both cores, and the Recycler's mutation logs, each
+//! entry applied later to an object out of the cache, add work that eats into that margin on two
+//! cores — its gains in the paper came from spare processors and from not counting stack
+//! references, which a Rust library cannot scan. The nearer step is to share the stopped world's
+//! work with the parked mutators, which are awake and yielding (no 30–90 µs wake-up, unlike the
+//! rayon thread tried above). If every phase of a pause sped up as the walks did on two cores
+//! (1.5×), the pauses (about 40 % of the run) would shrink by a third and the run by 13 %: by
+//! this arithmetic `sync-atomic` would come to about 2.2×, not under 2×.
+//!
 //! ## Where the unsafe code is
 //!
 //! `object.rs` (layout, allocation, the free), `handle.rs` (`Gc`), `atomic.rs` (`AtomicGc`), the
