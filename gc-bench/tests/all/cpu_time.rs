@@ -6,7 +6,7 @@ use gc_bench::report::markdown;
 use gc_bench::report::summary::CellSummary;
 use gc_bench::workloads::WorkloadId;
 
-use super::support::{tiny_report, tiny_run};
+use super::support::{report_section, tiny_report, tiny_run};
 
 #[test]
 fn a_cell_gives_the_median_cpu_time_cores_and_system_share_of_the_runs_that_measured_it() {
@@ -48,11 +48,7 @@ fn a_cell_gives_the_median_cpu_time_cores_and_system_share_of_the_runs_that_meas
 fn the_report_has_a_cpu_time_table() {
     let report = tiny_report();
     let text = markdown::render(&report);
-    let table = text
-        .split("## CPU time (ms)")
-        .nth(1)
-        .expect("the CPU time table");
-    let table = table.split("\n## ").next().unwrap();
+    let table = report_section(&text, "CPU time (ms)");
     let rc = table
         .lines()
         .find(|l| l.starts_with("| rc |"))

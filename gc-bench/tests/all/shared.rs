@@ -14,7 +14,7 @@ use gc_bench::shared::selection::SharedPlan;
 use gc_bench::shared::{SharedBackend, SharedBackendChoice, SharedWorkloadId};
 use gc_bench::Scale;
 
-use super::support::{gclab, read_report, ScratchDir};
+use super::support::{gclab, read_report, report_section, ScratchDir};
 
 /// Measures `workload` on `backend` at the tiny scale with `overrides`, in this process.
 fn tiny_shared(
@@ -161,11 +161,7 @@ fn the_report_has_a_thread_shared_table_relative_to_arc() {
     let report = shared_report(&SharedPlan::all());
     assert!(report.all_passed(), "{:?}", report.drop_check_failures());
     let text = markdown::render(&report);
-    let table = text
-        .split("## Thread-shared heaps")
-        .nth(1)
-        .expect("the thread-shared table");
-    let table = table.split("\n## ").next().unwrap();
+    let table = report_section(&text, "Thread-shared heaps");
     for workload in SharedWorkloadId::ALL {
         for &backend in SharedBackendChoice::ALL {
             let row = format!("| {} | {} |", workload.name(), backend.name());

@@ -60,6 +60,15 @@ pub fn read_report(output: &Output, out: &Path) -> Report {
     serde_json::from_str(&json).unwrap()
 }
 
+/// The section of a Markdown report under `## {heading}`, up to the next heading.
+pub fn report_section<'a>(markdown: &'a str, heading: &str) -> &'a str {
+    let after = markdown
+        .split(&format!("## {heading}\n"))
+        .nth(1)
+        .unwrap_or_else(|| panic!("no section {heading:?} in:\n{markdown}"));
+    after.split("\n## ").next().unwrap()
+}
+
 /// A fresh directory under the system's temporary directory for one test: emptied when made,
 /// and removed with everything in it when dropped (also when the test fails and unwinds).
 ///
