@@ -711,3 +711,93 @@ fn a_false_edge_panics_frees_nothing_and_the_next_collection_is_sound() {
     drop(a);
     ledger.assert_all_dropped_once();
 }
+
+/// A thread parked at a safepoint helps with a large collection's walks (the trace and the
+/// resolving walk are split in parts, see `CollectionPhases::walk_threads`), and what the
+/// collection finds is exactly the garbage: each round adds garbage cycles to a heap whose
+/// reachable part (a chain with cycles through its root) must survive. Rounds go on until a
+/// collection was helped (a round's collection may finish before the parked thread takes a part;
+/// natively the first one is helped), for at most 50 rounds (10 under Miri).
+#[test]
+fn a_parked_thread_helps_with_the_walks_and_the_collection_finds_the_same_garbage() {
+    use std::sync::atomic::{AtomicBool, Ordering::Relaxed};
+    let _serial = serial();
+    /// Restores the threshold, even if the test fails.
+    struct Threshold(usize);
+    impl Drop for Threshold {
+        fn drop(&mut self) {
+            sync::set_threshold(self.0);
+        }
+    }
+    // Explicit collections only: an automatic one at the parked thread's safepoint would tear
+    // down the garbage on that thread, after this thread's collection found none to count.
+    let _threshold = Threshold(sync::threshold());
+    sync::set_threshold(0);
+    let ledger = Ledger::new();
+    // Above the size whose walks are split: 2048 examined objects natively, 16 under Miri.
+    let root = node(&ledger);
+    let mut kept_ids = vec![root.item.id];
+    let mut previous = root.clone();
+    for i in 0..size(6_000, 40) {
+        let next = node(&ledger);
+        link(&previous, &next);
+        if i % 5 == 0 {
+            link(&next, &root);
+        }
+        kept_ids.push(next.item.id);
+        previous = next;
+    }
+    drop(previous);
+    let done = AtomicBool::new(false);
+    let helped = thread::scope(|s| {
+        let parked = s.spawn(|| {
+            // Registers this thread with the shared heap; then it only reaches safepoints, where
+            // it parks while a collection runs.
+            drop(node(&ledger));
+            while !done.load(Relaxed) {
+                sync::safepoint();
+                std::hint::spin_loop();
+            }
+        });
+        /// Lets the parked thread finish, also when an assertion below fails.
+        struct Done<'a>(&'a AtomicBool);
+        impl Drop for Done<'_> {
+            fn drop(&mut self) {
+                self.0.store(true, Relaxed);
+            }
+        }
+        let finish = Done(&done);
+        sync::take_collection_log();
+        let mut helped = false;
+        for _ in 0..size(50, 10) {
+            for _ in 0..size(2_000, 10) {
+                cycle(&ledger);
+            }
+            sync::collect();
+            for &id in &kept_ids {
+                assert_eq!(ledger.drops_of(id), 0, "reachable object {id} was freed");
+            }
+            assert_eq!(
+                ledger.dropped(),
+                ledger.made() - kept_ids.len(),
+                "garbage was left"
+            );
+            helped = sync::take_collection_log()
+                .iter()
+                .any(|collection| collection.phases.walk_threads > 1);
+            if helped {
+                break;
+            }
+        }
+        drop(finish);
+        join(parked).expect("the parked thread finishes");
+        helped
+    });
+    assert!(
+        helped,
+        "no collection's walks were helped by the parked thread"
+    );
+    drop(root);
+    sync::collect();
+    ledger.assert_all_dropped_once();
+}

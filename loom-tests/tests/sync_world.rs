@@ -36,14 +36,14 @@
 
 use std::cell::Cell;
 use std::panic::{self, AssertUnwindSafe};
-use std::sync::atomic::AtomicUsize as StdAtomicUsize;
 use std::sync::atomic::Ordering::{self, AcqRel, Acquire, Relaxed, Release, SeqCst};
+use std::sync::atomic::{AtomicBool as StdAtomicBool, AtomicUsize as StdAtomicUsize};
 use std::sync::Arc;
 use std::time::Instant;
 
 use gc_core::mark::LoomDeque;
 use gc_core::sync::{AtomicWord, Loom, Platform};
-use gc_refcount::sync::{ThreadState, World};
+use gc_refcount::sync::{SharedWork, ThreadState, World};
 use loom_tests::explore;
 
 /// Preemption bound. Models 2 and 3 explore everything within it in milliseconds; model 1 (three
@@ -107,6 +107,17 @@ impl Heap {
             self.touch(word, "the collection");
         }
         self.collectors.fetch_sub(1, SeqCst);
+    }
+
+    /// One part of a collection's shared work, on whichever thread does it (the collector or a
+    /// parked mutator that helps): reads and writes word `word`.
+    fn part(&self, word: usize) {
+        assert_eq!(
+            self.mutators.load(SeqCst),
+            0,
+            "{OVERLAP}: a part of the collection's work runs while a thread runs heap code"
+        );
+        self.touch(word, "a part of the collection's work");
     }
 
     /// Reads word `word`, checks that the last write to it happens-before the read, and writes
@@ -316,6 +327,95 @@ fn two_would_be_collectors<P: Platform>() {
 #[test]
 fn two_would_be_collectors_take_turns() {
     model("two_would_be_collectors", two_would_be_collectors::<Sound>);
+}
+
+// --- 4. a parked mutator helps the collector -----------------------------------------------------
+
+/// The work the collector of model 4 shares: two parts, each the write of one heap word by
+/// whichever thread takes it (as the collector's walks write their results). `ended` is set once
+/// `share` has returned: a helper that touched the work after that would use a borrow that has
+/// ended (the work lives on the collector's stack).
+struct TwoParts<'a, P: Platform> {
+    heap: &'a Heap,
+    next: P::AtomicUsize,
+    ended: StdAtomicBool,
+    /// The collector's thread.
+    collector: loom::thread::ThreadId,
+    /// Counts the parts the mutator did, over every execution of the model.
+    helped: &'a StdAtomicUsize,
+}
+
+/// Says that a helper ran work whose `share` had returned.
+const ENDED: &str = "a helper runs work whose share has returned";
+
+impl<P: Platform> SharedWork for TwoParts<'_, P> {
+    fn run(&self) {
+        loop {
+            assert!(!self.ended.load(SeqCst), "{ENDED}");
+            let part = self.next.fetch_add(1, Relaxed);
+            if part >= 2 {
+                return;
+            }
+            self.heap.part(part);
+            if loom::thread::current().id() != self.collector {
+                self.helped.fetch_add(1, SeqCst);
+            }
+        }
+    }
+}
+
+/// The collector stops a registered mutator (heap code, a safepoint, heap code, exit), shares
+/// two parts of work on the world's help board, examines the heap and restarts the world. If the
+/// mutator is parked at its safepoint when the work is posted, it helps: each part is done once,
+/// by either thread; every part's write happens-before the collector's examination (which
+/// checks it); no part overlaps heap code; and no helper touches the work once `share` has
+/// returned. Counts the parts the mutator did in `helped`.
+fn a_parked_mutator_helps<P: Platform>(helped: &StdAtomicUsize) {
+    let shared = Shared::<P>::new(1, 3);
+    let mutator = {
+        let shared = Arc::clone(&shared);
+        loom::thread::spawn(move || {
+            let (world, me) = (&shared.world, &shared.threads[0]);
+            shared.heap.mutate(2);
+            world.safepoint(me);
+            shared.heap.mutate(2);
+            shared.exit(me);
+        })
+    };
+    let (world, threads) = (&shared.world, &shared.threads);
+    assert!(world.try_become_collector(), "no other collector");
+    world.stop(threads);
+    let work = TwoParts::<P> {
+        heap: &shared.heap,
+        next: P::AtomicUsize::new(0),
+        ended: StdAtomicBool::new(false),
+        collector: loom::thread::current().id(),
+        helped,
+    };
+    world.help_board().share(&work);
+    work.ended.store(true, SeqCst);
+    shared.heap.examine();
+    world.restart(threads);
+    mutator.join().unwrap();
+    // Each part's write and the collection's; the mutator's two and the collection's.
+    assert_eq!(shared.heap.writes(0), 2);
+    assert_eq!(shared.heap.writes(1), 2);
+    assert_eq!(shared.heap.writes(2), 3);
+}
+
+#[test]
+fn a_parked_mutator_helps_the_collector() {
+    let helped = Arc::new(StdAtomicUsize::new(0));
+    model("a_parked_mutator_helps", {
+        let helped = Arc::clone(&helped);
+        move || a_parked_mutator_helps::<Sound>(&helped)
+    });
+    let helped = helped.load(SeqCst);
+    println!("a_parked_mutator_helps: the mutator did {helped} parts in all");
+    assert!(
+        helped > 0,
+        "no execution in which the parked mutator helped"
+    );
 }
 
 // --- the platform --------------------------------------------------------------------------------
@@ -529,6 +629,20 @@ fn an_anonymous_gate_without_seqcst_is_caught() {
         "broken: anonymous_thread_and_collector",
         anonymous_thread_and_collector::<Model<NO_SEQ_CST>>,
         &[OVERLAP],
+    );
+}
+
+/// The same model as `a_parked_mutator_helps_the_collector`, without `SeqCst`. The help board
+/// is a store-then-load on each side (the collector clears `posted` and loads `helpers`, a
+/// helper increments `helpers` and loads `posted`): without the single total order, a helper may
+/// load the posting after the collector has seen no helper and returned from `share`, and run
+/// work that has ended, or write a part after the collector examined the heap.
+#[test]
+fn a_help_board_without_seqcst_is_caught() {
+    assert_caught(
+        "broken: a_parked_mutator_helps",
+        || a_parked_mutator_helps::<Model<NO_SEQ_CST>>(&StdAtomicUsize::new(0)),
+        &[ENDED, OVERLAP],
     );
 }
 

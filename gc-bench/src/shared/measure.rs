@@ -22,7 +22,8 @@
 //!   `collection_teardown_ms` (all tear-downs),
 //!   `trace_phase_p50_us`, `resolve_phase_p50_us`, `mark_phase_p50_us`, `sweep_phase_p50_us`
 //!   and their `_max_us` (the steps of every collection's search for garbage, gclab only: see
-//!   `gc_refcount::sync::CollectionPhases`), and
+//!   `gc_refcount::sync::CollectionPhases`), `helped_collections` (the fraction of those
+//!   collections whose walks a parked mutator helped with), and
 //!   `dropped_by_creator` (the fraction of nodes that died on the thread that made them);
 //! - `peak_live_nodes` is 0: the per-thread ledger does not follow the live count;
 //! - `leaks_by_design` is set for a backend that documents that it may leave garbage behind
@@ -203,6 +204,13 @@ fn collection_figures(
     );
     put("mark_phase", phases.iter().map(|p| us(p.mark)).collect());
     put("sweep_phase", phases.iter().map(|p| us(p.sweep)).collect());
+    if !phases.is_empty() {
+        let helped = phases.iter().filter(|p| p.walk_threads > 1).count();
+        figures.insert(
+            "helped_collections".to_owned(),
+            helped as f64 / phases.len() as f64,
+        );
+    }
     let teardowns: Vec<Duration> = collections.iter().filter_map(|c| c.teardown).collect();
     if !teardowns.is_empty() {
         figures.insert(

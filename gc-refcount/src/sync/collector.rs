@@ -71,13 +71,14 @@ use std::ops::Range;
 use std::panic::{catch_unwind, resume_unwind, AssertUnwindSafe};
 use std::ptr::NonNull;
 use std::sync::atomic::Ordering::Relaxed;
-use std::sync::{Mutex, MutexGuard, PoisonError};
+use std::sync::{Mutex, MutexGuard, OnceLock, PoisonError};
 use std::time::{Duration, Instant};
 
 use gc_core::{Edge, Visitor};
 
 use super::edge_table::EdgeTable;
 use super::object::type_info_of;
+use super::parts::Parts;
 use super::registry::{self, end_collecting, NotStopped, StoppedWorld};
 use super::schedule::{Scope, SCHEDULE};
 use super::tracked::{set_promoted_slot, shard_of, slot_of, state, Generation, List, TrackedLinks};
@@ -250,6 +251,10 @@ pub struct CollectionPhases {
     pub mark: Duration,
     /// Flagging, unlinking and holding the garbage (for the tear-down that follows the restart).
     pub sweep: Duration,
+    /// How many threads did parts of the trace and resolve walks (of either): this one, and the
+    /// parked threads that helped it while they waited. 1 when the walks were not split (a
+    /// small heap, no parked thread, one core) or no parked thread took a part in time.
+    pub walk_threads: usize,
 }
 
 /// The collections logged since the last call (explicit and automatic, on every thread), oldest
@@ -285,8 +290,13 @@ struct Scratch {
     marked: Vec<bool>,
     /// The marking's queue of member indices.
     queue: Vec<u32>,
-    /// The addresses the traced edges point to, in the order of `table.edges`.
-    targets: Vec<NonNull<TrackedLinks>>,
+    /// The addresses the traced edges point to, one buffer per part of the walks (see
+    /// [`Split`]), each in the order of its part's edges in `table.edges`.
+    targets: Vec<Vec<NonNull<TrackedLinks>>>,
+    /// For each part of the resolving walk but the first: how many of its edges point to each
+    /// member (subtracted from `gc_refs` once the parts are done; the first part subtracts
+    /// directly).
+    decrements: Vec<Vec<u32>>,
     /// What to add to the slot of an object of each list's young and old generation (by shard
     /// index, then generation) to get its index among the members, if it is one (wrapping), or
     /// [`NOT_EXAMINED`].
@@ -311,6 +321,7 @@ impl Scratch {
             marked: Vec::new(),
             queue: Vec::new(),
             targets: Vec::new(),
+            decrements: Vec::new(),
             bases: Vec::new(),
             promotions: Vec::new(),
             garbage: Vec::new(),
@@ -330,7 +341,8 @@ impl Scratch {
         clear(&mut self.gc_refs);
         clear(&mut self.marked);
         clear(&mut self.queue);
-        clear(&mut self.targets);
+        self.targets.iter_mut().for_each(clear);
+        self.decrements.iter_mut().for_each(clear);
         self.bases.clear();
         self.promotions.clear();
         // `garbage` is empty here: it is trimmed when it comes back (`keep_for_next`).
@@ -414,6 +426,7 @@ fn find_garbage(world: &StoppedWorld, scope: Scope) -> Result<Found, FalseEdge> 
         marked,
         queue,
         targets,
+        decrements,
         bases,
         promotions,
         garbage: spare,
@@ -459,83 +472,95 @@ fn find_garbage(world: &StoppedWorld, scope: Scope) -> Result<Found, FalseEdge> 
     // One walk over the members takes each one's count and traces its value once, recording the
     // addresses its edges point to. A count of zero means "being freed": the value is never
     // read, and the object is a root with no edges (its references count as external), which the
-    // marking reaches at once and the sweep never frees.
-    gc_refs.reserve(examined);
-    table.offsets.reserve(examined + 1);
-    table.offsets.push(0);
-    let mut record = Record { targets };
+    // marking reaches at once and the sweep never frees. The walk is split in parts, which the
+    // parked threads help with (see `Split`); each part records its own edges.
+    let split = Split::new(world, examined);
+    gc_refs.resize(examined, 0);
+    table.offsets.resize(examined + 1, 0);
+    if targets.len() < split.parts {
+        targets.resize_with(split.parts, Vec::new);
+    }
     let members = &table.members;
-    let mut promotion = promotions.iter().peekable();
-    for (at, &obj) in members.iter().enumerate() {
-        if let Some(&ahead) = members.get(at + OBJECTS_AHEAD) {
-            prefetch_object(ahead.as_ptr());
-        }
-        // SAFETY: the lists are locked, and with the world stopped every object in them is
-        // allocated (a free unlinks first, and no free runs now). No mutator changes a counted
-        // value while the world is stopped (locked `GcLock`s are skipped, not waited for).
-        // Traced once: the marking follows the recorded edges, never a second trace — a
-        // `GcLock` that a thread waiting in a blocking section acquires during the collection
-        // would make a second trace disagree with the first.
-        let count = unsafe { (type_info_of(obj).examine)(obj, &mut record) };
-        // A count beyond `u32::MAX` saturates: the object stays a root (see `SATURATED`).
-        gc_refs.push(match count {
-            0 => SATURATED,
-            count => u32::try_from(count).unwrap_or(SATURATED),
+    let mut parts = Vec::with_capacity(split.parts);
+    let (mut refs_left, mut ends_left) = (&mut gc_refs[..], &mut table.offsets[1..]);
+    for (part, targets) in targets.iter_mut().take(split.parts).enumerate() {
+        let range = split.range(part);
+        let (refs, refs_rest) = std::mem::take(&mut refs_left).split_at_mut(range.len());
+        let (ends, ends_rest) = std::mem::take(&mut ends_left).split_at_mut(range.len());
+        (refs_left, ends_left) = (refs_rest, ends_rest);
+        parts.push(TracePart {
+            first: range.start,
+            members: &members[range],
+            promotions,
+            gc_refs: refs,
+            ends,
+            targets: std::mem::take(targets),
         });
-        // Fewer than 2^32 edges (asserted after the walk, before any offset is read).
-        table.offsets.push(record.targets.len() as u32);
-        while promotion.next_if(|(young, _)| at >= young.end).is_some() {}
-        if let Some((young, old)) = promotion.peek().filter(|(young, _)| young.contains(&at)) {
-            // SAFETY: a young member of a locked list, whose young objects `promoting` adopts
-            // (or, after a panic, reverts) before the lists are unlocked; its old index is the
-            // old generation's length plus its young index.
-            unsafe { set_promoted_slot(obj, old + (at - young.start)) };
-        }
+    }
+    let workers = vec![(); split.threads];
+    let (parts, _, trace_threads) = Parts::run(world, parts, workers, trace_part);
+    for (part, traced) in parts.into_iter().enumerate() {
+        targets[part] = traced.targets;
     }
     promoting.finish();
     let traced = Instant::now();
     // The members' indices and the edges' offsets are 32-bit: a heap beyond that stops here,
     // before any truncated offset or index is read.
+    let edges: usize = targets.iter().take(split.parts).map(Vec::len).sum();
     assert!(
-        u32::try_from(examined).is_ok() && u32::try_from(targets.len()).is_ok(),
+        u32::try_from(examined).is_ok() && u32::try_from(edges).is_ok(),
         "more than 2^32 tracked shared objects or edges between them"
     );
 
     // Resolve the recorded edges: each target's shard and slot give its index, and one is
-    // subtracted from its `gc_refs`. The addresses are all known now, so the walk prefetches
-    // the target [`TARGETS_AHEAD`] edges ahead: these are the collection's most scattered reads.
-    table.edges.reserve(targets.len());
-    for (at, &target) in targets.iter().enumerate() {
-        if let Some(&ahead) = targets.get(at + TARGETS_AHEAD) {
-            prefetch_object(ahead.as_ptr());
-        }
-        // SAFETY: an edge holds a reference, so its target is allocated; it is tracked (a
-        // handle reports its target only if its value may hold handles, and such objects are
-        // tracked from their allocation on), so its shard is set and that shard's list is locked
-        // here, which guards the slot.
-        let (shard, (generation, slot)) = unsafe { (shard_of(target).index(), slot_of(target)) };
-        let index = bases
-            .get(shard)
-            .map(|base| base[generation as usize].wrapping_add(slot));
-        // The number is the target's if the target is the member there. Otherwise it is not
-        // examined — of a generation this collection leaves out, or in no list: a torn-down
-        // object that a `Drop` kept (dead, unlinked, its slot stale) — and its edge counts
-        // nothing: it points to the sentinel `examined`, which the marking never queues.
-        let Some(index) = index.filter(|&index| members.get(index) == Some(&target)) else {
-            table.edges.push(examined as u32);
-            continue;
-        };
-        let refs = &mut gc_refs[index];
-        match refs.checked_sub(1) {
-            Some(less) => {
-                if *refs != SATURATED {
-                    *refs = less;
-                }
+    // subtracted from its `gc_refs`. Each part of the trace is resolved as one part, which
+    // also shifts its members' offsets by the edges of the parts before it. One thread
+    // subtracts from `gc_refs` directly, each other one counts in its own buffer.
+    table.edges.resize(edges, 0);
+    let mut parts = Vec::with_capacity(split.parts);
+    let (mut edges_left, mut ends_left) = (&mut table.edges[..], &mut table.offsets[1..]);
+    let mut base = 0;
+    for (part, targets) in targets.iter().take(split.parts).enumerate() {
+        let members_of_part = split.range(part).len();
+        let (edges, edges_rest) = std::mem::take(&mut edges_left).split_at_mut(targets.len());
+        let (ends, ends_rest) = std::mem::take(&mut ends_left).split_at_mut(members_of_part);
+        (edges_left, ends_left) = (edges_rest, ends_rest);
+        parts.push(ResolvePart {
+            targets,
+            members,
+            bases,
+            edges,
+            ends,
+            // Fewer than 2^32 edges (asserted).
+            base: base as u32,
+        });
+        base += targets.len();
+    }
+    if decrements.len() + 1 < split.threads {
+        decrements.resize_with(split.threads - 1, Vec::new);
+    }
+    let mut workers = vec![Subtractor {
+        subtract: Subtract::FromRefs(gc_refs),
+        false_edge: false,
+    }];
+    for counts in decrements.iter_mut().take(split.threads - 1) {
+        counts.resize(examined, 0);
+        workers.push(Subtractor {
+            subtract: Subtract::Count(counts),
+            false_edge: false,
+        });
+    }
+    let (_, workers, resolve_threads) = Parts::run(world, parts, workers, resolve_part);
+    if workers.iter().any(|worker| worker.false_edge) {
+        return Err(FalseEdge);
+    }
+    drop(workers);
+    for counts in decrements.iter().take(split.threads - 1) {
+        for (refs, &count) in gc_refs.iter_mut().zip(counts) {
+            if *refs != SATURATED {
+                *refs = refs.checked_sub(count).ok_or(FalseEdge)?;
             }
-            None => return Err(FalseEdge),
         }
-        // Fewer than 2^32 members (asserted).
-        table.edges.push(index as u32);
     }
 
     let resolved = Instant::now();
@@ -583,6 +608,7 @@ fn find_garbage(world: &StoppedWorld, scope: Scope) -> Result<Found, FalseEdge> 
         resolve: resolved - traced,
         mark: marked_at - resolved,
         sweep: marked_at.elapsed(),
+        walk_threads: trace_threads.max(resolve_threads),
     };
     Ok(Found {
         garbage,
@@ -642,6 +668,231 @@ struct Found {
 unsafe fn unlink(lists: &mut [MutexGuard<'_, List>], obj: NonNull<TrackedLinks>) {
     // SAFETY: a live tracked object; the list at its shard's index is its list.
     unsafe { lists[shard_of(obj).index()].unlink(obj) };
+}
+
+/// How [`find_garbage`]'s walks over the members and over their edges are split: among as
+/// many threads as there are to do them — this one and the threads parked at a safepoint, which
+/// help while they wait (see [`HelpBoard`](super::help_board::HelpBoard)) — but no more than the
+/// machine's cores, and on this thread alone below [`MIN_MEMBERS_TO_SPLIT`]. The walks are cut
+/// in [`PARTS_PER_THREAD`] parts per thread, contiguous ranges of members of nearly equal
+/// length, handed out one at a time: a helper that starts late, or whose part is slower (its
+/// objects in the other core's cache), takes fewer, and the collector waits for at most one
+/// part at the end.
+struct Split {
+    threads: usize,
+    parts: usize,
+    examined: usize,
+}
+
+/// The fewest examined objects whose walks [`find_garbage`] splits: a helper starts within
+/// microseconds (it is awake, yielding), a walk takes about 100 ns per object. Small under Miri,
+/// so that the tests' heaps are walked in parts there too.
+const MIN_MEMBERS_TO_SPLIT: usize = if cfg!(miri) { 16 } else { 2048 };
+
+/// How many parts per thread [`find_garbage`]'s split walks have.
+const PARTS_PER_THREAD: usize = 4;
+
+impl Split {
+    fn new(world: &StoppedWorld, examined: usize) -> Self {
+        static CORES: OnceLock<usize> = OnceLock::new();
+        // Two under Miri, which reports one core, so that its tests run the split walks.
+        let cores = *CORES.get_or_init(|| {
+            if cfg!(miri) {
+                2
+            } else {
+                std::thread::available_parallelism().map_or(1, usize::from)
+            }
+        });
+        let threads = if examined < MIN_MEMBERS_TO_SPLIT {
+            1
+        } else {
+            (1 + world.parked()).min(cores).max(1)
+        };
+        let parts = if threads == 1 {
+            1
+        } else {
+            threads * PARTS_PER_THREAD
+        };
+        Split {
+            threads,
+            parts,
+            examined,
+        }
+    }
+
+    /// The members of part `part`.
+    fn range(&self, part: usize) -> Range<usize> {
+        part * self.examined / self.parts..(part + 1) * self.examined / self.parts
+    }
+}
+
+/// One part of the walk that traces the members (see [`find_garbage`]).
+struct TracePart<'a> {
+    /// The index of its first member.
+    first: usize,
+    /// Its members.
+    members: &'a [NonNull<TrackedLinks>],
+    /// Every list's young members and old length, if the collection promotes.
+    promotions: &'a [(Range<usize>, usize)],
+    /// Its members' counts, written by the walk.
+    gc_refs: &'a mut [u32],
+    /// Where each of its members' edges end in `targets`, written by the walk.
+    ends: &'a mut [u32],
+    /// Its members' edges' targets, in order.
+    targets: Vec<NonNull<TrackedLinks>>,
+}
+
+// SAFETY: addresses of thread-shared objects (their values are `Send + Sync`), dereferenced by
+// the thread that does the part only while the world is stopped (`Parts::run` returns before
+// the restart).
+unsafe impl Send for TracePart<'_> {}
+
+/// Traces the members of `part`: each one's count goes to its `gc_refs`, its edges' targets to
+/// the part's `targets`, and where they end there to its `ends`. A promoted member's slot is set.
+fn trace_part(part: &mut TracePart<'_>, _: &mut ()) {
+    let TracePart {
+        first,
+        members,
+        promotions,
+        gc_refs,
+        ends,
+        targets,
+    } = part;
+    let mut record = Record { targets };
+    let mut promotion = promotions.iter().peekable();
+    for (i, &obj) in members.iter().enumerate() {
+        if let Some(&ahead) = members.get(i + OBJECTS_AHEAD) {
+            prefetch_object(ahead.as_ptr());
+        }
+        // SAFETY: the lists are locked by the collector, and with the world stopped every object
+        // in them is allocated (a free unlinks first, and no free runs now); this part is done
+        // before the world restarts. No mutator changes a counted value while the world is
+        // stopped (locked `GcLock`s are skipped, not waited for: this thread counts as holding
+        // the stopped world). Traced once: the marking follows the recorded edges, never a
+        // second trace — a `GcLock` that a thread waiting in a blocking section acquires during
+        // the collection would make a second trace disagree with the first.
+        let count = unsafe { (type_info_of(obj).examine)(obj, &mut record) };
+        // A count beyond `u32::MAX` saturates: the object stays a root (see `SATURATED`).
+        gc_refs[i] = match count {
+            0 => SATURATED,
+            count => u32::try_from(count).unwrap_or(SATURATED),
+        };
+        // Fewer than 2^32 edges in all (asserted after the walk, before any offset is read).
+        ends[i] = record.targets.len() as u32;
+        let at = *first + i;
+        while promotion.next_if(|(young, _)| at >= young.end).is_some() {}
+        if let Some((young, old)) = promotion.peek().filter(|(young, _)| young.contains(&at)) {
+            // SAFETY: a young member of a list the collector holds locked, whose young objects
+            // `Promoting` adopts (or, after a panic, reverts) before the lists are unlocked —
+            // after this part is done; no other part writes this member's slot, and no walk
+            // reads a slot before every part of this one is done. Its old index is the old
+            // generation's length plus its young index.
+            unsafe { set_promoted_slot(obj, old + (at - young.start)) };
+        }
+    }
+}
+
+/// One part of the walk that resolves the recorded edges to member indices (see
+/// [`find_garbage`]): the edges of one [`TracePart`].
+struct ResolvePart<'a> {
+    /// The part's recorded targets.
+    targets: &'a [NonNull<TrackedLinks>],
+    /// Every member.
+    members: &'a [NonNull<TrackedLinks>],
+    /// See `Scratch::bases`.
+    bases: &'a [[usize; 2]],
+    /// Where the part's edges go, as member indices.
+    edges: &'a mut [u32],
+    /// The part's members' ends, counted from the part's first edge: shifted by `base`.
+    ends: &'a mut [u32],
+    /// How many edges the parts before this one have.
+    base: u32,
+}
+
+// SAFETY: as `TracePart`'s.
+unsafe impl Send for ResolvePart<'_> {}
+
+/// What one thread of the resolving walk subtracts, in every part it does.
+struct Subtractor<'a> {
+    /// Where the edges are subtracted.
+    subtract: Subtract<'a>,
+    /// Set if an object has more edges than references (a false edge).
+    false_edge: bool,
+}
+
+/// Where a [`Subtractor`] subtracts the edges it resolves.
+enum Subtract<'a> {
+    /// From the members' `gc_refs` (one thread).
+    FromRefs(&'a mut [u32]),
+    /// Into a count per member, subtracted from `gc_refs` after every part is done (the other
+    /// threads, which run beside the first).
+    Count(&'a mut [u32]),
+}
+
+/// Resolves the edges of `part`: each target's shard and slot give its index, which goes to the
+/// part's `edges`, and one is subtracted for it.
+fn resolve_part(part: &mut ResolvePart<'_>, worker: &mut Subtractor<'_>) {
+    let ResolvePart {
+        targets,
+        members,
+        bases,
+        edges,
+        ends,
+        base,
+    } = part;
+    let Subtractor {
+        subtract,
+        false_edge,
+    } = worker;
+    if *base != 0 {
+        for end in ends.iter_mut() {
+            *end += *base;
+        }
+    }
+    let examined = members.len();
+    // The addresses are all known now, so the walk prefetches the target [`TARGETS_AHEAD`]
+    // edges ahead: these are the collection's most scattered reads.
+    for (at, (&target, edge)) in targets.iter().zip(edges.iter_mut()).enumerate() {
+        if let Some(&ahead) = targets.get(at + TARGETS_AHEAD) {
+            prefetch_object(ahead.as_ptr());
+        }
+        // SAFETY: an edge holds a reference, so its target is allocated; it is tracked (a
+        // handle reports its target only if its value may hold handles, and such objects are
+        // tracked from their allocation on), so its shard is set and that shard's list is locked
+        // by the collector, which guards the slot; no part writes a slot now.
+        let (shard, (generation, slot)) = unsafe { (shard_of(target).index(), slot_of(target)) };
+        let index = bases
+            .get(shard)
+            .map(|base| base[generation as usize].wrapping_add(slot));
+        // The number is the target's if the target is the member there. Otherwise it is not
+        // examined — of a generation this collection leaves out, or in no list: a torn-down
+        // object that a `Drop` kept (dead, unlinked, its slot stale) — and its edge counts
+        // nothing: it points to the sentinel `examined`, which the marking never queues.
+        let Some(index) = index.filter(|&index| members.get(index) == Some(&target)) else {
+            *edge = examined as u32;
+            continue;
+        };
+        match subtract {
+            Subtract::FromRefs(gc_refs) => {
+                let refs = &mut gc_refs[index];
+                match refs.checked_sub(1) {
+                    Some(less) => {
+                        if *refs != SATURATED {
+                            *refs = less;
+                        }
+                    }
+                    None => {
+                        *false_edge = true;
+                        return;
+                    }
+                }
+            }
+            // Fewer than 2^32 edges in all (asserted), so a count cannot overflow.
+            Subtract::Count(counts) => counts[index] += 1,
+        }
+        // Fewer than 2^32 members (asserted).
+        *edge = index as u32;
+    }
 }
 
 /// Records where the edges of a traced value point: the addresses of their targets' headers,

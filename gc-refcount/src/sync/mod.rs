@@ -159,8 +159,10 @@ mod collector;
 mod counts;
 mod edge_table;
 mod handle;
+pub mod help_board;
 mod lock;
 mod object;
+mod parts;
 pub mod raw_lock;
 mod registry;
 mod runtime;
@@ -178,6 +180,7 @@ pub use collector::{
 pub use counts::{AtomicCounts, Counts};
 use gc_core::sync::Std;
 pub use handle::Gc;
+pub use help_board::{HelpBoard, SharedWork};
 pub use lock::{GcLock, GcLockGuard};
 pub use object::{Published, SharedHeader, SharedTypeInfo};
 pub use registry::{blocking, HeapAccess};

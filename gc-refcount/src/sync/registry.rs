@@ -32,6 +32,7 @@ use std::time::{Duration, Instant};
 use gc_core::sync::Std;
 
 use super::biased::{BiasedCounts, Queued, Unreferenced};
+use super::help_board::SharedWork;
 use super::object::Published;
 use super::runtime::{Runtime, ANONYMOUS};
 use super::schedule::{REPORT_EVERY, SCHEDULE};
@@ -768,6 +769,23 @@ impl StoppedWorld {
         &self.shards
     }
 
+    /// How many of the stopped threads are parked at a safepoint (not in a blocking section):
+    /// those that may help with [`share`](StoppedWorld::share)d work.
+    pub(crate) fn parked(&self) -> usize {
+        self.others
+            .iter()
+            .filter(|record| !record.state.is_blocking())
+            .count()
+    }
+
+    /// Runs `work` on this thread and on the parked threads that take part (see
+    /// [`HelpBoard`](super::help_board::HelpBoard)); returns once it is done. A helper runs it as
+    /// if it held the stopped world ([`holds_stopped_world`] is true on its thread meanwhile):
+    /// it does, on the collector's behalf, until `share` returns.
+    pub(crate) fn share(&self, work: &(dyn SharedWork + '_)) {
+        WORLD.help_board().share(work);
+    }
+
     /// Merges what every registered thread's mailbox holds (biased counting), as the owners
     /// would at their next safepoint, and returns the objects left without a reference, to be
     /// freed once the world runs again.
@@ -782,6 +800,21 @@ impl StoppedWorld {
         // happen-before the stop's handshake.
         unsafe { BiasedCounts::<Std>::merge_for_collector(items) }
     }
+}
+
+/// Runs `f` with [`holds_stopped_world`] true on this thread: `f` is a part of the stopped
+/// world's collection (the collector's own, or one a parked thread helps with, which the
+/// collector waits for before it restarts the world).
+pub(crate) fn as_stopped_world<R>(f: impl FnOnce() -> R) -> R {
+    /// Restores the flag, even if `f` unwinds.
+    struct Restore(bool);
+    impl Drop for Restore {
+        fn drop(&mut self) {
+            HOLDS_STOPPED_WORLD.set(self.0);
+        }
+    }
+    let _restore = Restore(HOLDS_STOPPED_WORLD.replace(true));
+    f()
 }
 
 /// Why [`StoppedWorld::stop`] did not stop the world.

@@ -27,7 +27,10 @@
 //!
 //! **Mutator at a safepoint** ([`World::safepoint`]): if `stop` is set, store `PARKED` and wait
 //! until the state is plain `PARKED` (not `HELD`) *and* `stop` is clear, then compare-and-swap
-//! `PARKED → RUNNING`.
+//! `PARKED → RUNNING`. While it waits held (`PARKED + HELD`: the world is stopped), it helps
+//! with the work the collector posts on the world's [`HelpBoard`] (each posting once): the
+//! collection's walks, which the collector splits in parts (see `sync/collector.rs`). The board
+//! keeps the work alive until every helper has left it, before the collector restarts anyone.
 //!
 //! **Mutator around a blocking section** ([`World::enter_blocking`], [`World::leave_blocking`]):
 //! store `BLOCKING`; afterwards compare-and-swap `BLOCKING → RUNNING`, waiting while it fails
@@ -78,11 +81,14 @@
 //! report's CPU-time columns show it.
 //!
 //! The word operations go through gc-core's [`Platform`], so `loom-tests` checks this very code
-//! (a collector and two mutators, one in a blocking section), and a deliberately broken variant.
+//! (a collector and two mutators, one in a blocking section; a parked mutator that helps the
+//! collector), and deliberately broken variants.
 
 use std::sync::atomic::Ordering::{Acquire, Relaxed, Release, SeqCst};
 
 use gc_core::sync::{AtomicWord, Platform};
+
+use super::help_board::HelpBoard;
 
 const RUNNING: usize = 0;
 const PARKED: usize = 1;
@@ -120,6 +126,7 @@ pub struct World<P: Platform> {
     stop: P::AtomicUsize,
     collector: P::AtomicUsize,
     anonymous: P::AtomicUsize,
+    board: HelpBoard<P>,
 }
 
 impl<P: Platform> Default for World<P> {
@@ -135,7 +142,15 @@ impl<P: Platform> World<P> {
             stop: P::AtomicUsize::new(0),
             collector: P::AtomicUsize::new(0),
             anonymous: P::AtomicUsize::new(0),
+            board: HelpBoard::new(),
         }
+    }
+
+    /// Where the collector of the stopped world posts work for the mutators it holds at their
+    /// safepoints: they run it while they wait (see [`HelpBoard`]). Only the collector, with
+    /// the world stopped, may [`share`](HelpBoard::share) work.
+    pub fn help_board(&self) -> &HelpBoard<P> {
+        &self.board
     }
 
     /// Whether a collector has asked the world to stop.
@@ -158,8 +173,11 @@ impl<P: Platform> World<P> {
         debug_assert_eq!(me.state.load(Relaxed), RUNNING);
         me.state.store(PARKED, Release);
         let mut turn = 0u32;
+        // The last posting of the help board this thread looked at.
+        let mut seen = 0;
         loop {
-            if me.state.load(Relaxed) == PARKED && !self.stop_requested() {
+            let state = me.state.load(Relaxed);
+            if state == PARKED && !self.stop_requested() {
                 if me
                     .state
                     .compare_exchange_weak(PARKED, RUNNING, Acquire, Relaxed)
@@ -168,6 +186,17 @@ impl<P: Platform> World<P> {
                     return;
                 }
                 continue;
+            }
+            // Held: the world is stopped, and its collector may have posted work. After helping,
+            // spin before yielding again: the collection's next walk may be posted soon.
+            if state == PARKED | HELD {
+                let posting = self.board.posting();
+                if posting != 0 && posting != seen {
+                    seen = posting;
+                    if self.board.help(posting) {
+                        turn = 0;
+                    }
+                }
             }
             P::backoff(turn);
             turn = turn.saturating_add(1);
