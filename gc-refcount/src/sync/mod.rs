@@ -149,7 +149,8 @@
 //!
 //! `object.rs` (layout, allocation, the free), `handle.rs` (`Gc`), `atomic.rs` (`AtomicGc`), the
 //! counting disciplines `counts.rs` and `biased.rs`, `runtime.rs` (crossbeam-epoch, memory),
-//! `tracked.rs` (the lists of tracked objects) and `collector.rs` (trial deletion, tear-down).
+//! `tracked.rs` (the lists of tracked objects), `collector.rs` (trial deletion, tear-down) and
+//! `help_board.rs` (work the collector shares with the parked mutators).
 //! Every concurrent step goes through the runtime's atomics (gc-core's sync facade), so that the
 //! models in `loom-tests` check this code, not a copy.
 
