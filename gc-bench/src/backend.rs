@@ -113,4 +113,7 @@ pub struct BackendMetrics {
     /// `"explicit"` (only the collect calls the workload made: the manager's automatic
     /// collections cannot be observed from outside).
     pub pause_source: &'static str,
+    /// Collections whose marking was split over several threads, for a manager that may split
+    /// it (gclab's `mark-sweep:N` with N > 1); `None` for the others.
+    pub split_markings: Option<u64>,
 }

@@ -154,6 +154,7 @@ impl BackendUser for Measure<'_> {
             peak_live_bytes: during.peak_live_bytes,
             rss_kib: rss_since(rss_start),
             cpu_ms,
+            split_markings: during.split_markings,
             unreclaimed_nodes: counts.live(),
             leaks_by_design,
             drop_check: DropCheck {

@@ -68,6 +68,11 @@ pub struct RunRecord {
     /// [`cpu_time`](crate::cpu_time)); absent where the operating system does not tell.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub cpu_ms: Option<CpuMs>,
+    /// Collections whose marking was split over several threads, for a configuration whose
+    /// detector may split it (`mark-sweep:N`, N > 1; see `gc_refcount::MarkSweep`); absent for
+    /// the others.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub split_markings: Option<u64>,
     /// Workload nodes never dropped, after the final collection.
     pub unreclaimed_nodes: u64,
     /// Whether the policy leaks garbage cycles by design (then `unreclaimed_nodes` may be > 0).

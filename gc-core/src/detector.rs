@@ -43,6 +43,10 @@ pub struct Detection {
     pub examined: usize,
     /// Objects moved to the garbage list.
     pub garbage: usize,
+    /// Whether the marking was split over several threads (a parallel detector's choice, which
+    /// a researcher comparing it with one walk needs to see); `false` for one walk on the
+    /// collecting thread.
+    pub split: bool,
 }
 
 /// Decides which examined objects are garbage.

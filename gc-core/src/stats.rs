@@ -20,6 +20,10 @@ pub struct CollectionRecord {
     pub resurrected: usize,
     /// Wall time of the whole collection, detection and tear-down.
     pub pause: Duration,
+    /// Whether the detector split its marking over several threads ([`Detection::split`]).
+    ///
+    /// [`Detection::split`]: crate::detector::Detection::split
+    pub split: bool,
 }
 
 /// Totals for one generation, like an entry of CPython's `gc.get_stats()`.
@@ -35,6 +39,8 @@ pub struct GenerationStats {
     pub examined: usize,
     /// Total pause time.
     pub pause: Duration,
+    /// Collections whose detector split its marking over several threads.
+    pub split_markings: usize,
 }
 
 impl GenerationStats {
@@ -45,5 +51,6 @@ impl GenerationStats {
         self.uncollectable += record.uncollectable;
         self.examined += record.examined;
         self.pause += record.pause;
+        self.split_markings += usize::from(record.split);
     }
 }

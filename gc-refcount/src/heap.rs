@@ -625,6 +625,7 @@ impl Heap {
             freed: teardown.freed,
             resurrected: teardown.resurrected,
             pause: start.elapsed(),
+            split: detection.split,
         };
         self.generation_stats.borrow_mut()[generation].add(&record);
         if let Some(records) = self.records.borrow_mut().as_mut() {

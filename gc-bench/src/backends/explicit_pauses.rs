@@ -41,6 +41,7 @@ impl ExplicitPauses {
         BackendMetrics {
             collections: vec![collections],
             pause_source: "explicit",
+            split_markings: None,
             ..BackendMetrics::default()
         }
     }

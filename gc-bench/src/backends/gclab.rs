@@ -11,7 +11,7 @@
 use std::time::Duration;
 
 use gc_refcount::gc;
-use gc_refcount::{ConfigError, Gc, GcCell, HeapConfig, Trace};
+use gc_refcount::{ConfigError, Gc, GcCell, HeapConfig, MarkSweep, Trace};
 
 use crate::backend::{Backend, BackendMetrics, MAX_EDGES};
 use crate::ledger::DropToken;
@@ -44,6 +44,8 @@ pub struct GclabBackend {
     full_name: String,
     automatic: bool,
     leaks_cycles: bool,
+    /// Whether the detector may split its marking over several threads (`mark-sweep:N`, N > 1).
+    splits_marking: bool,
 }
 
 impl GclabBackend {
@@ -59,6 +61,10 @@ impl GclabBackend {
         Ok(GclabBackend {
             automatic: !parts.contains(&"manual"),
             leaks_cycles: parts.contains(&"none"),
+            splits_marking: parts
+                .first()
+                .and_then(|detector| MarkSweep::from_name(detector))
+                .is_some_and(|detector| detector.workers() > 1),
             full_name,
         })
     }
@@ -155,6 +161,13 @@ impl Backend for GclabBackend {
             examined: Some(stats.generations.iter().map(|g| g.examined as u64).sum()),
             collected: Some(stats.generations.iter().map(|g| g.collected as u64).sum()),
             pause_source: "collector",
+            split_markings: self.splits_marking.then(|| {
+                stats
+                    .generations
+                    .iter()
+                    .map(|g| g.split_markings as u64)
+                    .sum()
+            }),
         }
     }
 

@@ -42,6 +42,7 @@ impl Backend for StdRcBackend {
     fn metrics(&self) -> BackendMetrics {
         BackendMetrics {
             pause_source: "none",
+            split_markings: None,
             ..BackendMetrics::default()
         }
     }

@@ -98,6 +98,24 @@ impl CpuCell {
     }
 }
 
+/// The median over `records` of the fraction of each run's collections whose marking was split,
+/// over the records that count them (`None` if none does).
+fn split_fraction(records: &[&RunRecord]) -> Option<f64> {
+    let fractions: Vec<f64> = records
+        .iter()
+        .filter_map(|r| {
+            let split = r.split_markings? as f64;
+            let collections: u64 = r.collections.iter().sum();
+            Some(if collections == 0 {
+                0.0
+            } else {
+                split / collections as f64
+            })
+        })
+        .collect();
+    (!fractions.is_empty()).then(|| median(&fractions))
+}
+
 /// One (workload, configuration) cell.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct CellSummary {
@@ -114,6 +132,11 @@ pub struct CellSummary {
     /// CPU time, where the repetitions measured it (absent in reports made before it was).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub cpu: Option<CpuCell>,
+    /// For a configuration whose detector may split its marking over several threads
+    /// (`mark-sweep:N`, N > 1): the median over the repetitions of the fraction of collections
+    /// whose marking it split (0 to 1). Absent for the others.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub split_markings: Option<f64>,
     /// Pauses.
     pub pauses: PauseCell,
     /// Collections per run (all generations).
@@ -190,6 +213,7 @@ impl CellSummary {
             wall_ms: Spread::of(&values(&|r| r.wall_ms)),
             relative_to_baseline: None,
             cpu: CpuCell::of(records),
+            split_markings: split_fraction(records),
             pauses: PauseCell {
                 source: first.pauses.source.clone(),
                 count: med(&|r| r.pauses.count as f64),

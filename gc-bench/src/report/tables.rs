@@ -112,13 +112,22 @@ pub fn cpu_time(report: &Report) -> Table {
              thread (a parallel marker's workers count, as does the waiting they do), median \
              over {} repetitions, and in parentheses the cores the run kept busy (CPU time over \
              wall time, median). One thread alone keeps at most one core busy; less where it \
-             waited (for the kernel, for memory to be paged in). `—`: not measured (no \
-             `getrusage` on this system).",
+             waited (for the kernel, for memory to be paged in). For a detector that may split \
+             its marking over several threads (`mark-sweep:N`, N > 1), the cell also says in \
+             what share of the collections it did (median): it marks a set by one walk when \
+             the set is small or its edges mostly lead near their source, and then its workers \
+             idle. `—`: not measured (no `getrusage` on this system).",
             report.reps
         ),
-        |cell| match cell.cpu {
-            Some(cpu) => format!("{} ({:.2} cores)", sig(cpu.total_ms.median), cpu.cores),
-            None => "—".to_owned(),
+        |cell| {
+            let mut text = match cell.cpu {
+                Some(cpu) => format!("{} ({:.2} cores)", sig(cpu.total_ms.median), cpu.cores),
+                None => "—".to_owned(),
+            };
+            if let Some(split) = cell.split_markings {
+                text.push_str(&format!(", marking split in {:.0}%", split * 100.0));
+            }
+            text
         },
     )
 }

@@ -145,6 +145,7 @@ impl SharedUser for Measure<'_> {
             peak_live_bytes: None,
             rss_kib: rss_since(rss_start),
             cpu_ms,
+            split_markings: None,
             unreclaimed_nodes: counts.created.saturating_sub(counts.dropped),
             leaks_by_design: may_leak,
             drop_check: DropCheck {

@@ -55,3 +55,37 @@ fn the_report_has_a_cpu_time_table() {
         .expect("a row for rc");
     assert!(rc.contains(" cores) |"), "{rc}");
 }
+
+/// A configuration whose detector may split its marking (`mark-sweep-par`: `mark-sweep:2` on
+/// this matrix) counts the collections that did, and the CPU-time table says in what share;
+/// one that cannot split (`cpython312`: trial deletion) counts nothing and says nothing.
+#[test]
+#[cfg(unix)]
+fn the_cpu_time_table_says_how_often_a_parallel_detector_split_its_marking() {
+    let par = tiny_run(WorkloadId::Rings, "mark-sweep-par", 0);
+    let counted = par
+        .split_markings
+        .expect("mark-sweep-par counts its split markings");
+    assert!(
+        counted <= par.collections.iter().sum::<u64>(),
+        "{counted} split markings in {:?} collections",
+        par.collections
+    );
+    let sequential = tiny_run(WorkloadId::Rings, "cpython312", 0);
+    assert_eq!(sequential.split_markings, None);
+
+    let report = tiny_report();
+    let text = markdown::render(&report);
+    let table = report_section(&text, "CPU time (ms)");
+    let row = |config: &str| {
+        table
+            .lines()
+            .find(|l| l.starts_with(&format!("| {config} |")))
+            .unwrap_or_else(|| panic!("a row for {config}:\n{table}"))
+    };
+    assert!(
+        row("mark-sweep-par").contains("marking split in"),
+        "{table}"
+    );
+    assert!(!row("cpython312").contains("split"), "{table}");
+}

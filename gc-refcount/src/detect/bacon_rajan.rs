@@ -80,6 +80,7 @@ unsafe impl CycleDetector for BaconRajan {
         let detection = Detection {
             examined: guard.touched.len(),
             garbage: found,
+            split: false,
         };
         guard.clear();
         self.touched = std::mem::take(&mut guard.touched);

@@ -447,6 +447,7 @@ unsafe impl CycleDetector for MarkSweep {
         Detection {
             examined: members,
             garbage: found,
+            split,
         }
     }
 }

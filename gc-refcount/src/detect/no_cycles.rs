@@ -22,6 +22,7 @@ unsafe impl CycleDetector for NoCycles {
         Detection {
             examined: examined.objects.len(),
             garbage: 0,
+            split: false,
         }
     }
 }

@@ -43,6 +43,7 @@ unsafe impl CycleDetector for TrialDeletion {
         Detection {
             examined: members,
             garbage: unreachable,
+            split: false,
         }
     }
 }

@@ -291,8 +291,9 @@ struct Link {
 const MIRI_RING: usize = 150;
 
 /// A ring of `n` links: marked through while a handle holds it (no recursion in marking), then
-/// collected as cyclic garbage (no recursion in the sweep or the tear-down).
-fn long_ring(detector: MarkSweep, n: usize) {
+/// collected as cyclic garbage (no recursion in the sweep or the tear-down). Returns how many of
+/// the two collections split their marking over several threads (the heap's statistics).
+fn long_ring(detector: MarkSweep, n: usize) -> usize {
     configure_detector(detector, Discipline::Immediate);
     let tail = Gc::new(Link {
         next: GcCell::new(None),
@@ -314,22 +315,32 @@ fn long_ring(detector: MarkSweep, n: usize) {
     assert!(weak.upgrade().is_none());
     drop(weak);
     assert_all_freed();
+    gc::stats()
+        .generations
+        .iter()
+        .map(|generation| generation.split_markings)
+        .sum()
 }
 
 #[test]
 fn a_long_ring_is_marked_and_collected_without_recursion() {
     let _big = big();
-    long_ring(
+    let split = long_ring(
         MarkSweep::new(1),
         if cfg!(miri) { MIRI_RING } else { 10_000_000 },
     );
+    assert_eq!(split, 0, "one worker marks by one walk");
 }
 
 #[test]
 fn a_long_ring_is_marked_in_parallel_and_collected() {
     let _big = big();
     let split = MarkSweep::new(2).parallel_threshold(0).always_split();
-    long_ring(split, if cfg!(miri) { MIRI_RING } else { 10_000_000 });
+    let split = long_ring(split, if cfg!(miri) { MIRI_RING } else { 10_000_000 });
+    assert_eq!(
+        split, 2,
+        "both collections split their marking (the statistics say so)"
+    );
 }
 
 /// With two workers and a set whose edges all lead near their source (each link to the one
@@ -339,10 +350,11 @@ fn a_long_ring_is_marked_in_parallel_and_collected() {
 #[test]
 fn a_long_ring_of_near_edges_is_marked_by_one_walk_with_two_workers() {
     let _big = big();
-    long_ring(
+    let split = long_ring(
         MarkSweep::new(2).parallel_threshold(0),
         if cfg!(miri) { MIRI_RING } else { 1_000_000 },
     );
+    assert_eq!(split, 0, "near edges: one walk, and the statistics say so");
 }
 
 /// A node whose `Trace` reports its one edge twice: a false edge, which breaks `Trace`'s safety
