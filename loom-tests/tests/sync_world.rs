@@ -392,7 +392,8 @@ fn a_parked_mutator_helps<P: Platform>(helped: &StdAtomicUsize) {
         collector: loom::thread::current().id(),
         helped,
     };
-    world.help_board().share(&work);
+    // SAFETY: this thread holds the collector role, with the world stopped.
+    unsafe { world.help_board().share(&work) };
     work.ended.store(true, SeqCst);
     shared.heap.examine();
     world.restart(threads);

@@ -728,7 +728,9 @@ impl Split {
 
     /// The members of part `part`.
     fn range(&self, part: usize) -> Range<usize> {
-        part * self.examined / self.parts..(part + 1) * self.examined / self.parts
+        // In 64 bits, whatever `usize` is: the product overflows only past 2^56 objects.
+        let bound = |part: usize| (part as u64 * self.examined as u64 / self.parts as u64) as usize;
+        bound(part)..bound(part + 1)
     }
 }
 

@@ -105,16 +105,21 @@ impl<P: Platform> HelpBoard<P> {
     /// Posts `work`, runs it on this thread, and returns once every helper that took part has
     /// left it: then `work` is done, and everything the helpers wrote is visible here.
     ///
-    /// One collector shares at a time: the caller holds the collector role of the board's
-    /// world, with the world stopped (helpers are mutators held at their safepoints).
-    pub fn share(&self, work: &(dyn SharedWork + '_)) {
+    /// # Safety
+    ///
+    /// No other thread shares work on this board until this call returns: the caller holds the
+    /// collector role of the board's world (with the world stopped, so that the helpers are
+    /// mutators held at their safepoints). Two calls at once would write the posted work's cell
+    /// while a helper may read it.
+    pub unsafe fn share(&self, work: &(dyn SharedWork + '_)) {
         // SAFETY: only the lifetime is erased. The pointer is read by helpers between this
         // store of `posted` and the wait for `helpers` below (module docs), while `work` is
         // borrowed; it is not dereferenced after this function returns.
         let erased: NonNull<dyn SharedWork + 'static> =
             unsafe { std::mem::transmute(NonNull::from(work)) };
         // SAFETY: `posted` is 0 and no helper that saw it set is left (the last `share` waited
-        // for them), so no thread reads the cell now (module docs).
+        // for them, and no other is running: the caller's promise), so no thread reads the cell
+        // now (module docs).
         unsafe { *self.work.get() = Some(erased) };
         let posting = match self.last.load(Relaxed).wrapping_add(1) {
             0 => 1,

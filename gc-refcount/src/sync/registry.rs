@@ -783,7 +783,9 @@ impl StoppedWorld {
     /// if it held the stopped world ([`holds_stopped_world`] is true on its thread meanwhile):
     /// it does, on the collector's behalf, until `share` returns.
     pub(crate) fn share(&self, work: &(dyn SharedWork + '_)) {
-        WORLD.help_board().share(work);
+        // SAFETY: this thread holds the collector role with the world stopped (this
+        // `StoppedWorld` lives), so no other thread shares work on the board.
+        unsafe { WORLD.help_board().share(work) };
     }
 
     /// Merges what every registered thread's mailbox holds (biased counting), as the owners
