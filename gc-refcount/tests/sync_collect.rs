@@ -720,7 +720,7 @@ fn a_false_edge_panics_frees_nothing_and_the_next_collection_is_sound() {
 /// natively the first one is helped), for at most 50 rounds (10 under Miri).
 #[test]
 fn a_parked_thread_helps_with_the_walks_and_the_collection_finds_the_same_garbage() {
-    use std::sync::atomic::{AtomicBool, Ordering::Relaxed};
+    use std::sync::atomic::{AtomicBool, Ordering::Acquire, Ordering::Relaxed, Ordering::Release};
     let _serial = serial();
     /// Restores the threshold, even if the test fails.
     struct Threshold(usize);
@@ -748,12 +748,13 @@ fn a_parked_thread_helps_with_the_walks_and_the_collection_finds_the_same_garbag
         previous = next;
     }
     drop(previous);
-    let done = AtomicBool::new(false);
+    let (ready, done) = (AtomicBool::new(false), AtomicBool::new(false));
     let helped = thread::scope(|s| {
         let parked = s.spawn(|| {
             // Registers this thread with the shared heap; then it only reaches safepoints, where
             // it parks while a collection runs.
             drop(node(&ledger));
+            ready.store(true, Release);
             while !done.load(Relaxed) {
                 sync::safepoint();
                 std::hint::spin_loop();
@@ -767,6 +768,12 @@ fn a_parked_thread_helps_with_the_walks_and_the_collection_finds_the_same_garbag
             }
         }
         let finish = Done(&done);
+        // Its node made and dropped before the ledger is checked.
+        sync::blocking(|| {
+            while !ready.load(Acquire) {
+                std::hint::spin_loop();
+            }
+        });
         sync::take_collection_log();
         let mut helped = false;
         for _ in 0..size(50, 10) {
@@ -774,6 +781,8 @@ fn a_parked_thread_helps_with_the_walks_and_the_collection_finds_the_same_garbag
                 cycle(&ledger);
             }
             sync::collect();
+            let log = sync::take_collection_log();
+            assert_eq!(log.len(), 1, "a collection besides this thread's: {log:?}");
             for &id in &kept_ids {
                 assert_eq!(ledger.drops_of(id), 0, "reachable object {id} was freed");
             }
@@ -782,9 +791,7 @@ fn a_parked_thread_helps_with_the_walks_and_the_collection_finds_the_same_garbag
                 ledger.made() - kept_ids.len(),
                 "garbage was left"
             );
-            helped = sync::take_collection_log()
-                .iter()
-                .any(|collection| collection.phases.walk_threads > 1);
+            helped = log[0].phases.walk_threads > 1;
             if helped {
                 break;
             }

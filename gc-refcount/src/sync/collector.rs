@@ -73,7 +73,6 @@ use std::any::Any;
 use std::ops::Range;
 use std::panic::{catch_unwind, resume_unwind, AssertUnwindSafe};
 use std::ptr::NonNull;
-use std::sync::atomic::Ordering::Relaxed;
 use std::sync::{Mutex, MutexGuard, OnceLock, PoisonError};
 use std::time::{Duration, Instant};
 
@@ -129,7 +128,7 @@ pub const AUTOMATIC_PATIENCE: Duration = Duration::from_millis(50);
 /// check, half of the automatic collections on `shared-churn` ran right after another one (both
 /// mutators crossed the threshold together), and each waited a whole collection to start.
 pub(crate) fn collect_if_due() {
-    let due = || SCHEDULE.due.load(Relaxed);
+    let due = || SCHEDULE.is_due();
     match collect_within(SCHEDULE.automatic_scope(), Some(AUTOMATIC_PATIENCE), due) {
         Ok(_) | Err(NotStopped::NoLongerWanted) => {}
         Err(NotStopped::GaveUp | NotStopped::MayNotCollect) => SCHEDULE.postpone(),

@@ -438,7 +438,7 @@ impl Drop for LeaveBlocking {
 #[inline]
 pub(crate) fn poll() {
     poll_stop_only();
-    if SCHEDULE.due.load(Ordering::Relaxed) {
+    if SCHEDULE.is_due() {
         super::collector::collect_if_due();
     }
 }

@@ -71,8 +71,9 @@ pub(crate) struct Schedule {
     threshold: AtomicUsize,
     /// Whether the schedule is [`SharedSchedule::Generational`].
     generational: AtomicBool,
-    /// Set when a report finds a collection due; cleared by the collection.
-    pub(crate) due: AtomicBool,
+    /// Set when a report finds a collection due; cleared by the collection. Read through
+    /// [`Schedule::is_due`].
+    due: AtomicBool,
 }
 
 /// A shard reports its allocation count to the schedule every this many tracked allocations
@@ -103,6 +104,14 @@ impl Schedule {
         {
             self.due.store(true, Relaxed);
         }
+    }
+
+    /// Whether an automatic collection is due: a report found one due since the last
+    /// collection, and automatic collections are on. (A threshold set to 0 after the report
+    /// turns the report off: the flag alone would still run one collection.)
+    #[inline]
+    pub(crate) fn is_due(&self) -> bool {
+        self.due.load(Relaxed) && self.threshold.load(Relaxed) != 0
     }
 
     /// Whether collections promote their survivors.
@@ -173,5 +182,45 @@ pub fn schedule() -> SharedSchedule {
         SharedSchedule::Generational
     } else {
         SharedSchedule::FreeThreaded
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A schedule of its own (not the process's), with `threshold`.
+    fn schedule(threshold: usize) -> Schedule {
+        Schedule {
+            young: AtomicIsize::new(0),
+            long_lived: AtomicUsize::new(0),
+            promoted: AtomicUsize::new(0),
+            threshold: AtomicUsize::new(threshold),
+            generational: AtomicBool::new(false),
+            due: AtomicBool::new(false),
+        }
+    }
+
+    #[test]
+    fn a_collection_is_due_past_the_threshold_until_one_runs() {
+        let schedule = schedule(100);
+        schedule.report(64);
+        assert!(!schedule.is_due());
+        schedule.report(64);
+        assert!(schedule.is_due());
+        schedule.reset(Scope::Full, 128, 0);
+        assert!(!schedule.is_due());
+    }
+
+    /// A threshold set to 0 after a report found a collection due turns that collection off
+    /// too: the flag alone ran one more automatic collection, on whichever thread reached a
+    /// safepoint first, after the caller had turned them off.
+    #[test]
+    fn a_threshold_of_zero_turns_off_a_collection_already_due() {
+        let schedule = schedule(100);
+        schedule.report(128);
+        assert!(schedule.is_due());
+        schedule.threshold.store(0, Relaxed);
+        assert!(!schedule.is_due());
     }
 }
