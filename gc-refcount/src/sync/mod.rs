@@ -148,7 +148,7 @@
 //!
 //! That step is built for the two walks (the trace and the resolving walk; the marking did not
 //! gain, see above). On `shared-churn` (`--scale medium`, `sync-atomic`, `collect_ms=0`) the
-//! trace took 0.74–0.90 ms (p50) against 1.08–1.14 ms, the resolving walk 0.42–0.51 against
+//! trace took 0.74–0.91 ms (p50) against 1.08–1.14 ms, the resolving walk 0.42–0.51 against
 //! 0.72–0.76, the pauses 167–191 ms in all against 211–228 (three alternating runs), and a
 //! parked mutator helped with 75–96 % of the collections. Over 16 rounds of alternating runs
 //! with `arc` (a noisier day than the figures above: `arc` took 143 ns per node), each build's
