@@ -717,7 +717,10 @@ fn a_false_edge_panics_frees_nothing_and_the_next_collection_is_sound() {
 /// collection finds is exactly the garbage: each round adds garbage cycles to a heap whose
 /// reachable part (a chain with cycles through its root) must survive. Rounds go on until a
 /// collection was helped (a round's collection may finish before the parked thread takes a part;
-/// natively the first one is helped), for at most 50 rounds (10 under Miri).
+/// natively the first one is helped), for at most 50 rounds (10 under Miri). The reachable part
+/// is large (60 000 objects natively) so that a collection's walks outlast a scheduler's time
+/// slice: with 6 000, on a machine whose other core was busy (a Miri run), the parked thread
+/// did not get to help in 50 rounds in 3 runs of 10, with this collector and the one before it.
 #[test]
 fn a_parked_thread_helps_with_the_walks_and_the_collection_finds_the_same_garbage() {
     use std::sync::atomic::{AtomicBool, Ordering::Acquire, Ordering::Relaxed, Ordering::Release};
@@ -738,7 +741,7 @@ fn a_parked_thread_helps_with_the_walks_and_the_collection_finds_the_same_garbag
     let root = node(&ledger);
     let mut kept_ids = vec![root.item.id];
     let mut previous = root.clone();
-    for i in 0..size(6_000, 40) {
+    for i in 0..size(60_000, 40) {
         let next = node(&ledger);
         link(&previous, &next);
         if i % 5 == 0 {

@@ -20,20 +20,22 @@
 //!    in the lists (its list's first number plus its `slot`), so nothing is written to number it.
 //!    Each examined object's value is traced **once**, in the same walk: its edges are recorded,
 //!    and then each edge to an examined object subtracts one from its target's `gc_refs` (see
-//!    `find_garbage` for why in two walks). Objects left with `gc_refs > 0` are referenced from
+//!    `examine` for why in two walks). Objects left with `gc_refs > 0` are referenced from
 //!    outside the examined objects (a handle on some thread's stack, a thread-local object, a
 //!    static, an object not examined): they are the roots. The walk that traces and the one
 //!    that subtracts are split in parts, which the mutators parked at their safepoints take
 //!    while they wait (see `Split`): the world is stopped for them as for the collector, which
-//!    restarts it only once every part is done. What
-//!    the roots reach *along the recorded edges* is marked, by a breadth-first walk of the edge
-//!    table on this thread (see `mark` for why not gc-core's parallel engine), so that the
-//!    marking sees exactly what the subtraction saw.
-//! 3. **Garbage** is what is examined and not reachable. It is flagged dead, unlinked and held
-//!    (one extra count each) — then the world restarts. No mailbox holds an entry for it: an
-//!    entry's reference counted as external in step 2. Survivors are not touched, except that a
-//!    collection of the generational schedule promotes the young ones, whose slots it set in the
-//!    walk of step 2.
+//!    restarts it once every part is done — every value it reads has been read.
+//! 3. **Garbage**, with the world running again, this thread still the collector (no other
+//!    collection starts): what the roots reach *along the recorded edges* is marked, by a
+//!    breadth-first walk of the edge table on this thread (see `mark` for why not gc-core's
+//!    parallel engine), so that the marking sees exactly what the subtraction saw. What is
+//!    examined and not reached is garbage: unreachable when the world stopped, so unreachable
+//!    for good (see `find_unreachable`). It is flagged dead, unlinked (under each list's lock)
+//!    and held (one extra count each); then the collector role is given up. No mailbox holds an
+//!    entry for it: an entry's reference counted as external in step 2. Survivors are not
+//!    touched, except that a collection of the generational schedule promotes the young ones,
+//!    whose slots it set in the walk of step 2.
 //! 4. **Tear-down**, with the world running (garbage is unreachable, so no mutator can see it):
 //!    every value is dropped, then the holds are released, which frees the memory. The rules are
 //!    the thread-local heap's (see `teardown.rs` in this crate): a handle to a torn-down object
@@ -161,9 +163,16 @@ fn collect_within(
     // Step 2's first half: what threads queued to owners is merged now, so that the counts are
     // whole (an entry left queued would count as a reference from outside).
     let unreferenced = world.merge_mailboxes();
-    let outcome = find_garbage(&world, scope);
-    drop(world);
+    let mut scratch = SCRATCH.lock().unwrap_or_else(PoisonError::into_inner);
+    let examination = examine(&world, scope, &mut scratch);
+    // Step 3 runs with the world running; this thread keeps the collector role until the garbage
+    // has left the lists (see `find_unreachable`).
+    let role = world.restart();
     let restarted = Instant::now();
+    let outcome = examination.and_then(|examined| find_unreachable(&mut scratch, examined));
+    drop(scratch);
+    drop(role);
+    let found_at = Instant::now();
     // A panicking `Drop` does not stop the others, nor the tear-down; the first panic is resumed
     // at the end, as the tear-down does with its own.
     let mut first_panic = None;
@@ -195,7 +204,7 @@ fn collect_within(
                 stop: stopped - requested,
                 pause: restarted - requested,
                 teardown: Duration::ZERO,
-                teardown_started: restarted,
+                teardown_started: found_at,
                 examined,
                 found,
                 phases,
@@ -238,10 +247,10 @@ pub struct SharedCollection {
     pub scope: Scope,
 }
 
-/// The steps of one shared collection's search for garbage, with the world stopped (steps 2 and
-/// 3 of [`collect`]'s collection, described in the `sync` module's collector docs); together they
-/// are most of the pause, the rest being the time to stop the world, the merge of the mailboxes
-/// and the restart.
+/// The steps of one shared collection's search for garbage (steps 2 and 3 of [`collect`]'s
+/// collection, described in the `sync` module's collector docs). The first two, with the world
+/// stopped, are most of the pause, the rest being the time to stop the world, the merge of the
+/// mailboxes and the restart; the last two run after the restart, before the tear-down.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct CollectionPhases {
     /// One walk over the lists: reading each tracked object's count and tracing its value
@@ -249,9 +258,11 @@ pub struct CollectionPhases {
     pub trace: Duration,
     /// Resolving the recorded edges to examined objects and subtracting them from the counts.
     pub resolve: Duration,
-    /// Marking what the roots (objects referenced from outside) reach along the edges.
+    /// Marking what the roots (objects referenced from outside) reach along the edges, with the
+    /// world running.
     pub mark: Duration,
-    /// Flagging, unlinking and holding the garbage (for the tear-down that follows the restart).
+    /// Flagging, unlinking and holding the garbage (for the tear-down that follows), with the
+    /// world running.
     pub sweep: Duration,
     /// How many threads did parts of the trace and resolve walks (of either): this one, and the
     /// parked threads that helped it while they waited. 1 when the walks were not split (a
@@ -376,14 +387,15 @@ fn keep_for_next(mut garbage: Vec<NonNull<TrackedLinks>>) {
 
 static SCRATCH: Mutex<Scratch> = Mutex::new(Scratch::new());
 
-/// How many objects ahead of the one it traces [`find_garbage`]'s walk over the lists prefetches.
+/// How many objects ahead of the one it traces [`examine`]'s walk over the lists prefetches.
 const OBJECTS_AHEAD: usize = 16;
 
-/// How many recorded edges ahead of the one it resolves [`find_garbage`] prefetches the target.
+/// How many recorded edges ahead of the one it resolves [`examine`] prefetches the target.
 const TARGETS_AHEAD: usize = 32;
 
-/// Steps 2 and 3 (see the module docs), with the world stopped: returns the garbage (dead,
-/// unlinked, held) and how many objects were examined.
+/// Step 2 (see the module docs), with the world stopped: fills the scratch buffers with the
+/// examined objects, their recorded edges and their `gc_refs` once the internal references are
+/// subtracted, for [`find_unreachable`], which finishes the collection with the world running.
 ///
 /// The objects were last written by the mutators, on other cores, and are scattered over the
 /// heap: the pause is mostly the wait for their cache misses, so the collection reads each object
@@ -397,7 +409,8 @@ const TARGETS_AHEAD: usize = 32;
 ///
 ///    Both walks are split in parts that the parked mutators help with ([`Split`]), each part a
 ///    range of members and its edges.
-/// 3. The marking reads only the edge table; the sweep touches only the garbage.
+/// 3. The marking reads only the edge table; the sweep touches only the garbage. Neither needs
+///    the world stopped ([`find_unreachable`]).
 ///
 /// An object's index is its place in the lists, so the first walk writes nothing to the
 /// objects, and a number is never stale. It used to number each one in its state word (a
@@ -419,23 +432,24 @@ const TARGETS_AHEAD: usize = 32;
 /// line. Prefetching that last line too, 8 objects after the first two (when the header, which
 /// holds the size, has arrived), made the walk slower: trace p50 1686 → 1883 µs with atomic
 /// counts and 1788 → 1893 µs with biased ones (`--scale medium`, medians of 6 alternating runs).
-fn find_garbage(world: &StoppedWorld, scope: Scope) -> Result<Found, FalseEdge> {
+fn examine(
+    world: &StoppedWorld,
+    scope: Scope,
+    scratch: &mut Scratch,
+) -> Result<Examined, FalseEdge> {
     let started = Instant::now();
     let shards = world.shards();
     let mut lists: Vec<_> = shards.iter().map(|shard| shard.lock()).collect();
-    let mut scratch = SCRATCH.lock().unwrap_or_else(PoisonError::into_inner);
     scratch.clear();
     let Scratch {
         table,
         gc_refs,
-        marked,
-        queue,
         targets,
         decrements,
         bases,
         promotions,
-        garbage: spare,
-    } = &mut *scratch;
+        ..
+    } = scratch;
 
     // Every object of the examined generations is examined, and its number is its place among
     // them: each list's old generation (if examined), then its young one, list after list
@@ -569,12 +583,75 @@ fn find_garbage(world: &StoppedWorld, scope: Scope) -> Result<Found, FalseEdge> 
     }
 
     let resolved = Instant::now();
+    // The allocation count starts anew at the restart: what is allocated from then on was not
+    // examined (the survivors are recorded once they are known).
+    for list in &mut lists {
+        list.unreported = 0;
+    }
+    SCHEDULE.restart_count();
+    // The young survivors are promoted (a young collection's garbage is all young).
+    let young = promotions.iter().map(|(young, _)| young.len()).sum();
+    Ok(Examined {
+        scope,
+        examined,
+        young,
+        trace: traced - started,
+        resolve: resolved - traced,
+        walk_threads: trace_threads.max(resolve_threads),
+    })
+}
+
+/// How many garbage objects [`find_unreachable`] unlinks under one lock of their shard.
+const SWEEP_BATCH: usize = 32;
+
+/// What [`examine`] found with the world stopped, besides the scratch buffers it filled.
+struct Examined {
+    /// What the collection examined.
+    scope: Scope,
+    /// The tracked objects in the heap when the world stopped.
+    examined: usize,
+    /// How many of them were young ones that the collection promotes.
+    young: usize,
+    /// How long the walk that traced took.
+    trace: Duration,
+    /// How long the walk that resolved took.
+    resolve: Duration,
+    /// How many threads did parts of the walks.
+    walk_threads: usize,
+}
+
+/// Step 3 (see the module docs), with the world running again: marks what the roots reach along
+/// the edges that [`examine`] recorded, flags the rest dead, unlinks it from the lists and holds
+/// it; returns it.
+///
+/// Neither step reads what a mutator may change. The marking reads only the edge table. The
+/// garbage was unreachable when the world stopped — nothing but other garbage referenced it —
+/// and no thread can reach it again: a thread reaches an object only through a handle, or an
+/// object or slot it reaches, and no reference to the garbage is outside it. So no thread
+/// touches a garbage object's count or value before the tear-down, and the sweep flags, unlinks
+/// and holds it alone. It takes each shard's lock, as a mutator's free does: the garbage of one
+/// shard is contiguous in the members, so each lock is taken once. This thread keeps the
+/// collector role meanwhile ([`CollectorRole`](super::registry::CollectorRole)): no other
+/// collection examines the lists before the garbage has left them.
+///
+/// Both steps used to run with the world stopped, while the helpers waited: about half of each
+/// pause.
+fn find_unreachable(scratch: &mut Scratch, examination: Examined) -> Result<Found, FalseEdge> {
+    let started = Instant::now();
+    let Scratch {
+        table,
+        gc_refs,
+        marked,
+        queue,
+        garbage: spare,
+        ..
+    } = scratch;
     mark(table, gc_refs, marked, queue);
     let marked_at = Instant::now();
 
-    // Only the garbage is touched: flagged `DEAD` (a free checks that flag) and unlinked.
-    // The garbage is listed first (from the marks alone), so that the walk that flags and unlinks
-    // it can prefetch it.
+    // Only the garbage is touched: flagged `DEAD` (a free checks that flag) and unlinked. The
+    // garbage is listed first (from the marks alone), so that the walk that flags and unlinks it
+    // can prefetch it.
     let mut garbage = std::mem::take(spare);
     garbage.extend(
         table
@@ -584,36 +661,51 @@ fn find_garbage(world: &StoppedWorld, scope: Scope) -> Result<Found, FalseEdge> 
             .filter(|&(_, &reached)| !reached)
             .map(|(&obj, _)| obj),
     );
+    let mut locked: Option<(usize, MutexGuard<'static, List>)> = None;
     for (at, &obj) in garbage.iter().enumerate() {
         if let Some(&ahead) = garbage.get(at + OBJECTS_AHEAD) {
             prefetch_object(ahead.as_ptr());
         }
-        // SAFETY: a live member.
+        // SAFETY: a garbage object is allocated until its tear-down (its count is not zero, and
+        // only other garbage holds references to it) and tracked, so its shard is set.
+        let shard = unsafe { shard_of(obj) };
+        // One lock at a time, as a mutator takes them, and never for long: a mutator that
+        // allocates or frees meanwhile waits for its own shard's lock.
+        let same_shard = |(index, _): &(usize, _)| *index == shard.index();
+        if at % SWEEP_BATCH == 0 || !locked.as_ref().is_some_and(same_shard) {
+            locked = None;
+        }
+        let (_, list) = locked.get_or_insert_with(|| (shard.index(), shard.lock()));
+        // SAFETY: as above: allocated.
         unsafe { obj.as_ref() }.set_state(state::DEAD);
-        // SAFETY: a member of one of the locked lists.
-        unsafe { unlink(&mut lists, obj) };
+        // SAFETY: a tracked object still in its list (only this collection unlinks garbage: no
+        // thread frees it), which is `shard`'s, locked here.
+        unsafe { list.unlink(obj) };
     }
-    let survivors = lists.iter().map(|list| list.len()).sum();
-    for list in &mut lists {
-        list.unreported = 0;
-    }
-    // The young survivors were promoted (a young collection's garbage is all young).
-    let young: usize = promotions.iter().map(|(young, _)| young.len()).sum();
-    SCHEDULE.reset(scope, survivors, young.saturating_sub(garbage.len()));
-    drop(lists);
-    drop(scratch);
+    drop(locked);
+    let Examined {
+        scope,
+        examined,
+        young,
+        ..
+    } = examination;
+    SCHEDULE.record_survivors(
+        scope,
+        examined - garbage.len(),
+        young.saturating_sub(garbage.len()),
+    );
 
     for &obj in &garbage {
-        // SAFETY: the world is stopped and the object is garbage by its `collector_count`, which
-        // counts a queued entry as a reference: nothing is pending for it.
+        // SAFETY: garbage by its `collector_count`, which counts a queued entry as a reference:
+        // nothing is pending for it, and no thread can reach it (see above).
         unsafe { (type_info_of(obj).hold_for_teardown)(obj) };
     }
     let phases = CollectionPhases {
-        trace: traced - started,
-        resolve: resolved - traced,
-        mark: marked_at - resolved,
+        trace: examination.trace,
+        resolve: examination.resolve,
+        mark: marked_at - started,
         sweep: marked_at.elapsed(),
-        walk_threads: trace_threads.max(resolve_threads),
+        walk_threads: examination.walk_threads,
     };
     Ok(Found {
         garbage,
@@ -622,7 +714,7 @@ fn find_garbage(world: &StoppedWorld, scope: Scope) -> Result<Found, FalseEdge> 
     })
 }
 
-/// The lists of a collection while it promotes their young objects (see [`find_garbage`]): the
+/// The lists of a collection while it promotes their young objects (see [`examine`]): the
 /// slots are set during the walk, and the arrays moved at its end ([`Promoting::finish`]). If the
 /// walk panics first, the slots are set back.
 struct Promoting<'a, 'b> {
@@ -655,7 +747,7 @@ impl Drop for Promoting<'_, '_> {
     }
 }
 
-/// What [`find_garbage`] found.
+/// What [`find_unreachable`] found.
 struct Found {
     /// The garbage: dead, unlinked, held.
     garbage: Vec<NonNull<TrackedLinks>>,
@@ -665,17 +757,7 @@ struct Found {
     phases: CollectionPhases,
 }
 
-/// Unlinks `obj` from its list, one of `lists` (every shard's locked list, by shard index).
-///
-/// # Safety
-///
-/// `obj` is a live member of one of the lists.
-unsafe fn unlink(lists: &mut [MutexGuard<'_, List>], obj: NonNull<TrackedLinks>) {
-    // SAFETY: a live tracked object; the list at its shard's index is its list.
-    unsafe { lists[shard_of(obj).index()].unlink(obj) };
-}
-
-/// How [`find_garbage`]'s walks over the members and over their edges are split: among as
+/// How [`examine`]'s walks over the members and over their edges are split: among as
 /// many threads as there are to do them — this one and the threads parked at a safepoint, which
 /// help while they wait (see [`HelpBoard`](super::help_board::HelpBoard)) — but no more than the
 /// machine's cores, and on this thread alone below [`MIN_MEMBERS_TO_SPLIT`]. The walks are cut
@@ -689,12 +771,12 @@ struct Split {
     examined: usize,
 }
 
-/// The fewest examined objects whose walks [`find_garbage`] splits: a helper starts within
+/// The fewest examined objects whose walks [`examine`] splits: a helper starts within
 /// microseconds (it is awake, yielding), a walk takes about 100 ns per object. Small under Miri,
 /// so that the tests' heaps are walked in parts there too.
 const MIN_MEMBERS_TO_SPLIT: usize = if cfg!(miri) { 16 } else { 2048 };
 
-/// How many parts per thread [`find_garbage`]'s split walks have.
+/// How many parts per thread [`examine`]'s split walks have.
 const PARTS_PER_THREAD: usize = 4;
 
 impl Split {
@@ -733,7 +815,7 @@ impl Split {
     }
 }
 
-/// One part of the walk that traces the members (see [`find_garbage`]).
+/// One part of the walk that traces the members (see [`examine`]).
 struct TracePart<'a> {
     /// The index of its first member.
     first: usize,
@@ -800,7 +882,7 @@ fn trace_part(part: &mut TracePart<'_>, _: &mut ()) {
 }
 
 /// One part of the walk that resolves the recorded edges to member indices (see
-/// [`find_garbage`]): the edges of one [`TracePart`].
+/// [`examine`]): the edges of one [`TracePart`].
 struct ResolvePart<'a> {
     /// The part's recorded targets.
     targets: &'a [NonNull<TrackedLinks>],

@@ -686,13 +686,43 @@ const STALL_WARNING: Duration = Duration::from_secs(2);
 
 /// The world, stopped by the current thread: every other registered thread is parked or held in
 /// its blocking section, no anonymous thread is inside a heap operation, and no thread can
-/// register or unregister. Dropping it restarts the world.
+/// register or unregister. Dropping it restarts the world and gives up the collector role;
+/// [`restart`](StoppedWorld::restart) keeps the role.
+///
+/// Its fields drop in order: the threads go, then the membership lock, then the role.
 pub(crate) struct StoppedWorld {
+    held: HeldThreads,
     _membership: MutexGuard<'static, ()>,
-    others: Vec<Arc<ThreadRecord>>,
     shards: Vec<&'static Shard>,
-    /// The collector's own heap access, given back after the restart.
+    role: CollectorRole,
+}
+
+/// The threads a [`StoppedWorld`] holds; dropping it lets them run again.
+struct HeldThreads {
+    others: Vec<Arc<ThreadRecord>>,
+}
+
+impl Drop for HeldThreads {
+    fn drop(&mut self) {
+        HOLDS_STOPPED_WORLD.set(false);
+        WORLD.release(self.others.iter().map(|record| &record.state));
+    }
+}
+
+/// The collector role of the current thread, which it keeps after it restarts the world
+/// ([`StoppedWorld::restart`]) to finish a collection with the world running: until it is
+/// dropped, no other thread can stop the world, so no other collection examines the lists. The
+/// thread keeps its heap access as long (a thread that collects from a blocking section stays
+/// out of it).
+pub(crate) struct CollectorRole {
+    /// The collector's own heap access, given back after the role.
     _access: HeapAccess,
+}
+
+impl Drop for CollectorRole {
+    fn drop(&mut self) {
+        WORLD.resign();
+    }
 }
 
 impl StoppedWorld {
@@ -757,11 +787,23 @@ impl StoppedWorld {
         HOLDS_STOPPED_WORLD.set(true);
         let shards = lock(&SHARDS).clone();
         Ok(StoppedWorld {
+            held: HeldThreads { others },
             _membership: membership,
-            others,
             shards,
-            _access: access,
+            role: CollectorRole { _access: access },
         })
+    }
+
+    /// Restarts the world, keeping the collector role (see [`CollectorRole`]).
+    pub(crate) fn restart(self) -> CollectorRole {
+        let StoppedWorld {
+            held,
+            _membership,
+            shards: _,
+            role,
+        } = self;
+        drop(held);
+        role
     }
 
     /// Every shard, each at its [`Shard::index`] (lock each to read it).
@@ -772,7 +814,8 @@ impl StoppedWorld {
     /// How many of the stopped threads are parked at a safepoint (not in a blocking section):
     /// those that may help with [`share`](StoppedWorld::share)d work.
     pub(crate) fn parked(&self) -> usize {
-        self.others
+        self.held
+            .others
             .iter()
             .filter(|record| !record.state.is_blocking())
             .count()
@@ -830,13 +873,6 @@ pub(crate) enum NotStopped {
     /// Another collection ran while this thread waited for the collector role, and the caller no
     /// longer wants one.
     NoLongerWanted,
-}
-
-impl Drop for StoppedWorld {
-    fn drop(&mut self) {
-        HOLDS_STOPPED_WORLD.set(false);
-        WORLD.restart(self.others.iter().map(|record| &record.state));
-    }
 }
 
 /// Parks the current thread if a stop is requested (without starting a collection).

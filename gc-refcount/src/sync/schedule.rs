@@ -137,10 +137,17 @@ impl Schedule {
         self.due.store(false, Relaxed);
     }
 
-    /// Starts counting anew after a collection of `scope` that left `survivors` tracked objects
-    /// in all and promoted `promoted` of them.
-    pub(crate) fn reset(&self, scope: Scope, survivors: usize, promoted: usize) {
+    /// Starts counting anew: a collection examined every object allocated so far (of the
+    /// generations it examines), and the world restarts. Its survivors are recorded once they
+    /// are known ([`record_survivors`](Schedule::record_survivors)).
+    pub(crate) fn restart_count(&self) {
         self.young.store(0, Relaxed);
+        self.due.store(false, Relaxed);
+    }
+
+    /// Records that a collection of `scope` left `survivors` of the objects it examined, and
+    /// promoted `promoted` of them.
+    pub(crate) fn record_survivors(&self, scope: Scope, survivors: usize, promoted: usize) {
         match scope {
             Scope::Full => {
                 self.long_lived.store(survivors, Relaxed);
@@ -150,7 +157,6 @@ impl Schedule {
                 self.promoted.fetch_add(promoted, Relaxed);
             }
         }
-        self.due.store(false, Relaxed);
     }
 }
 
@@ -208,8 +214,14 @@ mod tests {
         assert!(!schedule.is_due());
         schedule.report(64);
         assert!(schedule.is_due());
-        schedule.reset(Scope::Full, 128, 0);
+        schedule.restart_count();
         assert!(!schedule.is_due());
+        schedule.record_survivors(Scope::Full, 1000, 0);
+        // Past the threshold, but not a quarter of the survivors yet.
+        schedule.report(128);
+        assert!(!schedule.is_due());
+        schedule.report(128);
+        assert!(schedule.is_due());
     }
 
     /// A threshold set to 0 after a report found a collection due turns that collection off

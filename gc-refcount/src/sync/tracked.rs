@@ -143,7 +143,8 @@ impl List {
     }
 
     /// The number of objects in the list.
-    pub(crate) fn len(&self) -> usize {
+    #[cfg(test)]
+    fn len(&self) -> usize {
         self.young.len() + self.old.len()
     }
 

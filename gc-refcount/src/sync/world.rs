@@ -254,8 +254,8 @@ impl<P: Platform> World<P> {
             .is_ok()
     }
 
-    /// Gives up the collector role taken by [`try_become_collector`](World::try_become_collector)
-    /// without stopping anyone.
+    /// Gives up the collector role taken by [`try_become_collector`](World::try_become_collector),
+    /// with no thread stopped (none was, or [`release`](World::release) let them go).
     pub fn resign(&self) {
         self.collector.store(0, Release);
     }
@@ -322,11 +322,18 @@ impl<P: Platform> World<P> {
     /// Lets the mutators stopped by [`stop`](World::stop) run again and gives up the collector
     /// role.
     pub fn restart<'a>(&self, threads: impl IntoIterator<Item = &'a ThreadState<P>>) {
+        self.release(threads);
+        self.resign();
+    }
+
+    /// Lets the mutators stopped by [`stop`](World::stop) run again, but keeps the collector
+    /// role: no other thread stops the world until [`resign`](World::resign). The collector
+    /// finishes a collection this way, with the world running (see `sync/collector.rs`).
+    pub fn release<'a>(&self, threads: impl IntoIterator<Item = &'a ThreadState<P>>) {
         self.stop.store(0, SeqCst);
         for thread in threads {
             let old = thread.state.fetch_sub(HELD, Release);
             debug_assert_ne!(old & HELD, 0, "restarting a thread that was not stopped");
         }
-        self.collector.store(0, Release);
     }
 }
