@@ -446,6 +446,14 @@ fn a_lock_taken_during_a_collection_does_not_hide_an_edge() {
     // Allocated first, so that the collector reaches the anchor (a root) last.
     let filler: Vec<Gc<Anchor>> = (0..100_000).map(|i| anchor_node(i, None)).collect();
     let stop_spinning = AtomicBool::new(false);
+    /// Stops the spinning thread also when a round fails: the scope waits for it before it
+    /// passes the failure on (without this, a failed round hung the test binary).
+    struct StopSpinning<'a>(&'a AtomicBool);
+    impl Drop for StopSpinning<'_> {
+        fn drop(&mut self) {
+            self.0.store(true, SeqCst);
+        }
+    }
     thread::scope(|outer| {
         // Keeps a core busy (it never touches the shared heap), so that the waiter, woken when
         // the holder lets the lock go, often runs only once the collection has begun.
@@ -454,6 +462,7 @@ fn a_lock_taken_during_a_collection_does_not_hide_an_edge() {
                 std::hint::spin_loop();
             }
         });
+        let _stop_spinning = StopSpinning(&stop_spinning);
         for round in 0..100 {
             let anchor = anchor_node(0, Some(anchor_node(round, None)));
             let locked = Barrier::new(3);
@@ -496,7 +505,6 @@ fn a_lock_taken_during_a_collection_does_not_hide_an_edge() {
                 "round {round}: the target was torn down while reachable"
             );
         }
-        stop_spinning.store(true, SeqCst);
     });
     drop(filler);
     sync::set_threshold(before);
@@ -803,11 +811,12 @@ fn a_parked_thread_helps_with_the_walks_and_the_collection_finds_the_same_garbag
         join(parked).expect("the parked thread finishes");
         helped
     });
+    // The heap is left empty whatever the outcome: the next test's collections count garbage.
+    drop(root);
+    sync::collect();
+    ledger.assert_all_dropped_once();
     assert!(
         helped,
         "no collection's walks were helped by the parked thread"
     );
-    drop(root);
-    sync::collect();
-    ledger.assert_all_dropped_once();
 }
