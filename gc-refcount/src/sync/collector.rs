@@ -44,7 +44,10 @@
 //!
 //! ## Why tracing is sound while threads hold locks and references
 //!
-//! What a stopped thread may hold, and why the collector may still trust its counts and edges:
+//! What a stopped thread may hold, and why the collector may still trust its counts and edges.
+//! (Where these docs, and the other modules', say that a thread waits for the collection to
+//! end, it waits for the world to restart: what follows the restart reads no count, value or
+//! lock, only the recorded edges and the garbage, which no thread can reach.)
 //!
 //! - **A handle or a borrowed `&T`**: its count is in the object's strong count, so the object
 //!   is a root (or reachable from one). Threads in a blocking section may clone and drop handles
