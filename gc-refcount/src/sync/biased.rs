@@ -454,8 +454,8 @@ unsafe impl<R: Runtime> Counts for BiasedCounts<R> {
     unsafe fn hold_for_teardown(&self) {
         let total = self.strong_count() as isize + 1;
         let shared = self.shared.load(Acquire);
-        // No other thread touches a garbage object while the world is stopped, and its owner
-        // (stopped, or in a blocking section, holding no reference to it) never will again.
+        // No other thread touches a garbage object — no thread can reach it, the owner
+        // included — and what they did to its counts happens-before this (the caller's promise).
         self.owner.store(0, Relaxed);
         self.local.store(0, Relaxed);
         self.shared

@@ -632,8 +632,9 @@ struct Examined {
 /// and no thread can reach it again: a thread reaches an object only through a handle, or an
 /// object or slot it reaches, and no reference to the garbage is outside it. So no thread
 /// touches a garbage object's count or value before the tear-down, and the sweep flags, unlinks
-/// and holds it alone. It takes each shard's lock, as a mutator's free does: the garbage of one
-/// shard is contiguous in the members, so each lock is taken once. This thread keeps the
+/// and holds it alone. It takes each shard's lock, as a mutator's free does, for
+/// [`SWEEP_BATCH`] objects at a time (the garbage of one shard is contiguous in the members),
+/// so a mutator that allocates meanwhile waits little for its own shard's. This thread keeps the
 /// collector role meanwhile ([`CollectorRole`](super::registry::CollectorRole)): no other
 /// collection examines the lists before the garbage has left them.
 ///

@@ -96,8 +96,11 @@ pub unsafe trait Counts: Sized + Send + Sync + 'static {
     ///
     /// # Safety
     ///
-    /// The world is stopped, the object is garbage (no thread holds a reference to it except
-    /// through other garbage), and no deferred work is pending for it: it was garbage by its
+    /// The object is garbage that the collection has not torn down yet: no thread holds a
+    /// reference to it except through other garbage, so no thread but the caller touches its
+    /// counts (the world may be running: no thread can reach the object), and what its owner
+    /// and the other threads did to them happens-before the call (the collection stopped the
+    /// world since). No deferred work is pending for it: it was garbage by its
     /// [`collector_count`](Counts::collector_count), which counts such work as a reference.
     unsafe fn hold_for_teardown(&self);
 }

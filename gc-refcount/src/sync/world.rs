@@ -10,7 +10,7 @@
 //! | `RUNNING` | may run heap code: allocate, lock a [`GcLock`](super::GcLock), store into an [`AtomicGc`](super::AtomicGc), free | the mutator, at a safepoint (→ `PARKED`) or entering [`blocking`](super::blocking) (→ `BLOCKING`) |
 //! | `PARKED` | stopped at a safepoint because a collection was requested | the mutator, once no stop is requested and the collector does not hold it |
 //! | `BLOCKING` | runs code that does not touch the heap (a blocking call, a long computation) | the mutator, when it returns to heap code |
-//! | `+ HELD` (a bit on `PARKED` or `BLOCKING`) | the collector has claimed the thread: it may not return to `RUNNING` | the collector, when the collection ends |
+//! | `+ HELD` (a bit on `PARKED` or `BLOCKING`) | the collector has claimed the thread: it may not return to `RUNNING` | the collector, when it restarts the world |
 //!
 //! Threads that are not registered (one that never allocated, or one whose registration is
 //! already destroyed because it is exiting) are counted together in one word, `anonymous`: the
@@ -21,7 +21,9 @@
 //! **Collector** ([`World::stop`]): take the collector role (one collector at a time); set
 //! `stop`; then for each registered thread, wait until it is `PARKED` or `BLOCKING` and claim it
 //! with a compare-and-swap to the same state plus `HELD`; then wait until `anonymous` is zero.
-//! Now no mutator can run heap code until [`World::restart`] clears `stop` and every `HELD` bit.
+//! Now no mutator can run heap code until [`World::restart`] clears `stop` and every `HELD` bit
+//! (or [`World::release`] does, and the collector keeps its role until [`World::resign`]: it
+//! finishes a collection with the world running, and no other thread stops it meanwhile).
 //! A collector that will not wait forever ([`World::try_stop`]) may give up while it waits: it
 //! then restarts the threads it had claimed, exactly as `restart` does.
 //!
