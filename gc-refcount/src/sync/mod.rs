@@ -166,15 +166,16 @@
 //! has left the lists. On `shared-churn` (`--scale medium`, alternating runs against the build
 //! before, each round with its `arc` run) the pauses' p50 became 0.51× (`sync-atomic`, 12
 //! rounds: 1.36–1.70 ms → 0.67–0.86 ms; 0.51× for `sync-biased` and with the collections every
-//! 10 ms, 8 rounds each) and their total 0.54×, but the runs' wall time did not move: 1.01× the
-//! old build's (median of the rounds; 1.01× `sync-biased`, 1.00× every 10 ms), 2.90× `arc`
-//! against 2.93×. The mutators now run during the marking and the sweep instead of yielding,
-//! yet the runs took as long and as much CPU time (512 against 519 ms, medians of 30 rounds);
-//! why the freed core time did not turn into the mutators' progress is not known yet (the
-//! marking and the sweep took 5 % and 1–3 % longer beside a running mutator; contention for
-//! memory is a candidate, not measured). What it buys is latency: the stopped threads wait
-//! half as long.
-//!
+//! 10 ms, 8 rounds each) and their total 0.54×, but at first the runs' wall time did not move
+//! (1.01×). The other mutator was not running meanwhile: it made about 26 objects during a
+//! marking and sweep, where some 2 000 fit. It had found the same collection due, and waited
+//! for the collector role, which the collection now keeps after the restart. A thread waiting
+//! for the role now gives up once its automatic collection is no longer wanted (the schedule
+//! was reset by the collection that holds the role), and then made about 2 100. Over 30 rounds
+//! of alternating runs (`sync-atomic`, `collect_ms=0`) against the build before both changes,
+//! the runs took 0.956× its time (median of the per-round ratios; faster in 22 rounds), and
+//! 439 ms of CPU time against 470 (medians) — less yielding. Still not under 2×.
+
 //! ## Where the unsafe code is
 //!
 //! `object.rs` (layout, allocation, the free), `handle.rs` (`Gc`), `atomic.rs` (`AtomicGc`), the
