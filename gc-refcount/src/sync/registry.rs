@@ -728,8 +728,9 @@ impl Drop for CollectorRole {
 impl StoppedWorld {
     /// Stops the world, unless the current thread may not collect now
     /// ([`NotStopped::MayNotCollect`]), or `wanted` says, while this thread waits for the
-    /// collector role or once it holds it, that the collection is no longer wanted ([`NotStopped::NoLongerWanted`]: an
-    /// automatic collection asked for while another thread's ran, which did its work).
+    /// collector role or once it holds it, that the collection is no longer wanted
+    /// ([`NotStopped::NoLongerWanted`]: an automatic collection asked for while another
+    /// thread's ran, which did its work).
     ///
     /// With `patience`, it gives up ([`NotStopped::GaveUp`]) if some running thread has not
     /// reached a safepoint after that long.
