@@ -174,7 +174,9 @@
 //! was reset by the collection that holds the role), and then made about 2 100. Over 30 rounds
 //! of alternating runs (`sync-atomic`, `collect_ms=0`) against the build before both changes,
 //! the runs took 0.956× its time (median of the per-round ratios; faster in 22 rounds), and
-//! 439 ms of CPU time against 470 (medians) — less yielding. Still not under 2×.
+//! 439 ms of CPU time against 470 (medians) — less yielding; `sync-biased` 0.976× (20 rounds,
+//! faster in 14), and with the workload's collection every 10 ms 0.88× (16 rounds, faster in
+//! 14). Still not under 2×.
 
 //! ## Where the unsafe code is
 //!
