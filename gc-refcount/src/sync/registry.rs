@@ -314,8 +314,24 @@ enum Access {
     Anonymous,
 }
 
+#[inline]
 pub(crate) fn enter_heap() -> HeapAccess {
     let kind = match THREAD_ID.get() {
+        id @ (BLOCKED | ANONYMOUS) => enter_heap_from(id),
+        _ => Access::Running,
+    };
+    HeapAccess {
+        kind,
+        _not_send: PhantomData,
+    }
+}
+
+/// [`enter_heap`] for a thread that is not running registered: in a blocking section, or not
+/// registered yet (or any more). Out of line, so that the common case inlines.
+#[cold]
+#[inline(never)]
+fn enter_heap_from(id: usize) -> Access {
+    match id {
         BLOCKED => {
             let left = REGISTRATION.try_with(|registration| {
                 WORLD.leave_blocking(&registration.record.state);
@@ -333,15 +349,23 @@ pub(crate) fn enter_heap() -> HeapAccess {
             Access::Anonymous
         }
         _ => Access::Running,
-    };
-    HeapAccess {
-        kind,
-        _not_send: PhantomData,
     }
 }
 
 impl Drop for HeapAccess {
+    #[inline]
     fn drop(&mut self) {
+        if !matches!(self.kind, Access::Running) {
+            self.give_back();
+        }
+    }
+}
+
+impl HeapAccess {
+    /// What [`drop`](Drop::drop) does for an access that was not a running thread's.
+    #[cold]
+    #[inline(never)]
+    fn give_back(&self) {
         match self.kind {
             Access::Running => {}
             Access::LeftBlocking => enter_blocking(),
