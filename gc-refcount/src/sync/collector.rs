@@ -636,7 +636,10 @@ struct Examined {
 /// [`SWEEP_BATCH`] objects at a time (the garbage of one shard is contiguous in the members),
 /// so a mutator that allocates meanwhile waits little for its own shard's. This thread keeps the
 /// collector role meanwhile ([`CollectorRole`](super::registry::CollectorRole)): no other
-/// collection examines the lists before the garbage has left them.
+/// collection examines the lists before the garbage has left them. (None could anyway: this
+/// thread is registered and running, and reaches no safepoint before the sweep ends, so no
+/// other collector could stop the world; the role says so outright, and keeps a thread that
+/// would collect from stopping the others while it waits.)
 ///
 /// Both steps used to run with the world stopped, while the helpers waited: about half of each
 /// pause.
