@@ -564,19 +564,27 @@ fn a_guard_dropped_in_a_blocking_section_is_released_after_the_collection() {
             let guard = a.edges.lock();
             sync::blocking(|| {
                 locked_tx.send(()).unwrap();
+                // Bounded, so that a collection that never traces `slow` (or panics first)
+                // fails the test instead of leaving this thread, and the scope, waiting.
+                let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
                 while !tracing.load(SeqCst) {
+                    if std::time::Instant::now() > deadline {
+                        return None;
+                    }
                     std::hint::spin_loop();
                 }
                 drop(guard);
                 let during = tracing.load(SeqCst);
                 released.store(true, SeqCst);
-                during
+                Some(during)
             })
         });
         locked_rx.recv().unwrap();
         sync::collect();
         join(holder).unwrap()
     });
+    let released_during_the_trace =
+        released_during_the_trace.expect("the collection traced the slow object");
     assert!(
         !released_during_the_trace,
         "the guard was released while the collector was tracing"
