@@ -7,7 +7,9 @@
 //! 1. a collector and two registered mutators, one of them in a blocking section;
 //! 2. an unregistered (anonymous) thread racing a collector through the anonymous gate, and an
 //!    exiting thread that goes from registered to anonymous;
-//! 3. two would-be collectors, each also a mutator the other must stop.
+//! 3. two would-be collectors, each also a mutator the other must stop, and each finishing its
+//!    collection after the restart, still holding the collector role (as the shared collector
+//!    marks and sweeps);
 //!
 //! Properties checked in every execution, on a small instrumented heap ([`Heap`]):
 //!
@@ -107,6 +109,19 @@ impl Heap {
             self.touch(word, "the collection");
         }
         self.collectors.fetch_sub(1, SeqCst);
+    }
+
+    /// The end of a collection, after the restart, on the collector that still holds the role:
+    /// reads and writes word `word`, which only collections touch (the shared collector's
+    /// lists, as its sweep unlinks the garbage). Mutators may run heap code meanwhile; another
+    /// collection may not examine the heap.
+    fn finish(&self, word: usize) {
+        assert_eq!(
+            self.collectors.load(SeqCst),
+            0,
+            "a collection examines the heap while another one finishes"
+        );
+        self.touch(word, "the end of a collection");
     }
 
     /// One part of a collection's shared work, on whichever thread does it (the collector or a
@@ -292,11 +307,16 @@ fn an_exiting_thread_and_a_collector() {
 // --- 3. two would-be collectors ------------------------------------------------------------------
 
 /// Two registered threads each run heap code, then collect: take the collector role, stop the
-/// other thread, examine, restart it. While it waits for the role, a thread stops for the other
-/// one's collection like any mutator (as the registry's `StoppedWorld::stop` does). Each exits
-/// after its collection, so the second collector finds the first one blocking.
+/// other thread, examine, let it go ([`World::release`]), finish the collection with the world
+/// running — a write to a word only collections touch (word 2) — and give up the role. While it
+/// waits for the role, a thread stops for the other one's collection like any mutator (as the
+/// registry's `StoppedWorld::stop` does). Each exits after its collection, so the second
+/// collector finds the first one blocking. The second collection's examination must
+/// happen-after the first one's end. The role orders them, and so does the handshake: with the
+/// role given up before the end (tried), the model still passes, since the second collector must
+/// stop the first, which reaches no safepoint before its end (as in `sync/collector.rs`).
 fn two_would_be_collectors<P: Platform>() {
-    let shared = Shared::<P>::new(2, 2);
+    let shared = Shared::<P>::new(2, 3);
     let run = |shared: &Shared<P>, mine: usize| {
         let (world, me) = (&shared.world, &shared.threads[mine]);
         let other = &shared.threads[1 - mine];
@@ -309,7 +329,9 @@ fn two_would_be_collectors<P: Platform>() {
         }
         world.stop([other]);
         shared.heap.examine();
-        world.restart([other]);
+        world.release([other]);
+        shared.heap.finish(2);
+        world.resign();
         shared.exit(me);
     };
     let second = {
@@ -319,9 +341,11 @@ fn two_would_be_collectors<P: Platform>() {
     run(&shared, 0);
     second.join().unwrap();
     assert!(shared.threads.iter().all(ThreadState::is_blocking));
-    // One write by each thread's heap code, one by each collection.
+    // One write by each thread's heap code, one by each collection; the collections' own word,
+    // two by each.
     assert_eq!(shared.heap.writes(0), 3);
     assert_eq!(shared.heap.writes(1), 3);
+    assert_eq!(shared.heap.writes(2), 4);
 }
 
 #[test]
