@@ -136,7 +136,8 @@ pub(crate) fn collect_if_due() {
     let due = || SCHEDULE.is_due();
     match collect_within(SCHEDULE.automatic_scope(), Some(AUTOMATIC_PATIENCE), due) {
         Ok(_) | Err(NotStopped::NoLongerWanted) => {}
-        Err(NotStopped::GaveUp | NotStopped::MayNotCollect) => SCHEDULE.postpone(),
+        // Put off by a threshold's worth of allocations.
+        Err(NotStopped::GaveUp | NotStopped::MayNotCollect) => SCHEDULE.restart_count(),
     }
 }
 

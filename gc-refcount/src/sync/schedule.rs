@@ -130,16 +130,11 @@ impl Schedule {
         }
     }
 
-    /// Puts the next automatic collection off by a threshold's worth of allocations (the world
-    /// could not be stopped in time).
-    pub(crate) fn postpone(&self) {
-        self.young.store(0, Relaxed);
-        self.due.store(false, Relaxed);
-    }
-
-    /// Starts counting anew: a collection examined every object allocated so far (of the
-    /// generations it examines), and the world restarts. Its survivors are recorded once they
-    /// are known ([`record_survivors`](Schedule::record_survivors)).
+    /// Starts counting anew, so that the next automatic collection is a threshold's worth of
+    /// allocations away: a collection examined every object allocated so far (of the
+    /// generations it examines) and the world restarts — its survivors are recorded once they
+    /// are known ([`record_survivors`](Schedule::record_survivors)) — or an automatic collection
+    /// could not stop the world in time and is put off.
     pub(crate) fn restart_count(&self) {
         self.young.store(0, Relaxed);
         self.due.store(false, Relaxed);
