@@ -21,6 +21,16 @@ use ledger::{serial, Item, Ledger};
 use miri::size;
 use shared_node::{cycle, link, node, Node};
 
+/// Sets its flag when dropped — also when the test unwinds — so that a thread spinning on the
+/// flag ends, and the scope that waits for it passes the failure on instead of hanging.
+struct SetOnDrop<'a>(&'a std::sync::atomic::AtomicBool);
+
+impl Drop for SetOnDrop<'_> {
+    fn drop(&mut self) {
+        self.0.store(true, std::sync::atomic::Ordering::SeqCst);
+    }
+}
+
 /// Joins a thread inside a blocking section, so that a collection does not wait for the joiner.
 fn join<T>(handle: thread::ScopedJoinHandle<'_, T>) -> thread::Result<T> {
     sync::blocking(|| handle.join())
@@ -446,14 +456,6 @@ fn a_lock_taken_during_a_collection_does_not_hide_an_edge() {
     // Allocated first, so that the collector reaches the anchor (a root) last.
     let filler: Vec<Gc<Anchor>> = (0..100_000).map(|i| anchor_node(i, None)).collect();
     let stop_spinning = AtomicBool::new(false);
-    /// Stops the spinning thread also when a round fails: the scope waits for it before it
-    /// passes the failure on (without this, a failed round hung the test binary).
-    struct StopSpinning<'a>(&'a AtomicBool);
-    impl Drop for StopSpinning<'_> {
-        fn drop(&mut self) {
-            self.0.store(true, SeqCst);
-        }
-    }
     thread::scope(|outer| {
         // Keeps a core busy (it never touches the shared heap), so that the waiter, woken when
         // the holder lets the lock go, often runs only once the collection has begun.
@@ -462,7 +464,8 @@ fn a_lock_taken_during_a_collection_does_not_hide_an_edge() {
                 std::hint::spin_loop();
             }
         });
-        let _stop_spinning = StopSpinning(&stop_spinning);
+        // Also when a round fails (without it, a failed round hung the test binary).
+        let _stop_spinning = SetOnDrop(&stop_spinning);
         for round in 0..100 {
             let anchor = anchor_node(0, Some(anchor_node(round, None)));
             let locked = Barrier::new(3);
@@ -635,16 +638,9 @@ fn an_object_being_dropped_keeps_what_its_fields_reference() {
     IN_DROP.store(false, SeqCst);
     RELEASE_DROP.store(false, SeqCst);
     PARKS_IN_DROP_DROPS.store(0, SeqCst);
-    /// Lets the dropper's `Drop` return however this thread leaves the scope (a panic here
-    /// would otherwise make the scope wait for the dropper forever).
-    struct Release;
-    impl Drop for Release {
-        fn drop(&mut self) {
-            RELEASE_DROP.store(true, std::sync::atomic::Ordering::SeqCst);
-        }
-    }
     thread::scope(|s| {
-        let release = Release;
+        // Lets the dropper's `Drop` return however this thread leaves the scope.
+        let release = SetOnDrop(&RELEASE_DROP);
         let (b, c) = cycle(&ledger);
         let held = b.clone();
         drop((b, c));
@@ -779,14 +775,8 @@ fn a_parked_thread_helps_with_the_walks_and_the_collection_finds_the_same_garbag
                 std::hint::spin_loop();
             }
         });
-        /// Lets the parked thread finish, also when an assertion below fails.
-        struct Done<'a>(&'a AtomicBool);
-        impl Drop for Done<'_> {
-            fn drop(&mut self) {
-                self.0.store(true, Relaxed);
-            }
-        }
-        let finish = Done(&done);
+        // Lets the parked thread finish, also when an assertion below fails.
+        let finish = SetOnDrop(&done);
         // Its node made and dropped before the ledger is checked.
         sync::blocking(|| {
             while !ready.load(Acquire) {
