@@ -180,7 +180,8 @@
 
 //! ## Where the unsafe code is
 //!
-//! `object.rs` (layout, allocation, the free), `handle.rs` (`Gc`), `atomic.rs` (`AtomicGc`), the
+//! `object.rs` (layout, allocation, the free), `pages.rs` (the memory: pages of blocks),
+//! `handle.rs` (`Gc`), `atomic.rs` (`AtomicGc`), the
 //! counting disciplines `counts.rs` and `biased.rs`, `runtime.rs` (crossbeam-epoch, memory),
 //! `tracked.rs` (the lists of tracked objects), `collector.rs` (trial deletion, tear-down) and
 //! `help_board.rs` (work the collector shares with the parked mutators).
@@ -196,6 +197,7 @@ mod handle;
 pub mod help_board;
 mod lock;
 mod object;
+mod pages;
 mod parts;
 pub mod raw_lock;
 mod registry;

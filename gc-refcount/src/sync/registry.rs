@@ -34,6 +34,7 @@ use gc_core::sync::Std;
 use super::biased::{BiasedCounts, Queued, Unreferenced};
 use super::help_board::SharedWork;
 use super::object::Published;
+use super::pages;
 use super::runtime::{Runtime, ANONYMOUS};
 use super::schedule::{REPORT_EVERY, SCHEDULE};
 use super::tracked::{shard_of, List, Shard, TrackedLinks};
@@ -106,6 +107,7 @@ impl Registration {
         });
         lock(&REGISTRY).insert(id, Arc::clone(&record));
         let shard = lock(&ORPHANS).pop().unwrap_or_else(new_shard);
+        pages::take_set();
         Registration {
             record,
             shard,
@@ -136,6 +138,7 @@ impl Drop for Registration {
             // every local-count update this thread made before their merges.
             lock(&REGISTRY).remove(&self.record.id);
             lock(&ORPHANS).push(self.shard);
+            pages::leave_set();
         }
         // What was queued before the mailbox closes is merged here, on the owner thread, one last
         // time, as an anonymous thread holding heap access: no collection reads the counts while

@@ -11,6 +11,7 @@ use gc_core::sync::{Platform, Std};
 
 use super::biased::Queued;
 use super::object::Published;
+use super::pages;
 use super::registry;
 use super::tracked::TrackedLinks;
 
@@ -303,19 +304,19 @@ unsafe impl Runtime for Std {
     #[inline]
     unsafe fn alloc(layout: Layout) -> *mut u8 {
         // SAFETY: the caller guarantees a non-zero size.
-        unsafe { std::alloc::alloc(layout) }
+        unsafe { pages::alloc(layout) }.as_ptr()
     }
 
     #[inline]
-    unsafe fn dealloc(ptr: NonNull<u8>, layout: Layout) {
-        // SAFETY: the caller guarantees `ptr` came from `alloc` with `layout` and is unused.
-        unsafe { std::alloc::dealloc(ptr.as_ptr(), layout) }
+    unsafe fn dealloc(ptr: NonNull<u8>, _layout: Layout) {
+        // SAFETY: the caller guarantees `ptr` came from `alloc` and is unused.
+        unsafe { pages::dealloc(ptr) }
     }
 
     #[cfg(not(miri))]
     unsafe fn dealloc_deferred(ptr: NonNull<u8>, layout: Layout) {
-        // SAFETY: the caller's guarantees; `ptr` came from `std::alloc::alloc`.
-        unsafe { defer_dealloc(ptr, layout, std::alloc::dealloc) }
+        // SAFETY: the caller's guarantees; `ptr` came from `alloc`.
+        unsafe { defer_dealloc(ptr, layout, dealloc_block) }
     }
 
     #[cfg(not(miri))]
@@ -332,9 +333,10 @@ unsafe impl Runtime for Std {
                 .write()
                 .unwrap_or_else(PoisonError::into_inner),
         );
+        let _ = layout;
         // SAFETY: every thread pinned at the call has unpinned; the caller guarantees that no
-        // thread pinning later can read `ptr`.
-        unsafe { std::alloc::dealloc(ptr.as_ptr(), layout) }
+        // thread pinning later can read `ptr`, which came from `alloc`.
+        unsafe { pages::dealloc(ptr) }
     }
 
     #[cfg(miri)]
@@ -344,6 +346,17 @@ unsafe impl Runtime for Std {
             .read()
             .unwrap_or_else(PoisonError::into_inner)
     }
+}
+
+/// [`pages::dealloc`] in the shape [`defer_dealloc`] takes.
+///
+/// # Safety
+///
+/// As `pages::dealloc`'s: `ptr` came from `pages::alloc` and is unused.
+#[cfg(not(miri))]
+unsafe fn dealloc_block(ptr: *mut u8, _layout: Layout) {
+    // SAFETY: the caller's promise; a block is never null.
+    unsafe { pages::dealloc(NonNull::new_unchecked(ptr)) }
 }
 
 /// `dealloc_deferred` on crossbeam-epoch (`Std` except under Miri, and `Loom` with
