@@ -78,17 +78,18 @@ use std::any::Any;
 use std::ops::Range;
 use std::panic::{catch_unwind, resume_unwind, AssertUnwindSafe};
 use std::ptr::NonNull;
-use std::sync::{Mutex, MutexGuard, OnceLock, PoisonError};
+use std::sync::{Mutex, OnceLock, PoisonError};
 use std::time::{Duration, Instant};
 
 use gc_core::{Edge, Visitor};
 
 use super::edge_table::EdgeTable;
-use super::object::type_info_of;
+use super::object::{type_info_in, type_info_of};
+use super::pages;
 use super::parts::Parts;
 use super::registry::{self, end_collecting, NotStopped, StoppedWorld};
 use super::schedule::{Scope, SCHEDULE};
-use super::tracked::{set_promoted_slot, shard_of, slot_of, state, Generation, List, TrackedLinks};
+use super::tracked::{state, TrackedLinks};
 use crate::scratch::clear_scratch;
 use gc_core::prefetch::prefetch_object;
 
@@ -150,9 +151,6 @@ fn collect_within(
     patience: Option<Duration>,
     wanted: impl Fn() -> bool,
 ) -> Result<usize, NotStopped> {
-    // This thread's batched frees of other threads' objects leave their lists first: the
-    // collection would only skip them.
-    registry::complete_remote_frees();
     let requested = Instant::now();
     let world = StoppedWorld::stop(patience, wanted)?;
     let stopped = Instant::now();
@@ -285,9 +283,6 @@ pub const LOG_CAPACITY: usize = 100_000;
 
 static LOG: Mutex<Vec<SharedCollection>> = Mutex::new(Vec::new());
 
-/// The base of a generation the collection does not examine (see `Scratch::bases`).
-const NOT_EXAMINED: usize = usize::MAX;
-
 /// The `gc_refs` of an object whose count does not fit in 32 bits (`gc_refs` are 32-bit to keep
 /// the marking's tables small): never decremented, so the object is a root. Conservative, so
 /// sound: it survives the collection whatever its edges.
@@ -314,13 +309,6 @@ struct Scratch {
     /// member (subtracted from `gc_refs` once the parts are done; the first part subtracts
     /// directly).
     decrements: Vec<Vec<u32>>,
-    /// What to add to the slot of an object of each list's young and old generation (by shard
-    /// index, then generation) to get its index among the members, if it is one (wrapping), or
-    /// [`NOT_EXAMINED`].
-    bases: Vec<[usize; 2]>,
-    /// The members that a promoting collection moves to the old generation of their list: each
-    /// list's young objects, and the length of its old generation.
-    promotions: Vec<(Range<usize>, usize)>,
     /// The buffer of the last collection's garbage list, given back after its tear-down (see
     /// [`keep_for_next`]), for the next one to fill.
     garbage: Vec<NonNull<TrackedLinks>>,
@@ -339,8 +327,6 @@ impl Scratch {
             queue: Vec::new(),
             targets: Vec::new(),
             decrements: Vec::new(),
-            bases: Vec::new(),
-            promotions: Vec::new(),
             garbage: Vec::new(),
         }
     }
@@ -360,8 +346,6 @@ impl Scratch {
         clear(&mut self.queue);
         self.targets.iter_mut().for_each(clear);
         self.decrements.iter_mut().for_each(clear);
-        self.bases.clear();
-        self.promotions.clear();
         // `garbage` is empty here: it is trimmed when it comes back (`keep_for_next`).
     }
 }
@@ -442,56 +426,50 @@ fn examine(
     scratch: &mut Scratch,
 ) -> Result<Examined, FalseEdge> {
     let started = Instant::now();
-    let shards = world.shards();
-    let mut lists: Vec<_> = shards.iter().map(|shard| shard.lock()).collect();
     scratch.clear();
     let Scratch {
         table,
         gc_refs,
         targets,
         decrements,
-        bases,
-        promotions,
         ..
     } = scratch;
 
-    // Every object of the examined generations is examined, and its number is its place among
-    // them: each list's old generation (if examined), then its young one, list after list
-    // (`shards` are in index order, so list `i` is shard `i`'s). Nothing is written to the
-    // objects to number them: an object's number is `bases[i][g]` plus its slot, for its list
-    // `i` and generation `g`, as long as it is a member (see the resolving walk). A collection
-    // that promotes (the generational schedule's) moves each list's young objects to the end of
-    // its old generation: their slots are set in the walk below, and the number of an object is
-    // its place after the move.
+    // The members are the tracked objects in the pages (the old ones too, for a full
+    // collection), in the pages' order, and each one's number is its place among them, written
+    // into it. A collection of the generational schedule promotes the young members (flags them
+    // old) as it numbers them: if the walk panics after that, they are old without having been
+    // examined, which only leaves them to a full collection.
     let promotes = SCHEDULE.promotes();
-    for list in &lists {
-        let old = list.generation(Generation::Old);
-        let mut base = [NOT_EXAMINED; 2];
-        if scope == Scope::Full {
-            base[Generation::Old as usize] = table.members.len();
-            table.members.extend_from_slice(old);
+    let mut young = 0;
+    pages::for_each_page(|page| {
+        for block in page.touched_blocks() {
+            let obj = block.cast::<TrackedLinks>();
+            // SAFETY: a block the pages handed out; with the world stopped no thread writes a
+            // block's type record (a free forgets it holding heap access).
+            let Some(info) = (unsafe { type_info_in(obj) }) else {
+                continue;
+            };
+            if !info.tracked {
+                continue;
+            }
+            // SAFETY: a block handed out holds an object's header or a free block's stale one:
+            // either way its state word is an initialised atomic.
+            let links = unsafe { obj.as_ref() };
+            let flags = links.state();
+            if flags & state::DEAD != 0 || (scope == Scope::Young && flags & state::OLD != 0) {
+                continue;
+            }
+            if promotes && flags & state::OLD == 0 {
+                links.set_state(flags | state::OLD);
+                young += 1;
+            }
+            // SAFETY: this thread holds the stopped world.
+            unsafe { links.set_number(table.members.len()) };
+            table.members.push(obj);
         }
-        let young_start = table.members.len();
-        table
-            .members
-            .extend_from_slice(list.generation(Generation::Young));
-        if promotes {
-            // Young object `j` will be old object `old.len() + j`; an old object that is not
-            // examined maps outside this list's young objects, and is told apart below.
-            base[Generation::Old as usize] = young_start.wrapping_sub(old.len());
-            promotions.push((young_start..table.members.len(), old.len()));
-        } else {
-            base[Generation::Young as usize] = young_start;
-        }
-        bases.push(base);
-    }
+    });
     let examined = table.members.len();
-    // If a `Trace` impl panics in the walk, the young objects whose slots it set get their
-    // young slots back.
-    let promoting = Promoting {
-        lists: &mut lists,
-        done: !promotes,
-    };
     // One walk over the members takes each one's count and traces its value once, recording the
     // addresses its edges point to. A count of zero means "being freed": the value is never
     // read, and the object is a root with no edges (its references count as external), which the
@@ -512,9 +490,7 @@ fn examine(
         let (ends, ends_rest) = std::mem::take(&mut ends_left).split_at_mut(range.len());
         (refs_left, ends_left) = (refs_rest, ends_rest);
         parts.push(TracePart {
-            first: range.start,
             members: &members[range],
-            promotions,
             gc_refs: refs,
             ends,
             targets: std::mem::take(targets),
@@ -525,7 +501,6 @@ fn examine(
     for (part, traced) in parts.into_iter().enumerate() {
         targets[part] = traced.targets;
     }
-    promoting.finish();
     let traced = Instant::now();
     // The members' indices and the edges' offsets are 32-bit: a heap beyond that stops here,
     // before any truncated offset or index is read.
@@ -551,7 +526,6 @@ fn examine(
         parts.push(ResolvePart {
             targets,
             members,
-            bases,
             edges,
             ends,
             // Fewer than 2^32 edges (asserted).
@@ -589,12 +563,7 @@ fn examine(
     let resolved = Instant::now();
     // The allocation count starts anew at the restart: what is allocated from then on was not
     // examined (the survivors are recorded once they are known).
-    for list in &mut lists {
-        list.unreported = 0;
-    }
     SCHEDULE.restart_count();
-    // The young survivors are promoted (a young collection's garbage is all young).
-    let young = promotions.iter().map(|(young, _)| young.len()).sum();
     Ok(Examined {
         scope,
         examined,
@@ -604,9 +573,6 @@ fn examine(
         walk_threads: trace_threads.max(resolve_threads),
     })
 }
-
-/// How many garbage objects [`find_unreachable`] unlinks under one lock of their shard.
-const SWEEP_BATCH: usize = 32;
 
 /// What [`examine`] found with the world stopped, besides the scratch buffers it filled.
 struct Examined {
@@ -669,28 +635,14 @@ fn find_unreachable(scratch: &mut Scratch, examination: Examined) -> Result<Foun
             .filter(|&(_, &reached)| !reached)
             .map(|(&obj, _)| obj),
     );
-    let mut locked: Option<(usize, MutexGuard<'static, List>)> = None;
     for (at, &obj) in garbage.iter().enumerate() {
         if let Some(&ahead) = garbage.get(at + OBJECTS_AHEAD) {
             prefetch_object(ahead.as_ptr());
         }
         // SAFETY: a garbage object is allocated until its tear-down (its count is not zero, and
-        // only other garbage holds references to it) and tracked, so its shard is set.
-        let shard = unsafe { shard_of(obj) };
-        // One lock at a time, as a mutator takes them, and never for long: a mutator that
-        // allocates or frees meanwhile waits for its own shard's lock.
-        let same_shard = |(index, _): &(usize, _)| *index == shard.index();
-        if at % SWEEP_BATCH == 0 || !locked.as_ref().is_some_and(same_shard) {
-            locked = None;
-        }
-        let (_, list) = locked.get_or_insert_with(|| (shard.index(), shard.lock()));
-        // SAFETY: as above: allocated.
+        // only other garbage holds references to it).
         unsafe { obj.as_ref() }.set_state(state::DEAD);
-        // SAFETY: a tracked object still in its list (only this collection unlinks garbage: no
-        // thread frees it), which is `shard`'s, locked here.
-        unsafe { list.unlink(obj) };
     }
-    drop(locked);
     let Examined {
         scope,
         examined,
@@ -720,39 +672,6 @@ fn find_unreachable(scratch: &mut Scratch, examination: Examined) -> Result<Foun
         examined,
         phases,
     })
-}
-
-/// The lists of a collection while it promotes their young objects (see [`examine`]): the
-/// slots are set during the walk, and the arrays moved at its end ([`Promoting::finish`]). If the
-/// walk panics first, the slots are set back.
-struct Promoting<'a, 'b> {
-    lists: &'a mut [MutexGuard<'b, List>],
-    /// Nothing to adopt or revert (the collection does not promote, or it has finished).
-    done: bool,
-}
-
-impl Promoting<'_, '_> {
-    /// Moves each list's young objects to its old generation, their slots set by the walk.
-    fn finish(mut self) {
-        if !self.done {
-            for list in self.lists.iter_mut() {
-                // SAFETY: the walk set every young object's slot to the old generation's length
-                // plus its young index.
-                unsafe { list.adopt_young() };
-            }
-            self.done = true;
-        }
-    }
-}
-
-impl Drop for Promoting<'_, '_> {
-    fn drop(&mut self) {
-        if !self.done {
-            for list in self.lists.iter_mut() {
-                list.revert_young_slots();
-            }
-        }
-    }
 }
 
 /// What [`find_unreachable`] found.
@@ -825,12 +744,8 @@ impl Split {
 
 /// One part of the walk that traces the members (see [`examine`]).
 struct TracePart<'a> {
-    /// The index of its first member.
-    first: usize,
     /// Its members.
     members: &'a [NonNull<TrackedLinks>],
-    /// Every list's young members and old length, if the collection promotes.
-    promotions: &'a [(Range<usize>, usize)],
     /// Its members' counts, written by the walk.
     gc_refs: &'a mut [u32],
     /// Where each of its members' edges end in `targets`, written by the walk.
@@ -845,18 +760,15 @@ struct TracePart<'a> {
 unsafe impl Send for TracePart<'_> {}
 
 /// Traces the members of `part`: each one's count goes to its `gc_refs`, its edges' targets to
-/// the part's `targets`, and where they end there to its `ends`. A promoted member's slot is set.
+/// the part's `targets`, and where they end there to its `ends`.
 fn trace_part(part: &mut TracePart<'_>, _: &mut ()) {
     let TracePart {
-        first,
         members,
-        promotions,
         gc_refs,
         ends,
         targets,
     } = part;
     let mut record = Record { targets };
-    let mut promotion = promotions.iter().peekable();
     for (i, &obj) in members.iter().enumerate() {
         if let Some(&ahead) = members.get(i + OBJECTS_AHEAD) {
             prefetch_object(ahead.as_ptr());
@@ -876,16 +788,6 @@ fn trace_part(part: &mut TracePart<'_>, _: &mut ()) {
         };
         // Fewer than 2^32 edges in all (asserted after the walk, before any offset is read).
         ends[i] = record.targets.len() as u32;
-        let at = *first + i;
-        while promotion.next_if(|(young, _)| at >= young.end).is_some() {}
-        if let Some((young, old)) = promotion.peek().filter(|(young, _)| young.contains(&at)) {
-            // SAFETY: a young member of a list the collector holds locked, whose young objects
-            // `Promoting` adopts (or, after a panic, reverts) before the lists are unlocked —
-            // after this part is done; no other part writes this member's slot, and no walk
-            // reads a slot before every part of this one is done. Its old index is the old
-            // generation's length plus its young index.
-            unsafe { set_promoted_slot(obj, old + (at - young.start)) };
-        }
     }
 }
 
@@ -896,8 +798,6 @@ struct ResolvePart<'a> {
     targets: &'a [NonNull<TrackedLinks>],
     /// Every member.
     members: &'a [NonNull<TrackedLinks>],
-    /// See `Scratch::bases`.
-    bases: &'a [[usize; 2]],
     /// Where the part's edges go, as member indices.
     edges: &'a mut [u32],
     /// The part's members' ends, counted from the part's first edge: shifted by `base`.
@@ -932,7 +832,6 @@ fn resolve_part(part: &mut ResolvePart<'_>, worker: &mut Subtractor<'_>) {
     let ResolvePart {
         targets,
         members,
-        bases,
         edges,
         ends,
         base,
@@ -953,19 +852,11 @@ fn resolve_part(part: &mut ResolvePart<'_>, worker: &mut Subtractor<'_>) {
         if let Some(&ahead) = targets.get(at + TARGETS_AHEAD) {
             prefetch_object(ahead.as_ptr());
         }
-        // SAFETY: an edge holds a reference, so its target is allocated; it is tracked (a
-        // handle reports its target only if its value may hold handles, and such objects are
-        // tracked from their allocation on), so its shard is set and that shard's list is locked
-        // by the collector, which guards the slot; no part writes a slot now.
-        let (shard, (generation, slot)) = unsafe { (shard_of(target).index(), slot_of(target)) };
-        let index = bases
-            .get(shard)
-            .map(|base| base[generation as usize].wrapping_add(slot));
-        // The number is the target's if the target is the member there. Otherwise it is not
-        // examined — of a generation this collection leaves out, or in no list: a torn-down
-        // object that a `Drop` kept (dead, unlinked, its slot stale) — and its edge counts
-        // nothing: it points to the sentinel `examined`, which the marking never queues.
-        let Some(index) = index.filter(|&index| members.get(index) == Some(&target)) else {
+        // SAFETY: an edge holds a reference, so its target is allocated; its number is read by
+        // this collection only (the world is stopped), and was written before this walk if it
+        // is a member.
+        let index = unsafe { target.as_ref().number() };
+        let Some(index) = Some(index).filter(|&index| members.get(index) == Some(&target)) else {
             *edge = examined as u32;
             continue;
         };

@@ -231,9 +231,9 @@ pub use world::{ThreadState, World};
 
 /// A safepoint for the calling thread: parks it while a shared collection runs (and runs one if
 /// it is due), then merges the shared objects that other threads queued to it (biased counting),
-/// freeing those whose last reference is gone, and gives back the memory of other threads' objects
-/// that this thread freed and batched. Every allocation of a shared object is a safepoint too
-/// (without the last step).
+/// freeing those whose last reference is gone. Every allocation of a shared object is a safepoint
+/// too.
+///
 /// Cheap when there is nothing to do: two loads of global flags and one of the mailbox's.
 ///
 /// A thread that runs long without allocating calls it now and then, or runs that code inside
@@ -241,5 +241,4 @@ pub use world::{ThreadState, World};
 pub fn safepoint() {
     <Std as Runtime>::poll();
     <BiasedCounts as Counts>::safepoint();
-    registry::complete_remote_frees();
 }

@@ -19,31 +19,30 @@ use super::trashcan;
 /// ## The header
 ///
 /// ```text
-/// SharedHeader<C> = [ links: slot | shard | state ][ type_info ][ counts: C ]
+/// SharedHeader<C> = [ links: number | state ][ type_info ][ counts: C ]
 /// ```
 ///
 /// | discipline | `counts` | header size (64-bit) |
 /// |---|---|---|
-/// | [`AtomicCounts`](super::AtomicCounts) | one word: the strong count; its top bit says "published in an `AtomicGc`" | 40 bytes |
-/// | [`BiasedCounts`](super::BiasedCounts) | three words: owner thread, owner's local count, shared count with 3 flag bits (queued, merged, published) | 56 bytes |
+/// | [`AtomicCounts`](super::AtomicCounts) | one word: the strong count; its top bit says "published in an `AtomicGc`" | 32 bytes |
+/// | [`BiasedCounts`](super::BiasedCounts) | three words: owner thread, owner's local count, shared count with 3 flag bits (queued, merged, published) | 48 bytes |
 ///
-/// - `links` (three words, [`TrackedLinks`]): the list of tracked objects the object is in (its
-///   place in the list's array and the list itself, so that any thread can unlink it), and the
-///   collector's state word (`gc_refs` and marks during a collection; "dead" once a collection
-///   tore it down). A leaf value (one that can hold no handle, `Trace::MAY_CONTAIN_GC == false`)
-///   is in no list, and only its state word is used: these 16 bytes are the price of one header
-///   layout for all values. CPython gives its pre-header only to container objects; so could
-///   gclab, by putting the links before the header for tracked types only — not done yet.
+/// - `links` (two words, [`TrackedLinks`]): the object's number in the collection examining it,
+///   and the collector's state word (dead; old, under the generational schedule). In a free
+///   block the first word links the free list (see the `pages` module). A leaf value (one that
+///   can hold no handle, `Trace::MAY_CONTAIN_GC == false`) uses only the state word.
 /// - `type_info`: the per-type record — layout, drop, trace, name, and the discipline's
 ///   operations, type-erased. It is what lets a thread that did not create an object free it
-///   (the owner merging a queued object) and what the shared collector traces through.
+///   (the owner merging a queued object) and what the shared collector traces through. It is
+///   also how the collector tells the objects in a page from the free blocks: a tracked object
+///   that is freed forgets it ([`forget_type`]) before its block is free.
 /// - `counts`: the discipline's counts, last, so that the collector finds `links` and
 ///   `type_info` at the same offsets whatever the discipline.
 ///
 /// Free-threaded CPython spends 32 bytes (`ob_tid`, `ob_ref_local`, `ob_ref_shared`,
-/// `ob_type`) and finds its objects by walking mimalloc's heaps instead of lists, reusing
-/// `ob_tid` as `gc_refs` during a collection. The thread-local [`gc_core::Header`] is not reused:
-/// its fields are `Cell`s that only one thread may touch.
+/// `ob_type`) and finds its objects by walking mimalloc's heaps — as the collector here walks the
+/// pages — reusing `ob_tid` as `gc_refs` during a collection. The thread-local
+/// [`gc_core::Header`] is not reused: its fields are `Cell`s that only one thread may touch.
 ///
 /// There is no weak count yet (no `sync::Weak`).
 #[repr(C)]
@@ -125,6 +124,45 @@ pub(crate) unsafe fn type_info_of(obj: NonNull<TrackedLinks>) -> &'static Shared
             .cast::<&'static SharedTypeInfo>()
             .as_ptr()
     }
+}
+
+/// The type record of the object in a block, if the block holds one whose type the collector may
+/// look at: `None` for a tracked object freed normally ([`forget_type`]).
+///
+/// # Safety
+///
+/// `block` is a block handed out by the pages (in use or free); no thread writes its
+/// `type_info` during the call (the world is stopped).
+#[inline]
+pub(crate) unsafe fn type_info_in(block: NonNull<TrackedLinks>) -> Option<&'static SharedTypeInfo> {
+    // SAFETY: the record sits right after the links (as in `type_info_of`), inside the block;
+    // the word is a record's address or null (`forget_type`), both valid for
+    // `Option<&'static _>`, and no thread writes it now (the caller's promise).
+    unsafe {
+        *block
+            .cast::<u8>()
+            .add(offset_of!(SharedHeader<()>, type_info))
+            .cast::<Option<&'static SharedTypeInfo>>()
+            .as_ptr()
+    }
+}
+
+/// Clears the type record of a tracked object whose count has reached zero for good and whose
+/// value is dropped, so that a collection walking its page skips it from now on, whether its
+/// memory goes back now or after an epoch.
+///
+/// # Safety
+///
+/// `obj` is such an object, the current thread holds heap access (no collection is walking the
+/// pages), and nothing reads the object's type record after the call.
+pub(crate) unsafe fn forget_type(obj: NonNull<TrackedLinks>) {
+    // SAFETY: as in `type_info_in`; the caller's promise that nobody reads or writes the word now.
+    unsafe {
+        obj.cast::<u8>()
+            .add(offset_of!(SharedHeader<()>, type_info))
+            .cast::<Option<&'static SharedTypeInfo>>()
+            .write(None)
+    };
 }
 
 /// One thread-shared object: the header, then the value.
@@ -343,8 +381,8 @@ mod tests {
     #[test]
     fn header_sizes_are_the_documented_ones() {
         if cfg!(target_pointer_width = "64") {
-            assert_eq!(std::mem::size_of::<SharedHeader<AtomicCounts>>(), 40);
-            assert_eq!(std::mem::size_of::<SharedHeader<BiasedCounts>>(), 56);
+            assert_eq!(std::mem::size_of::<SharedHeader<AtomicCounts>>(), 32);
+            assert_eq!(std::mem::size_of::<SharedHeader<BiasedCounts>>(), 48);
         }
     }
 }

@@ -176,7 +176,6 @@ impl Page {
 
     /// The blocks handed out so far, in use or free (a collector tells them apart by their
     /// headers). Holder, or with the world stopped.
-    #[cfg(test)]
     pub(crate) fn touched_blocks(&self) -> impl Iterator<Item = NonNull<u8>> + '_ {
         (0..self.bumped.get()).map(|index| self.block_at(index))
     }
@@ -342,7 +341,7 @@ impl PageSet {
         let class = unsafe { &mut (*self.classes.get())[page.class] };
         if empty && !current(class) {
             // SAFETY: an empty page of this set, which is not current.
-            unsafe { self.retire(page, class) };
+            unsafe { self.retire(NonNull::from(page), class) };
         } else if !page.stacked.get() && !current(class) {
             page.stacked.set(true);
             class.stacked.push(NonNull::from(page));
@@ -355,16 +354,21 @@ impl PageSet {
     /// # Safety
     ///
     /// `page` is an empty page of this set, of `class`, not current.
-    unsafe fn retire(&self, page: &Page, class: &mut Class) {
-        let ptr = NonNull::from(page);
-        if page.stacked.replace(false) {
-            class.stacked.retain(|&stacked| stacked != ptr);
+    unsafe fn retire(&self, page: NonNull<Page>, class: &mut Class) {
+        // A reference for the fields only: the page is freed below, and no reference to it may
+        // live across that (a reference argument would).
+        let (was_stacked, at) = {
+            // SAFETY: a page of this set, alive until released below.
+            let page = unsafe { page.as_ref() };
+            (page.stacked.replace(false), page.in_set_at.get())
+        };
+        if was_stacked {
+            class.stacked.retain(|&stacked| stacked != page);
         }
         if class.spare.is_none() {
-            class.spare = Some(ptr);
+            class.spare = Some(page);
             return;
         }
-        let at = page.in_set_at.get();
         class.pages.swap_remove(at);
         if let Some(&moved) = class.pages.get(at) {
             // SAFETY: a page of this set.
@@ -372,7 +376,7 @@ impl PageSet {
         }
         // SAFETY: empty (no block in use, none in the remote list: it would count as in use),
         // and in no list of the set any more.
-        unsafe { release_page(ptr) };
+        unsafe { release_page(page) };
     }
 
     /// Holder: frees every block other threads freed into the set since the last call.
@@ -548,7 +552,6 @@ pub(crate) unsafe fn dealloc(block: NonNull<u8>) {
 
 /// Calls `f` with every registered page, holding the registry's mutex: no page is made or
 /// returned meanwhile.
-#[cfg(test)]
 pub(crate) fn for_each_page(mut f: impl FnMut(&Page)) {
     for page in lock(&REGISTRY).iter() {
         // SAFETY: a registered page is alive while the registry's mutex is held.

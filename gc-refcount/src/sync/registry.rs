@@ -1,5 +1,5 @@
 //! The threads of the shared heap on [`Std`]: who is registered, each one's mailbox (biased
-//! counting), handshake state ([`ThreadState`]) and list of tracked objects ([`Shard`]), and the
+//! counting), handshake state ([`ThreadState`]) and set of pages (the `pages` module), and the
 //! heap access that [`blocking`] sections give up.
 //!
 //! ## Registration
@@ -7,10 +7,11 @@
 //! A thread is registered the first time it runs heap code (allocates, frees, locks a `GcLock`,
 //! stores into an `AtomicGc`): it gets an owner id from a global counter (never reused, so an
 //! object whose owner has exited is never mistaken for a new thread's), a mailbox, a handshake
-//! state and a shard (an orphaned one if a thread left one behind, or a new one). The
-//! registration is a thread-local whose destructor, when the thread exits — normally or by a
-//! panic — enters a blocking section (so that a collector need not wait for it), unregisters,
-//! orphans its shard (its objects stay tracked) and merges what its mailbox still holds.
+//! state and a set of pages (one a thread left behind, or a new one). The registration is a
+//! thread-local whose destructor, when the thread exits — normally or by a panic — enters a
+//! blocking section (so that a collector need not wait for it), unregisters, leaves its set of
+//! pages for the next thread (its objects stay where they are) and merges what its mailbox still
+//! holds.
 //!
 //! Registering and unregistering take the `MEMBERSHIP` lock, which a collector holds for the
 //! whole time the world is stopped: the set of threads it stopped cannot change under it. A
@@ -20,7 +21,6 @@
 //! A thread whose registration is already destroyed (other thread-locals' destructors run after
 //! it) runs heap code as an *anonymous* thread: through the world's anonymous gate.
 
-use std::alloc::Layout;
 use std::cell::{Cell, RefCell};
 use std::collections::BTreeMap;
 use std::marker::PhantomData;
@@ -33,11 +33,11 @@ use gc_core::sync::Std;
 
 use super::biased::{BiasedCounts, Queued, Unreferenced};
 use super::help_board::SharedWork;
-use super::object::Published;
+use super::object::forget_type;
 use super::pages;
-use super::runtime::{Runtime, ANONYMOUS};
+use super::runtime::ANONYMOUS;
 use super::schedule::{REPORT_EVERY, SCHEDULE};
-use super::tracked::{shard_of, List, Shard, TrackedLinks};
+use super::tracked::TrackedLinks;
 use super::world::{ThreadState, World};
 
 /// What [`current_thread`] returns inside a blocking section: an id no object is owned by, so
@@ -80,17 +80,10 @@ static MEMBERSHIP: Mutex<()> = Mutex::new(());
 static NEXT_ID: AtomicUsize = AtomicUsize::new(1);
 /// The handshake words.
 pub(crate) static WORLD: LazyLock<World<Std>> = LazyLock::new(World::new);
-/// Every shard ever made (shards are never freed), each at its [`Shard::index`].
-static SHARDS: Mutex<Vec<&'static Shard>> = Mutex::new(Vec::new());
-/// Shards whose thread has exited, for the next thread that registers.
-static ORPHANS: Mutex<Vec<&'static Shard>> = Mutex::new(Vec::new());
-/// The shard of objects allocated by threads that are not registered (exiting ones).
-static ANONYMOUS_SHARD: LazyLock<&'static Shard> = LazyLock::new(new_shard);
 
 /// A thread's registration; its destructor unregisters the thread when it exits.
 struct Registration {
     record: Arc<ThreadRecord>,
-    shard: &'static Shard,
     /// How many entries the owner took from its mailbox last time.
     last_taken: Cell<usize>,
 }
@@ -106,21 +99,12 @@ impl Registration {
             state: ThreadState::new(),
         });
         lock(&REGISTRY).insert(id, Arc::clone(&record));
-        let shard = lock(&ORPHANS).pop().unwrap_or_else(new_shard);
         pages::take_set();
         Registration {
             record,
-            shard,
             last_taken: Cell::new(0),
         }
     }
-}
-
-fn new_shard() -> &'static Shard {
-    let mut shards = lock(&SHARDS);
-    let shard = Shard::leak(shards.len());
-    shards.push(shard);
-    shard
 }
 
 impl Drop for Registration {
@@ -137,7 +121,6 @@ impl Drop for Registration {
             // After this, senders merge objects owned by this thread themselves; the lock orders
             // every local-count update this thread made before their merges.
             lock(&REGISTRY).remove(&self.record.id);
-            lock(&ORPHANS).push(self.shard);
             pages::leave_set();
         }
         // What was queued before the mailbox closes is merged here, on the owner thread, one last
@@ -168,8 +151,9 @@ thread_local! {
     static HOLDS_STOPPED_WORLD: Cell<bool> = const { Cell::new(false) };
     /// Created on the thread's first heap operation; destroyed when it exits.
     static REGISTRATION: Registration = Registration::new();
-    /// This thread's frees of other threads' objects, batched (see [`untrack_and_dealloc`]).
-    static REMOTE_FREES: RefCell<RemoteFrees> = RefCell::new(RemoteFrees::default());
+    /// Tracked allocations minus frees this thread has not reported to the schedule yet, and the
+    /// schedule's count they belong to (see [`count_tracked`]).
+    static UNREPORTED: Cell<(usize, isize)> = const { Cell::new((0, 0)) };
     /// The mailboxes this thread posted to lately (see [`send_to_owner`]).
     static RECENT_OWNERS: RefCell<RecentOwners> = RefCell::new(RecentOwners::default());
 }
@@ -439,7 +423,6 @@ pub fn blocking<R>(f: impl FnOnce() -> R) -> R {
             f()
         }
         _ => {
-            complete_remote_frees();
             enter_blocking();
             let _leave = LeaveBlocking;
             f()
@@ -480,230 +463,46 @@ fn park() {
 
 // --- tracking -------------------------------------------------------------------------------------
 
-/// Adds `delta` (tracked allocations minus frees) to what `list` has not reported to the
-/// schedule yet; returns the whole amount, taken out of the list, once it reaches
-/// [`REPORT_EVERY`] either way. The caller reports it after unlocking the list.
+/// Adds `delta` (tracked allocations minus frees) to what this thread has not reported to the
+/// schedule yet, and reports the whole amount once it reaches [`REPORT_EVERY`] either way. What
+/// a thread counted before the schedule last started its count anew
+/// ([`Schedule::count`](super::schedule::Schedule::count) changed) is dropped, as it was examined.
 #[inline]
-fn count_unreported(list: &mut List, delta: isize) -> Option<isize> {
-    list.unreported += delta;
-    (list.unreported.abs() >= REPORT_EVERY).then(|| std::mem::take(&mut list.unreported))
+fn count_tracked(delta: isize) {
+    let count = SCHEDULE.count();
+    let full = UNREPORTED.try_with(|unreported| {
+        let (counted_in, before) = unreported.get();
+        let now = if counted_in == count {
+            before + delta
+        } else {
+            delta
+        };
+        let full = now.abs() >= REPORT_EVERY;
+        unreported.set((count, if full { 0 } else { now }));
+        full.then_some(now)
+    });
+    match full {
+        Ok(Some(now)) => SCHEDULE.report(now),
+        Ok(None) => {}
+        // The thread-local is gone (the thread is exiting): report at once.
+        Err(_) => SCHEDULE.report(delta),
+    }
 }
 
 /// # Safety
 /// As `Runtime::track`.
-pub(crate) unsafe fn track(obj: NonNull<TrackedLinks>) {
-    let shard = REGISTRATION
-        .try_with(|registration| registration.shard)
-        .unwrap_or_else(|_| *ANONYMOUS_SHARD);
-    let mut list = shard.lock();
-    // SAFETY: the caller's promise: a live object in no list, not shared yet.
-    unsafe { list.push(shard, obj) };
-    let report = count_unreported(&mut list, 1);
-    drop(list);
-    if let Some(delta) = report {
-        SCHEDULE.report(delta);
-    }
+pub(crate) unsafe fn track(_obj: NonNull<TrackedLinks>) {
+    // The collector finds the object in its page: nothing to link.
+    count_tracked(1);
 }
 
 /// # Safety
 /// As `Runtime::untrack`.
 pub(crate) unsafe fn untrack(obj: NonNull<TrackedLinks>) {
-    // SAFETY: the caller's promise: a live tracked object; the caller holds a reference's worth
-    // of happens-after its allocation.
-    let shard = unsafe { shard_of(obj) };
-    let mut list = shard.lock();
-    // SAFETY: `obj` is in `shard`'s list, locked here.
-    unsafe { list.unlink(obj) };
-    let report = count_unreported(&mut list, -1);
-    drop(list);
-    if let Some(delta) = report {
-        SCHEDULE.report(delta);
-    }
-}
-
-/// Frees for the std runtime (see `Runtime::untrack_and_dealloc`): an object of this thread's own
-/// shard leaves its list and returns its memory at once; one of another thread's shard waits in
-/// this thread's [`RemoteFrees`], which takes each shard's lock once per batch.
-///
-/// Taking another thread's shard lock for every such free moved the lock's cache line between the
-/// cores each time, and made the owner's next allocation wait for it: on `shared-churn`, where a
-/// third to a half of the nodes die on the thread that did not make them, two mutators ran no
-/// faster than one.
-///
-/// # Safety
-/// As `Runtime::untrack_and_dealloc`.
-pub(crate) unsafe fn untrack_and_dealloc(
-    obj: NonNull<TrackedLinks>,
-    layout: Layout,
-    published: Published,
-) {
-    let pending = PendingFree {
-        obj,
-        layout,
-        published,
-    };
-    // SAFETY: a live tracked object (its memory is allocated until this free completes).
-    let shard = unsafe { shard_of(obj) };
-    let own = REGISTRATION
-        .try_with(|registration| std::ptr::eq(registration.shard, shard))
-        .unwrap_or(false);
-    if !own {
-        let batched = REMOTE_FREES.try_with(|frees| frees.borrow_mut().push(pending));
-        match batched {
-            Ok(None) => return,
-            Ok(Some(full)) => {
-                // SAFETY: the caller holds heap access; the entries are pending frees.
-                unsafe { full.complete() };
-                return;
-            }
-            // The batch is gone (this thread is exiting): free at once.
-            Err(_) => {}
-        }
-    }
-    // SAFETY: the caller's promise.
-    unsafe { pending.complete_alone() };
-}
-
-/// A freed object of another thread's shard, still in that shard's list (count zero, value
-/// dropped), and how to return its memory. `Copy` so that a batch that is already destroyed
-/// (the thread is exiting) leaves the caller its copy to complete; each is completed once.
-#[derive(Clone, Copy)]
-struct PendingFree {
-    obj: NonNull<TrackedLinks>,
-    layout: Layout,
-    published: Published,
-}
-
-impl PendingFree {
-    /// Takes the object out of its list and returns its memory.
-    ///
-    /// # Safety
-    /// A pending free not completed yet; the current thread holds heap access.
-    unsafe fn complete_alone(self) {
-        // SAFETY: the caller's promise: in its list, heap access held.
-        unsafe { untrack(self.obj) };
-        // SAFETY: out of its list now, unreachable, allocated with this layout.
-        unsafe { self.dealloc() };
-    }
-
-    /// Returns the memory of an object that is in no list any more.
-    ///
-    /// # Safety
-    /// The object is unreachable, unlinked, and its memory not returned yet.
-    unsafe fn dealloc(self) {
-        // SAFETY: the caller's promise; allocated by `Std::alloc` with this layout.
-        unsafe {
-            <Std as Runtime>::dealloc_published(self.obj.cast(), self.layout, self.published)
-        };
-    }
-}
-
-/// This thread's frees of objects in other threads' shards, waiting to leave their lists in one
-/// lock per shard (see [`untrack_and_dealloc`]). Completed when it holds [`RemoteFrees::BATCH`]
-/// entries, at [`sync::safepoint`](super::safepoint), on entering a blocking section, before
-/// this thread collects, and when the thread exits (its destructor).
-#[derive(Default)]
-struct RemoteFrees {
-    pending: Vec<PendingFree>,
-}
-
-/// A full batch, taken out of [`RemoteFrees`] to be completed outside its `RefCell` borrow.
-struct FullBatch(Vec<PendingFree>);
-
-impl RemoteFrees {
-    /// Entries a batch holds before it is completed.
-    const BATCH: usize = 32;
-
-    /// Adds a pending free; returns the batch if it is now full.
-    ///
-    /// The next batch starts with its whole capacity: grown by doubling from empty, each batch
-    /// reallocated four times, and the last reallocation (to 1 KiB) is too large for glibc's
-    /// thread cache, so each one made glibc consolidate the arena's small free chunks (in a
-    /// `perf` profile of `shared-churn`, `sync-atomic`, 0.6 % of the samples).
-    fn push(&mut self, pending: PendingFree) -> Option<FullBatch> {
-        self.pending.push(pending);
-        if self.pending.len() >= Self::BATCH {
-            self.take()
-        } else {
-            None
-        }
-    }
-
-    /// Takes the pending frees as a batch, if there are any; the next batch starts with its
-    /// whole capacity (see [`push`](RemoteFrees::push)).
-    fn take(&mut self) -> Option<FullBatch> {
-        (!self.pending.is_empty()).then(|| {
-            FullBatch(std::mem::replace(
-                &mut self.pending,
-                Vec::with_capacity(Self::BATCH),
-            ))
-        })
-    }
-}
-
-impl FullBatch {
-    /// Takes every object out of its list, one lock per shard run, then returns the memory.
-    ///
-    /// # Safety
-    /// The entries are pending frees not completed yet; the current thread holds heap access.
-    unsafe fn complete(mut self) {
-        // Group by shard so that each shard is locked once.
-        // SAFETY: each object is allocated and tracked until its free completes.
-        self.0
-            .sort_unstable_by_key(|pending| unsafe { shard_of(pending.obj) } as *const Shard);
-        let mut at = 0;
-        while at < self.0.len() {
-            // SAFETY: as above.
-            let shard = unsafe { shard_of(self.0[at].obj) };
-            let mut list = shard.lock();
-            let mut removed = 0;
-            // SAFETY: as above.
-            while at < self.0.len() && std::ptr::eq(unsafe { shard_of(self.0[at].obj) }, shard) {
-                // SAFETY: in this shard's list, locked here; heap access held.
-                unsafe { list.unlink(self.0[at].obj) };
-                removed += 1;
-                at += 1;
-            }
-            let report = count_unreported(&mut list, -removed);
-            drop(list);
-            if let Some(delta) = report {
-                SCHEDULE.report(delta);
-            }
-        }
-        for pending in self.0 {
-            // SAFETY: unlinked above, unreachable, memory not returned yet.
-            unsafe { pending.dealloc() };
-        }
-    }
-}
-
-impl Drop for RemoteFrees {
-    fn drop(&mut self) {
-        if self.pending.is_empty() {
-            return;
-        }
-        let pending = FullBatch(std::mem::take(&mut self.pending));
-        // The thread is exiting: an anonymous heap access waits for a running collection.
-        let _access = enter_heap();
-        // SAFETY: pending frees, not completed; heap access held.
-        unsafe { pending.complete() };
-    }
-}
-
-/// Completes this thread's pending frees of other threads' objects now (see [`RemoteFrees`]), if
-/// it is a running registered thread (which holds heap access); elsewhere it does nothing.
-pub(crate) fn complete_remote_frees() {
-    if matches!(THREAD_ID.get(), ANONYMOUS | BLOCKED) {
-        return;
-    }
-    let pending = REMOTE_FREES
-        .try_with(|frees| frees.borrow_mut().take())
-        .ok()
-        .flatten();
-    if let Some(pending) = pending {
-        // SAFETY: pending frees, not completed; a running registered thread holds heap access.
-        unsafe { pending.complete() };
-    }
+    // SAFETY: the caller's promise: a live tracked object, whose value is dropped, and heap
+    // access, so no collection is walking the pages.
+    unsafe { forget_type(obj) };
+    count_tracked(-1);
 }
 
 // --- what a collector needs ----------------------------------------------------------------------
@@ -720,7 +519,6 @@ const STALL_WARNING: Duration = Duration::from_secs(2);
 pub(crate) struct StoppedWorld {
     held: HeldThreads,
     _membership: MutexGuard<'static, ()>,
-    shards: Vec<&'static Shard>,
     role: CollectorRole,
 }
 
@@ -821,11 +619,9 @@ impl StoppedWorld {
         }
         COLLECTING.set(true);
         HOLDS_STOPPED_WORLD.set(true);
-        let shards = lock(&SHARDS).clone();
         Ok(StoppedWorld {
             held: HeldThreads { others },
             _membership: membership,
-            shards,
             role: CollectorRole { _access: access },
         })
     }
@@ -835,16 +631,10 @@ impl StoppedWorld {
         let StoppedWorld {
             held,
             _membership,
-            shards: _,
             role,
         } = self;
         drop(held);
         role
-    }
-
-    /// Every shard, each at its [`Shard::index`] (lock each to read it).
-    pub(crate) fn shards(&self) -> &[&'static Shard] {
-        &self.shards
     }
 
     /// How many of the stopped threads are parked at a safepoint (not in a blocking section):

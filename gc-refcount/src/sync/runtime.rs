@@ -292,16 +292,6 @@ unsafe impl Runtime for Std {
     }
 
     #[inline]
-    unsafe fn untrack_and_dealloc(
-        obj: NonNull<TrackedLinks>,
-        layout: Layout,
-        published: Published,
-    ) {
-        // SAFETY: the caller's promise, passed on.
-        unsafe { registry::untrack_and_dealloc(obj, layout, published) }
-    }
-
-    #[inline]
     unsafe fn alloc(layout: Layout) -> *mut u8 {
         // SAFETY: the caller guarantees a non-zero size.
         unsafe { pages::alloc(layout) }.as_ptr()

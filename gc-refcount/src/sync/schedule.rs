@@ -74,6 +74,8 @@ pub(crate) struct Schedule {
     /// Set when a report finds a collection due; cleared by the collection. Read through
     /// [`Schedule::is_due`].
     due: AtomicBool,
+    /// How many times the count started anew ([`Schedule::count`]).
+    count: AtomicUsize,
 }
 
 /// A shard reports its allocation count to the schedule every this many tracked allocations
@@ -90,6 +92,7 @@ pub(crate) static SCHEDULE: Schedule = Schedule {
     threshold: AtomicUsize::new(DEFAULT_THRESHOLD),
     generational: AtomicBool::new(false),
     due: AtomicBool::new(false),
+    count: AtomicUsize::new(0),
 };
 
 impl Schedule {
@@ -138,6 +141,15 @@ impl Schedule {
     pub(crate) fn restart_count(&self) {
         self.young.store(0, Relaxed);
         self.due.store(false, Relaxed);
+        self.count.fetch_add(1, Relaxed);
+    }
+
+    /// Which count the reports go to: it changes each time the count starts anew, and a thread
+    /// drops what it counted for an earlier one and has not reported (a collection examined
+    /// those objects).
+    #[inline]
+    pub(crate) fn count(&self) -> usize {
+        self.count.load(Relaxed)
     }
 
     /// Records that a collection of `scope` left `survivors` of the objects it examined, and
@@ -199,6 +211,7 @@ mod tests {
             threshold: AtomicUsize::new(threshold),
             generational: AtomicBool::new(false),
             due: AtomicBool::new(false),
+            count: AtomicUsize::new(0),
         }
     }
 
