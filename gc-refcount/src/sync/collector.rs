@@ -14,11 +14,11 @@
 //!    `gc_refs` = its count as [`Counts::collector_count`](super::counts::Counts::collector_count)
 //!    reads it (a queued entry outside every mailbox counts as a reference from outside: the
 //!    thread holding it may be running); an object whose count is zero is being freed — by a
-//!    thread that waits for the collection to end or is parked inside a `Drop`, or it waits, value
-//!    dropped, in a thread's batch of frees to leave its list — and its value is never read: it
-//!    is a root with no edges (its references count as external). An object's number is its place
-//!    in the lists (its list's first number plus its `slot`), so nothing is written to number it.
-//!    Each examined object's value is traced **once**, in the same walk: its edges are recorded,
+//!    thread that waits for the collection to end or is parked inside a `Drop` — and its value is
+//!    never read: it is a root with no edges (its references count as external). The examined
+//!    objects are found by walking the pages the shared objects live in (the `pages` module),
+//!    and each one's number, its place among them, is written into its header. Each examined
+//!    object's value is traced **once**, in the same walk: its edges are recorded,
 //!    and then each edge to an examined object subtracts one from its target's `gc_refs` (see
 //!    `examine` for why in two walks). Objects left with `gc_refs > 0` are referenced from
 //!    outside the examined objects (a handle on some thread's stack, a thread-local object, a
@@ -31,11 +31,11 @@
 //!    breadth-first walk of the edge table on this thread (see `mark` for why not gc-core's
 //!    parallel engine), so that the marking sees exactly what the subtraction saw. What is
 //!    examined and not reached is garbage: unreachable when the world stopped, so unreachable
-//!    for good (see `find_unreachable`). It is flagged dead, unlinked (under each list's lock)
-//!    and held (one extra count each); then the collector role is given up. No mailbox holds an
-//!    entry for it: an entry's reference counted as external in step 2. Survivors are not
-//!    touched, except that a collection of the generational schedule promotes the young ones,
-//!    whose slots it set in the walk of step 2.
+//!    for good (see `find_unreachable`). It is flagged dead (so that the next collection's walk
+//!    of the pages skips it) and held (one extra count each); then the collector role is given
+//!    up. No mailbox holds an entry for it: an entry's reference counted as external in step 2.
+//!    Survivors are not touched; a collection of the generational schedule flagged its young
+//!    members old as it numbered them in step 2.
 //! 4. **Tear-down**, with the world running (garbage is unreachable, so no mutator can see it):
 //!    every value is dropped, then the holds are released, which frees the memory. The rules are
 //!    the thread-local heap's (see `teardown.rs` in this crate): a handle to a torn-down object
@@ -168,7 +168,7 @@ fn collect_within(
     let mut scratch = SCRATCH.lock().unwrap_or_else(PoisonError::into_inner);
     let examination = examine(&world, scope, &mut scratch);
     // Step 3 runs with the world running; this thread keeps the collector role until the garbage
-    // has left the lists (see `find_unreachable`).
+    // is flagged dead (see `find_unreachable`).
     let role = world.restart();
     let restarted = Instant::now();
     let outcome = examination.and_then(|examined| find_unreachable(&mut scratch, examined));
@@ -255,16 +255,15 @@ pub struct SharedCollection {
 /// mailboxes and the restart; the last two run after the restart, before the tear-down.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct CollectionPhases {
-    /// One walk over the lists: reading each tracked object's count and tracing its value
-    /// (recording where its edges point).
+    /// One walk over the pages, numbering the tracked objects, then one over those: reading each
+    /// one's count and tracing its value (recording where its edges point).
     pub trace: Duration,
     /// Resolving the recorded edges to examined objects and subtracting them from the counts.
     pub resolve: Duration,
     /// Marking what the roots (objects referenced from outside) reach along the edges, with the
     /// world running.
     pub mark: Duration,
-    /// Flagging, unlinking and holding the garbage (for the tear-down that follows), with the
-    /// world running.
+    /// Flagging and holding the garbage (for the tear-down that follows), with the world running.
     pub sweep: Duration,
     /// How many threads did parts of the trace and resolve walks (of either): this one, and the
     /// parked threads that helped it while they waited. 1 when the walks were not split (a
@@ -359,8 +358,8 @@ impl Scratch {
 /// every small free chunk of its arena (`malloc_consolidate`), which then has to be split again
 /// for the next small allocations. In a `perf` profile of `shared-churn` (`sync-atomic`,
 /// `--scale medium`, `collect_ms=0`), 1.5 % of the samples were that consolidation, called from
-/// the tear-down's free of this list. With this and the remote-free batches' fixed capacity
-/// (`registry`), the consolidation and the chunk unlinking it does took 0.7 % of the samples
+/// the tear-down's free of this list. With this and (then) the remote-free batches' fixed
+/// capacity, the consolidation and the chunk unlinking it does took 0.7 % of the samples
 /// instead of 4.4–5.1 % (two profiles of each build). The runs' wall time moved within their
 /// noise: medians of 8 alternating runs 808 → 802 ms (`sync-atomic`), 1067 → 1099 ms
 /// (`sync-biased`), single runs ranging over ±30 %.
@@ -375,7 +374,7 @@ fn keep_for_next(mut garbage: Vec<NonNull<TrackedLinks>>) {
 
 static SCRATCH: Mutex<Scratch> = Mutex::new(Scratch::new());
 
-/// How many objects ahead of the one it traces [`examine`]'s walk over the lists prefetches.
+/// How many objects ahead of the one it traces [`examine`]'s walk over the members prefetches.
 const OBJECTS_AHEAD: usize = 16;
 
 /// How many recorded edges ahead of the one it resolves [`examine`] prefetches the target.
@@ -390,22 +389,24 @@ const TARGETS_AHEAD: usize = 32;
 /// as few times as it can and always knows the address it will read some steps ahead, to
 /// prefetch it:
 ///
-/// 1. One walk over the lists (prefetching [`OBJECTS_AHEAD`] objects ahead) takes each object's
-///    count and traces its value, recording the *addresses* of its edges' targets.
+/// 0. One walk over the pages, in address order, reads each block's type record and state, and
+///    numbers the tracked objects it examines (in their first word): the members.
+/// 1. One walk over the members (prefetching [`OBJECTS_AHEAD`] objects ahead) takes each
+///    object's count and traces its value, recording the *addresses* of its edges' targets.
 /// 2. One walk over those addresses (prefetching [`TARGETS_AHEAD`] ahead) reads each target's
-///    shard and slot: its index.
+///    number: its index if it is the member of that index (a number left from an earlier
+///    collection names another member, or none).
 ///
-///    Both walks are split in parts that the parked mutators help with ([`Split`]), each part a
-///    range of members and its edges.
+///    Walks 1 and 2 are split in parts that the parked mutators help with ([`Split`]), each part
+///    a range of members and its edges.
 /// 3. The marking reads only the edge table; the sweep touches only the garbage. Neither needs
 ///    the world stopped ([`find_unreachable`]).
 ///
-/// An object's index is its place in the lists, so the first walk writes nothing to the
-/// objects, and a number is never stale. It used to number each one in its state word (a
-/// write to every examined object), and survivors kept stale numbers that only a flag told from
-/// current ones. On the `sync_collect` bench (three alternating runs) the collection of a cached
-/// heap took 1.34–1.47 ms against 1.07–1.37 ms for the numbering build, a cold one 1.44–1.56 ms
-/// against 1.41–1.83.
+/// The numbers are written because the objects are no longer in lists whose places could
+/// number them (the `tracked` module says why). When they were, the numbering build had been
+/// measured against the one that numbered from the lists: on the `sync_collect` bench (three
+/// alternating runs) the collection of a cached heap took 1.07–1.37 ms numbering, 1.34–1.47 ms
+/// not; a cold one 1.41–1.83 ms against 1.44–1.56.
 ///
 /// Numbering, tracing and resolving in one pass each, where the collector used to number in one
 /// walk and then trace and resolve each edge at once in a second (a cache miss per target that
@@ -510,7 +511,7 @@ fn examine(
         "more than 2^32 tracked shared objects or edges between them"
     );
 
-    // Resolve the recorded edges: each target's shard and slot give its index, and one is
+    // Resolve the recorded edges: each target's number gives its index, and one is
     // subtracted from its `gc_refs`. Each part of the trace is resolved as one part, which
     // also shifts its members' offsets by the edges of the parts before it. One thread
     // subtracts from `gc_refs` directly, each other one counts in its own buffer.
@@ -591,19 +592,16 @@ struct Examined {
 }
 
 /// Step 3 (see the module docs), with the world running again: marks what the roots reach along
-/// the edges that [`examine`] recorded, flags the rest dead, unlinks it from the lists and holds
-/// it; returns it.
+/// the edges that [`examine`] recorded, flags the rest dead and holds it; returns it.
 ///
 /// Neither step reads what a mutator may change. The marking reads only the edge table. The
 /// garbage was unreachable when the world stopped — nothing but other garbage referenced it —
 /// and no thread can reach it again: a thread reaches an object only through a handle, or an
 /// object or slot it reaches, and no reference to the garbage is outside it. So no thread
-/// touches a garbage object's count or value before the tear-down, and the sweep flags, unlinks
-/// and holds it alone. It takes each shard's lock, as a mutator's free does, for
-/// [`SWEEP_BATCH`] objects at a time (the garbage of one shard is contiguous in the members),
-/// so a mutator that allocates meanwhile waits little for its own shard's. This thread keeps the
-/// collector role meanwhile ([`CollectorRole`](super::registry::CollectorRole)): no other
-/// collection examines the lists before the garbage has left them. (None could anyway: this
+/// touches a garbage object's count or value before the tear-down, and the sweep flags and
+/// holds it alone, taking no lock. This thread keeps the collector role meanwhile
+/// ([`CollectorRole`](super::registry::CollectorRole)): no other collection walks the pages
+/// before the garbage is flagged dead, which makes that walk skip it. (None could anyway: this
 /// thread is registered and running, and reaches no safepoint before the sweep ends, so no
 /// other collector could stop the world; the role says so outright, and keeps a thread that
 /// would collect from stopping the others while it waits.)
@@ -623,9 +621,9 @@ fn find_unreachable(scratch: &mut Scratch, examination: Examined) -> Result<Foun
     mark(table, gc_refs, marked, queue);
     let marked_at = Instant::now();
 
-    // Only the garbage is touched: flagged `DEAD` (a free checks that flag) and unlinked. The
-    // garbage is listed first (from the marks alone), so that the walk that flags and unlinks it
-    // can prefetch it.
+    // Only the garbage is touched: flagged `DEAD` (a free and the next walk of the pages check
+    // that flag). The garbage is listed first (from the marks alone), so that the walk that
+    // flags it can prefetch it.
     let mut garbage = std::mem::take(spare);
     garbage.extend(
         table
@@ -676,7 +674,7 @@ fn find_unreachable(scratch: &mut Scratch, examination: Examined) -> Result<Foun
 
 /// What [`find_unreachable`] found.
 struct Found {
-    /// The garbage: dead, unlinked, held.
+    /// The garbage: dead and held.
     garbage: Vec<NonNull<TrackedLinks>>,
     /// The tracked objects in the heap when the world stopped.
     examined: usize,
@@ -773,8 +771,8 @@ fn trace_part(part: &mut TracePart<'_>, _: &mut ()) {
         if let Some(&ahead) = members.get(i + OBJECTS_AHEAD) {
             prefetch_object(ahead.as_ptr());
         }
-        // SAFETY: the lists are locked by the collector, and with the world stopped every object
-        // in them is allocated (a free unlinks first, and no free runs now); this part is done
+        // SAFETY: a member was an object in use when the walk of the pages found it, and with the
+        // world stopped no thread frees one (a free needs heap access); this part is done
         // before the world restarts. No mutator changes a counted value while the world is
         // stopped (locked `GcLock`s are skipped, not waited for: this thread counts as holding
         // the stopped world). Traced once: the marking follows the recorded edges, never a
@@ -826,7 +824,7 @@ enum Subtract<'a> {
     Count(&'a mut [u32]),
 }
 
-/// Resolves the edges of `part`: each target's shard and slot give its index, which goes to the
+/// Resolves the edges of `part`: each target's number gives its index, which goes to the
 /// part's `edges`, and one is subtracted for it.
 fn resolve_part(part: &mut ResolvePart<'_>, worker: &mut Subtractor<'_>) {
     let ResolvePart {
@@ -989,7 +987,7 @@ const QUEUE_AHEAD_EDGES: usize = 8;
 ///
 /// The world runs during the tear-down, so another collection may ask this thread to stop: it
 /// stops between two objects (a parked tear-down is what a `Drop` that allocates does already;
-/// the garbage is unlinked, and what it still references counts as external). A tear-down with
+/// the garbage is flagged dead, and what it still references counts as external). A tear-down with
 /// no such stop held the other collections up until it ended: on `shared-churn`
 /// (`sync-biased`, `--scale medium`, four alternating runs) the explicit collections waited
 /// 44–805 µs (p50) for the world to stop without it and 19–22 µs with it. The run's

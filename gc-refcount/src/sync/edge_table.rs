@@ -10,7 +10,7 @@ use super::tracked::TrackedLinks;
 /// The examined objects of one collection and their recorded edges: the edges of member `i` are
 /// `edges[offsets[i]..offsets[i + 1]]`, each the index of a member.
 pub(crate) struct EdgeTable {
-    /// The examined objects, by index: the lists' members, one list after the other.
+    /// The examined objects, by index, in the order the walk of the pages found them.
     pub(crate) members: Vec<NonNull<TrackedLinks>>,
     /// Where each member's edges start in `edges`, and (last) where the last one's end.
     pub(crate) offsets: Vec<u32>,

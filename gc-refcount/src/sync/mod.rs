@@ -67,8 +67,9 @@
 //!
 //! ## What is not built yet
 //!
-//! No `sync::Weak`. Leaf objects carry the collector's four header words unused (see
-//! [`SharedHeader`]).
+//! No `sync::Weak`. Leaf objects carry the collector's number word unused (see
+//! [`SharedHeader`]). A value aligned to more than 128 bytes cannot be shared yet (the pages
+//! serve alignments up to that; such an allocation panics).
 //!
 //! The collection's trace and resolve walks are shared with the mutators parked at their
 //! safepoints (the `help_board` module); its marking, its sweep and the tear-down run on the
@@ -180,11 +181,11 @@
 
 //! ## Where the unsafe code is
 //!
-//! `object.rs` (layout, allocation, the free), `pages.rs` (the memory: pages of blocks),
-//! `handle.rs` (`Gc`), `atomic.rs` (`AtomicGc`), the
-//! counting disciplines `counts.rs` and `biased.rs`, `runtime.rs` (crossbeam-epoch, memory),
-//! `tracked.rs` (the lists of tracked objects), `collector.rs` (trial deletion, tear-down) and
-//! `help_board.rs` (work the collector shares with the parked mutators).
+//! `object.rs` (layout, allocation, the free), `pages.rs` (the memory: pages of blocks, which
+//! the collector walks), `handle.rs` (`Gc`), `atomic.rs` (`AtomicGc`), the counting disciplines
+//! `counts.rs` and `biased.rs`, `runtime.rs` (crossbeam-epoch, memory), `tracked.rs` (the
+//! collector's header words), `collector.rs` (trial deletion, tear-down) and `help_board.rs`
+//! (work the collector shares with the parked mutators).
 //! Every concurrent step goes through the runtime's atomics (gc-core's sync facade), so that the
 //! models in `loom-tests` check this code, not a copy.
 

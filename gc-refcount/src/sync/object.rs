@@ -204,7 +204,7 @@ impl<T: Trace + Send + Sync + 'static, C: Counts> SharedBox<T, C> {
             });
         }
         if T::MAY_CONTAIN_GC {
-            // SAFETY: the object is live, in no list, and not shared yet.
+            // SAFETY: the object is live, allocated by the runtime, and not shared yet.
             unsafe { C::Runtime::track(ptr.cast()) };
         }
         ptr.cast()
@@ -295,22 +295,21 @@ pub enum Published {
 /// [`Counts::try_increment`] fails from now on). Each object is freed exactly once.
 pub(crate) unsafe fn free<C: Counts>(obj: NonNull<SharedHeader<C>>, published: Published) {
     // A thread in a blocking section (or exiting) waits here for a running collection to end:
-    // the collector may be reading this object's list, or (if the count reached zero while it
-    // ran) have skipped it as "being freed", and this free drops its value and unlinks it.
+    // the collector may be examining this object, or (if the count reached zero while it ran)
+    // have skipped it as "being freed", and this free drops its value and untracks it.
     let _access = C::Runtime::enter_heap();
-    // SAFETY: unreachable, and (if tracked and not torn down by a collection) still in its list
+    // SAFETY: unreachable, and (if tracked and not torn down by a collection) still tracked
     // with a count of zero, which a collection skips; `finish::<C>` matches the object's
     // discipline, and runs within this heap access (nested frees run inside this one's `Drop`,
     // queued ones before the outermost free returns).
     unsafe { trashcan::release(obj.cast(), published, finish::<C>) };
 }
 
-/// The rest of [`free`]: drops the value (unless a collection did), then takes the object out of
-/// its list if it is in one and returns the memory — at once, or through the runtime's epoch if
-/// the object was `published` (both through [`Runtime::untrack_and_dealloc`] for a listed object,
-/// which may batch them).
+/// The rest of [`free`]: drops the value (unless a collection did), then untracks the object if
+/// it is tracked ([`Runtime::untrack`]) and returns the memory — at once, or through the
+/// runtime's epoch if the object was `published`.
 ///
-/// While the value drops, a tracked object is still in its list, with a count of zero: a
+/// While the value drops, a tracked object is still tracked, with a count of zero: a
 /// collection that runs meanwhile (a `Drop` that allocates reaches a safepoint) skips it as
 /// "being freed" and never reads its value.
 ///
@@ -330,24 +329,23 @@ unsafe fn finish<C: Counts>(obj: NonNull<TrackedLinks>, published: Published) {
         obj: NonNull<SharedHeader<C>>,
         layout: Layout,
         published: Published,
-        /// Still in its list (tracked, and not torn down by a collection, which unlinks).
-        listed: bool,
+        /// Still tracked (tracked, and not torn down by a collection: the collection's walks skip
+        /// what it flagged dead).
+        tracked: bool,
         _counts: PhantomData<C>,
     }
     impl<C: Counts> Drop for Dealloc<C> {
         fn drop(&mut self) {
-            if self.listed {
-                // SAFETY: a tracked object in its list (a collection tears down only what it
-                // unlinked), count zero for good, value dropped; allocated with this layout.
-                unsafe {
-                    C::Runtime::untrack_and_dealloc(self.obj.cast(), self.layout, self.published)
-                };
-                return;
+            if self.tracked {
+                // SAFETY: a tracked object, count zero for good, value dropped; the caller of
+                // `free` holds heap access, and nothing reads the type record after this.
+                unsafe { C::Runtime::untrack(self.obj.cast()) };
             }
-            // SAFETY: allocated by `C::Runtime::alloc` with this layout (`allocate`), in no list
-            // (untracked, or unlinked by the collection that tore it down), and unreachable: no
-            // reference remains, and a loader that could still read a published header pinned
-            // the epoch before reading its address from the slot.
+            // SAFETY: allocated by `C::Runtime::alloc` with this layout (`allocate`), not
+            // tracked (untracked above, never tracked, or flagged dead by the collection that
+            // tore it down), and unreachable: no reference remains, and a loader that could
+            // still read a published header pinned the epoch before reading its address from the
+            // slot.
             unsafe { C::Runtime::dealloc_published(self.obj.cast(), self.layout, self.published) };
         }
     }
@@ -356,7 +354,7 @@ unsafe fn finish<C: Counts>(obj: NonNull<TrackedLinks>, published: Published) {
         obj,
         layout: info.layout,
         published,
-        listed: info.tracked && !dead,
+        tracked: info.tracked && !dead,
         _counts: PhantomData,
     };
     if !dead {

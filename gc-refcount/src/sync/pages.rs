@@ -15,8 +15,8 @@
 //!   one compare-and-swap, and never touches the page. The holder takes the whole list at once
 //!   (a swap) when its pages run out, and frees each block then.
 //! - **Sets outlive threads.** A thread that exits leaves its set, pages and all, for the next
-//!   thread that registers (as it leaves its list of tracked objects): a block freed by another
-//!   thread after the exit still has a list to go to, and the memory is used again.
+//!   thread that registers: a block freed by another thread after the exit still has a remote
+//!   list to go to, and the memory is used again.
 //! - **Large blocks** (over [`MAX_SMALL`] bytes) get a page of their own, which no set holds:
 //!   whoever frees the block returns the page.
 //!

@@ -536,7 +536,7 @@ impl Drop for HeldThreads {
 
 /// The collector role of the current thread, which it keeps after it restarts the world
 /// ([`StoppedWorld::restart`]) to finish a collection with the world running: until it is
-/// dropped, no other thread can stop the world, so no other collection examines the lists. The
+/// dropped, no other thread can stop the world, so no other collection walks the pages. The
 /// thread keeps its heap access as long (a thread that collects from a blocking section stays
 /// out of it).
 pub(crate) struct CollectorRole {

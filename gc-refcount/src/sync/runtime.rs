@@ -30,7 +30,7 @@ pub const ANONYMOUS: usize = usize::MAX;
 /// ## Threads on `Std`
 ///
 /// See the `registry` module: a thread is registered on its first heap operation (an owner id
-/// never reused, a mailbox, a handshake state, a list of tracked objects) and unregistered when
+/// never reused, a mailbox, a handshake state, a set of pages for its objects) and unregistered when
 /// it exits. The registry is one mutex: it is taken only to register, to unregister, and to
 /// queue an object to its owner (the slow path of a cross-thread decrement). Free-threaded
 /// CPython shards the same registry into 257 buckets; if merges show up in profiles, so can
@@ -52,11 +52,13 @@ pub const ANONYMOUS: usize = usize::MAX;
 ///    for it fails, and the failure happens-after every count update that thread made, so that
 ///    the sender may merge the dead owner's local count itself.
 /// 3. **Memory.** [`alloc`](Runtime::alloc) and [`dealloc`](Runtime::dealloc) behave as
-///    `std::alloc`'s; [`dealloc_deferred`](Runtime::dealloc_deferred) frees the memory only once
+///    `std::alloc`'s (on `Std` they are the `pages` module's, which the collector walks);
+///    [`dealloc_deferred`](Runtime::dealloc_deferred) frees the memory only once
 ///    every thread that was pinned ([`pin`](Runtime::pin)) when it was called has unpinned.
 /// 4. **The world.** If the runtime has a collector, no thread runs heap code that needs
-///    [`enter_heap`](Runtime::enter_heap) while it examines the heap, and every tracked object
-///    is in exactly one list from [`track`](Runtime::track) to [`untrack`](Runtime::untrack).
+///    [`enter_heap`](Runtime::enter_heap) while it examines the heap, and the collector finds
+///    every tracked object, once, from [`track`](Runtime::track) to [`untrack`](Runtime::untrack)
+///    (and no other).
 ///    A thread inside a blocking section never reports itself as an object's owner
 ///    ([`current_thread`](Runtime::current_thread) is not its owner id there), so that a
 ///    collection reads biased counts that only atomic updates can change.
@@ -127,43 +129,24 @@ pub unsafe trait Runtime: Platform {
     /// [`sync::safepoint`](super::safepoint).
     fn poll();
 
-    /// Adds a new object whose value may hold handles to the lists the collector examines.
+    /// Makes a new object whose value may hold handles one the collector examines (on `Std` it
+    /// finds it in its page already; this counts it for the schedule).
     ///
     /// # Safety
     ///
-    /// `obj` is the header of a live object in no list, not yet shared with another thread; the
-    /// current thread holds heap access.
+    /// `obj` is the header of a live object allocated by [`alloc`](Runtime::alloc), not tracked
+    /// yet and not yet shared with another thread; the current thread holds heap access.
     unsafe fn track(obj: NonNull<TrackedLinks>);
 
-    /// Removes an object that is about to be freed from its list.
+    /// Makes a tracked object that is being freed one the collector no longer examines (on
+    /// `Std`: it forgets its type record, which the walk of the pages looks for).
     ///
     /// # Safety
     ///
-    /// `obj` is a live tracked object (in its list), and the current thread holds heap access
-    /// ([`enter_heap`](Runtime::enter_heap)).
+    /// `obj` is a tracked object whose count has reached zero for good and whose value has
+    /// been dropped (or was never initialised), and the current thread holds heap access
+    /// ([`enter_heap`](Runtime::enter_heap)). Nothing reads its type record afterwards.
     unsafe fn untrack(obj: NonNull<TrackedLinks>);
-
-    /// Removes a freed tracked object from its list and returns its memory (allocated with
-    /// `layout`; through [`dealloc_deferred`](Runtime::dealloc_deferred) if `published` says a
-    /// loader may still read it) — now, or later on this thread, in a batch. Until then the
-    /// object stays in its list with a count of zero, which a collector skips as "being freed"
-    /// without reading its value. By default: [`untrack`](Runtime::untrack), then the free, now.
-    ///
-    /// # Safety
-    ///
-    /// `obj` is a tracked object in its list whose count has reached zero for good and whose
-    /// value has been dropped (or was never initialised); its memory is allocated with `layout`
-    /// and nothing else will free it. The current thread holds heap access.
-    unsafe fn untrack_and_dealloc(
-        obj: NonNull<TrackedLinks>,
-        layout: Layout,
-        published: Published,
-    ) {
-        // SAFETY: the caller's promise: a tracked object in its list, heap access held.
-        unsafe { Self::untrack(obj) };
-        // SAFETY: allocated with `layout`, unreachable, and now in no list.
-        unsafe { Self::dealloc_published(obj.cast(), layout, published) };
-    }
 
     /// Frees an unreachable object's memory: now ([`dealloc`](Runtime::dealloc)) if it was never
     /// `published` in an `AtomicGc`, else once every loader that may still read it has unpinned
@@ -172,7 +155,7 @@ pub unsafe trait Runtime: Platform {
     /// # Safety
     ///
     /// As [`dealloc`](Runtime::dealloc): `ptr` came from [`alloc`](Runtime::alloc) with `layout`;
-    /// no reference to the object remains and it is in no list. If it was published, every
+    /// no reference to the object remains and it is not tracked. If it was published, every
     /// loader that could still read its header pinned the epoch before reading its address.
     unsafe fn dealloc_published(ptr: NonNull<u8>, layout: Layout, published: Published) {
         match published {
@@ -544,7 +527,7 @@ mod loom_runtime {
         }
 
         /// The loom instance has no collector (the handshake is modelled on its own, with
-        /// `World<Loom>`): no heap access to wait for, no list to keep.
+        /// `World<Loom>`): no heap access to wait for, no object to find.
         type HeapAccess = ();
 
         fn enter_heap() {}

@@ -60,7 +60,7 @@ pub enum Scope {
 
 /// The schedule's state, shared by every thread.
 pub(crate) struct Schedule {
-    /// Tracked allocations minus frees since the last collection, as reported by the shards
+    /// Tracked allocations minus frees since the last collection, as reported by the threads
     /// (each reports in batches of [`REPORT_EVERY`]).
     young: AtomicIsize,
     /// Tracked objects after the last full collection.
@@ -78,7 +78,7 @@ pub(crate) struct Schedule {
     count: AtomicUsize,
 }
 
-/// A shard reports its allocation count to the schedule every this many tracked allocations
+/// A thread reports its allocation count to the schedule every this many tracked allocations
 /// (or frees), so that threads do not contend on one counter.
 pub(crate) const REPORT_EVERY: isize = 64;
 

@@ -39,7 +39,7 @@ thread_local! {
 ///
 /// `finish(obj, published)` may be called once, at any later point on this thread while the
 /// caller's heap access lasts: the object is unreachable (count zero for good); if tracked and
-/// not torn down by a collection, it is still in its list, which `finish` leaves.
+/// not torn down by a collection, it is still tracked, until `finish` untracks it.
 pub(crate) unsafe fn release(obj: NonNull<TrackedLinks>, published: Published, finish: Finish) {
     let depth = DEPTH.get();
     if depth >= TRASHCAN_DEPTH {
