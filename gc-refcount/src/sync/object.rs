@@ -35,7 +35,7 @@ use super::trashcan;
 ///   operations, type-erased. It is what lets a thread that did not create an object free it
 ///   (the owner merging a queued object) and what the shared collector traces through. It is
 ///   also how the collector tells the objects in a page from the free blocks: a tracked object
-///   that is freed forgets it ([`forget_type`]) before its block is free.
+///   that is freed forgets it (`forget_type`) before its block is free.
 /// - `counts`: the discipline's counts, last, so that the collector finds `links` and
 ///   `type_info` at the same offsets whatever the discipline.
 ///
