@@ -182,7 +182,7 @@
 //! ## Where the unsafe code is
 //!
 //! `object.rs` (layout, allocation, the free), `pages.rs` (the memory: pages of blocks, which
-//! the collector walks), `handle.rs` (`Gc`), `atomic.rs` (`AtomicGc`), the counting disciplines
+//! the collector walks) and `remote_list.rs` (the blocks other threads free), `handle.rs` (`Gc`), `atomic.rs` (`AtomicGc`), the counting disciplines
 //! `counts.rs` and `biased.rs`, `runtime.rs` (crossbeam-epoch, memory), `tracked.rs` (the
 //! collector's header words), `collector.rs` (trial deletion, tear-down) and `help_board.rs`
 //! (work the collector shares with the parked mutators).
@@ -202,6 +202,7 @@ mod pages;
 mod parts;
 pub mod raw_lock;
 mod registry;
+pub mod remote_list;
 mod runtime;
 mod schedule;
 mod tracked;
@@ -223,7 +224,7 @@ pub use object::{Published, SharedHeader, SharedTypeInfo};
 pub use registry::{blocking, HeapAccess};
 #[cfg(feature = "loom")]
 pub use runtime::exit_loom_thread;
-pub use runtime::{Runtime, ANONYMOUS};
+pub use runtime::{AtomicSlot, Runtime, ANONYMOUS};
 pub use schedule::{
     schedule, set_schedule, set_threshold, threshold, Scope, SharedSchedule, DEFAULT_THRESHOLD,
 };

@@ -27,8 +27,10 @@
 use std::alloc::Layout;
 use std::cell::{Cell, UnsafeCell};
 use std::ptr::{self, NonNull};
-use std::sync::atomic::{AtomicPtr, Ordering::Acquire, Ordering::Relaxed, Ordering::Release};
+use std::sync::atomic::AtomicPtr;
 use std::sync::{Mutex, MutexGuard, PoisonError};
+
+use super::remote_list::RemoteList;
 
 /// The size and alignment of a page of small blocks.
 pub(crate) const PAGE_SIZE: usize = 1 << 16;
@@ -133,8 +135,8 @@ impl Page {
         }
     }
 
-    /// The block at `index`.
-    fn block_at(&self, index: usize) -> NonNull<u8> {
+    /// The block at `index` (below [`touched`](Page::touched), for a walk of the page).
+    pub(crate) fn block_at(&self, index: usize) -> NonNull<u8> {
         // SAFETY: `FIRST_BLOCK + index * block` is inside the page's allocation for every index
         // below `capacity` (the capacity was computed so).
         unsafe { self.start.add(FIRST_BLOCK + index * self.block) }
@@ -174,17 +176,18 @@ impl Page {
         self.in_use.get() == 0
     }
 
-    /// The blocks handed out so far, in use or free (a collector tells them apart by their
-    /// headers). Holder, or with the world stopped.
-    pub(crate) fn touched_blocks(&self) -> impl Iterator<Item = NonNull<u8>> + '_ {
-        (0..self.bumped.get()).map(|index| self.block_at(index))
+    /// How many blocks from the first have been handed out, in use or free now (a collector
+    /// tells them apart by their headers); the others were never touched. Holder, or with the
+    /// world stopped.
+    pub(crate) fn touched(&self) -> usize {
+        self.bumped.get()
     }
 }
 
 /// One thread's pages, by class: see the module docs.
 pub(crate) struct PageSet {
-    /// Blocks other threads freed, linked through their first word.
-    remote: AtomicPtr<u8>,
+    /// Blocks other threads freed.
+    remote: RemoteList<AtomicPtr<u8>>,
     /// Holder: the pages, by class.
     classes: UnsafeCell<[Class; CLASSES]>,
 }
@@ -256,7 +259,7 @@ impl PageSet {
     /// theirs, and a remote free may come at any time).
     fn leak() -> &'static PageSet {
         let set = Box::leak(Box::new(PageSet {
-            remote: AtomicPtr::new(ptr::null_mut()),
+            remote: RemoteList::new(),
             classes: UnsafeCell::new(Default::default()),
         }));
         lock(&SETS).push(set);
@@ -385,16 +388,14 @@ impl PageSet {
     ///
     /// The current thread holds the set.
     unsafe fn take_remote_frees(&'static self) {
-        if self.remote.load(Relaxed).is_null() {
+        if self.remote.looks_empty() {
             return;
         }
-        // Acquire: every push's writes (the link, and what the freeing thread did to the
-        // object before) happen-before the blocks are used again.
-        let mut next = self.remote.swap(ptr::null_mut(), Acquire);
-        while let Some(block) = NonNull::new(next) {
-            // SAFETY: a block of this set, freed by another thread: its first word links the list.
-            next = unsafe { block.cast::<*mut u8>().read() };
-            // SAFETY: the caller's promise; the block is in use until freed here.
+        let mut next = self.remote.take_all();
+        while let Some(block) = next {
+            // SAFETY: a block of the take, not written since.
+            next = unsafe { RemoteList::<AtomicPtr<u8>>::next(block) };
+            // SAFETY: the caller's promise; a block of this set, in use until freed here.
             unsafe { self.free(block) };
         }
     }
@@ -405,20 +406,9 @@ impl PageSet {
     ///
     /// `block` is a block in use of one of the set's pages, which nothing uses any more.
     unsafe fn free_remotely(&self, block: NonNull<u8>) {
-        let mut head = self.remote.load(Relaxed);
-        loop {
-            // SAFETY: the block is the caller's to reuse: its first word links the list.
-            unsafe { block.cast::<*mut u8>().write(head) };
-            // Release: the link and everything the caller did to the block happen-before the
-            // holder's take.
-            match self
-                .remote
-                .compare_exchange_weak(head, block.as_ptr(), Release, Relaxed)
-            {
-                Ok(_) => return,
-                Err(seen) => head = seen,
-            }
-        }
+        // SAFETY: the caller gives the block up; a block holds at least a header, so a pointer
+        // fits at its start, which is aligned to 16.
+        unsafe { self.remote.push(block) };
     }
 }
 
@@ -550,13 +540,23 @@ pub(crate) unsafe fn dealloc(block: NonNull<u8>) {
     }
 }
 
-/// Calls `f` with every registered page, holding the registry's mutex: no page is made or
-/// returned meanwhile.
-pub(crate) fn for_each_page(mut f: impl FnMut(&Page)) {
-    for page in lock(&REGISTRY).iter() {
-        // SAFETY: a registered page is alive while the registry's mutex is held.
-        f(unsafe { page.0.as_ref() });
+/// Every registered page, held: no page is made or returned while this lives.
+pub(crate) struct Registered(MutexGuard<'static, Vec<PagePtr>>);
+
+impl Registered {
+    /// The pages, in the registry's order.
+    pub(crate) fn pages(&self) -> Vec<&Page> {
+        self.0
+            .iter()
+            // SAFETY: a registered page is alive while the registry's mutex is held.
+            .map(|page| unsafe { page.0.as_ref() })
+            .collect()
     }
+}
+
+/// Holds the registry: see [`Registered`].
+pub(crate) fn registered() -> Registered {
+    Registered(lock(&REGISTRY))
 }
 
 #[cfg(test)]

@@ -178,11 +178,11 @@ fn empty_pages_go_back_but_one_spare_stays() {
         let ours: HashSet<usize> = blocks.iter().map(|&block| page_of(block)).collect();
         assert_eq!(ours.len(), 4, "four pages' worth of blocks fill four pages");
         let still_registered = || {
-            let mut count = 0;
-            for_each_page(|page| {
-                count += usize::from(ours.contains(&(page.start.as_ptr() as usize)))
-            });
-            count
+            registered()
+                .pages()
+                .iter()
+                .filter(|page| ours.contains(&(page.start.as_ptr() as usize)))
+                .count()
         };
         assert_eq!(still_registered(), 4);
         for block in blocks {
@@ -203,18 +203,18 @@ fn a_large_block_gets_a_page_of_its_own_which_goes_back_when_it_is_freed() {
     let block = take(layout);
     // SAFETY: ours, that large.
     unsafe { block.as_ptr().write_bytes(1, layout.size()) };
-    let mut found = false;
-    for_each_page(|page| found |= page.touched_blocks().any(|b| b == block));
+    let found = registered()
+        .pages()
+        .iter()
+        .any(|page| (0..page.touched()).any(|at| page.block_at(at) == block));
     assert!(found, "a large block's page is registered");
     // Freed by another thread: a large page has no set.
     let address = block.as_ptr() as usize;
     give_on_another_thread(block);
-    let mut still = false;
-    for_each_page(|page| {
-        still |= page
-            .touched_blocks()
-            .any(|b| b.as_ptr() as usize == address)
-    });
+    let still = registered()
+        .pages()
+        .iter()
+        .any(|page| (0..page.touched()).any(|at| page.block_at(at).as_ptr() as usize == address));
     assert!(!still, "the large page is still registered");
 }
 
