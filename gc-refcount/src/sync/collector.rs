@@ -75,6 +75,7 @@
 //!   a reference to an object the loader reaches through live objects.
 
 use std::any::Any;
+use std::ops::Range;
 use std::panic::{catch_unwind, resume_unwind, AssertUnwindSafe};
 use std::ptr::NonNull;
 use std::sync::{Mutex, OnceLock, PoisonError};
@@ -84,7 +85,7 @@ use gc_core::{Edge, Visitor};
 
 use super::edge_table::EdgeTable;
 use super::object::{type_info_in, type_info_of};
-use super::pages::{self, Page};
+use super::pages;
 use super::parts::Parts;
 use super::registry::{self, end_collecting, NotStopped, StoppedWorld};
 use super::schedule::{Scope, SCHEDULE};
@@ -254,8 +255,8 @@ pub struct SharedCollection {
 /// mailboxes and the restart; the last two run after the restart, before the tear-down.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct CollectionPhases {
-    /// One walk over the pages: numbering each tracked object it examines, reading its count
-    /// and tracing its value (recording where its edges point).
+    /// One walk over the pages, numbering the tracked objects, then one over those: reading each
+    /// one's count and tracing its value (recording where its edges point).
     pub trace: Duration,
     /// Resolving the recorded edges to examined objects and subtracting them from the counts.
     pub resolve: Duration,
@@ -300,8 +301,9 @@ struct Scratch {
     marked: Vec<bool>,
     /// The marking's queue of member indices.
     queue: Vec<u32>,
-    /// What each part of the walk over the pages found (see [`Split`]).
-    walks: Vec<Walk>,
+    /// The addresses the traced edges point to, one buffer per part of the walks (see
+    /// [`Split`]), each in the order of its part's edges in `table.edges`.
+    targets: Vec<Vec<NonNull<TrackedLinks>>>,
     /// For each part of the resolving walk but the first: how many of its edges point to each
     /// member (subtracted from `gc_refs` once the parts are done; the first part subtracts
     /// directly).
@@ -322,7 +324,7 @@ impl Scratch {
             gc_refs: Vec::new(),
             marked: Vec::new(),
             queue: Vec::new(),
-            walks: Vec::new(),
+            targets: Vec::new(),
             decrements: Vec::new(),
             garbage: Vec::new(),
         }
@@ -341,12 +343,7 @@ impl Scratch {
         clear(&mut self.gc_refs);
         clear(&mut self.marked);
         clear(&mut self.queue);
-        for walk in &mut self.walks {
-            clear(&mut walk.members);
-            clear(&mut walk.gc_refs);
-            clear(&mut walk.ends);
-            clear(&mut walk.targets);
-        }
+        self.targets.iter_mut().for_each(clear);
         self.decrements.iter_mut().for_each(clear);
         // `garbage` is empty here: it is trimmed when it comes back (`keep_for_next`).
     }
@@ -377,7 +374,7 @@ fn keep_for_next(mut garbage: Vec<NonNull<TrackedLinks>>) {
 
 static SCRATCH: Mutex<Scratch> = Mutex::new(Scratch::new());
 
-/// How many blocks ahead of the one it reads [`examine`]'s walk over the pages prefetches.
+/// How many objects ahead of the one it traces [`examine`]'s walk over the members prefetches.
 const OBJECTS_AHEAD: usize = 16;
 
 /// How many recorded edges ahead of the one it resolves [`examine`] prefetches the target.
@@ -392,18 +389,31 @@ const TARGETS_AHEAD: usize = 32;
 /// as few times as it can and always knows the address it will read some steps ahead, to
 /// prefetch it:
 ///
-/// 1. One walk over the pages, block after block in address order (prefetching
-///    [`OBJECTS_AHEAD`] blocks ahead), reads each block's type record and state: for each tracked
-///    object it examines, it writes the object's number ([`Number`]), takes its count and traces
-///    its value, recording the *addresses* of its edges' targets.
+/// 0. One walk over the pages, in address order, reads each block's type record and state, and
+///    numbers the tracked objects it examines (in their first word): the members.
+/// 1. One walk over the members (prefetching [`OBJECTS_AHEAD`] objects ahead) takes each
+///    object's count and traces its value, recording the *addresses* of its edges' targets.
 /// 2. One walk over those addresses (prefetching [`TARGETS_AHEAD`] ahead) reads each target's
 ///    number: its index if it is the member of that index (a number left from an earlier
 ///    collection names another member, or none).
 ///
-///    Both walks are split in parts that the parked mutators help with ([`Split`]): runs of
-///    pages, and the edges their members' values hold.
+///    Walks 1 and 2 are split in parts that the parked mutators help with ([`Split`]), each part
+///    a range of members and its edges.
 /// 3. The marking reads only the edge table; the sweep touches only the garbage. Neither needs
 ///    the world stopped ([`find_unreachable`]).
+///
+/// The walk over the pages runs on this thread alone, before the split walks. Two other shapes
+/// were measured against it on `shared-churn` (`sync-atomic`, `--scale medium`, 10–12 rounds of
+/// alternating runs) and not kept, since neither made the runs faster:
+///
+/// - One walk over the pages, split in parts by page, each part numbering and tracing what it
+///   finds (members numbered in the part's own sequence): the runs took 1.002× as long, the
+///   trace 0.93× and the resolving walk 1.23× (the numbers were written by both cores).
+/// - The same, writing no number into the objects: the resolving walk found a target's index
+///   from its address (its page, through a small hash table of the walked pages, and its block
+///   there) in a table of 4 bytes per block. The resolving walk took 1.15–1.34× as long (with
+///   the page's header read directly, all headers 64 KiB-aligned, then through the table), the
+///   runs 1.00–1.09×.
 ///
 /// The numbers are written because the objects are no longer in lists whose places could
 /// number them (the `tracked` module says why). When they were, the numbering build had been
@@ -434,67 +444,83 @@ fn examine(
     let Scratch {
         table,
         gc_refs,
-        walks,
+        targets,
         decrements,
         ..
     } = scratch;
-    table.offsets.push(0);
 
     // The members are the tracked objects in the pages (the old ones too, for a full
-    // collection). One walk over the pages, split in parts by page (see `Split`), finds them and
-    // takes each one's count and traces its value once, recording the addresses its edges point
-    // to; each part numbers its members in its own sequence (see `Number`), and the parts'
-    // members follow one another among the members. A count of zero means "being freed": the
-    // value is never read, and the object is a root with no edges (its references count as
-    // external), which the marking reaches at once and the sweep never frees. A collection of
-    // the generational schedule promotes the young members (flags them old) as it finds them: if
-    // a `Trace` impl panics after that, they are old without having been examined, which only
-    // leaves them to a full collection.
-    let registered = pages::registered();
-    let pages = registered.pages();
-    let blocks: Vec<usize> = pages.iter().map(|page| page.touched()).collect();
-    let split = Split::new(world, blocks.iter().sum());
+    // collection), in the pages' order, and each one's number is its place among them, written
+    // into it. A collection of the generational schedule promotes the young members (flags them
+    // old) as it numbers them: if the walk panics after that, they are old without having been
+    // examined, which only leaves them to a full collection.
     let promotes = SCHEDULE.promotes();
-    if walks.len() < split.parts {
-        walks.resize_with(split.parts, Walk::default);
+    let mut young = 0;
+    let registered = pages::registered();
+    for page in registered.pages() {
+        for at in 0..page.touched() {
+            let obj = page.block_at(at).cast::<TrackedLinks>();
+            // SAFETY: a block the pages handed out; with the world stopped no thread writes a
+            // block's type record (a free forgets it holding heap access).
+            let Some(info) = (unsafe { type_info_in(obj) }) else {
+                continue;
+            };
+            if !info.tracked {
+                continue;
+            }
+            // SAFETY: a block handed out holds an object's header or a free block's stale one:
+            // either way its state word is an initialised atomic.
+            let links = unsafe { obj.as_ref() };
+            let flags = links.state();
+            if flags & state::DEAD != 0 || (scope == Scope::Young && flags & state::OLD != 0) {
+                continue;
+            }
+            if promotes && flags & state::OLD == 0 {
+                links.set_state(flags | state::OLD);
+                young += 1;
+            }
+            // SAFETY: this thread holds the stopped world.
+            unsafe { links.set_number(table.members.len()) };
+            table.members.push(obj);
+        }
     }
+    drop(registered);
+    let examined = table.members.len();
+    // One walk over the members takes each one's count and traces its value once, recording the
+    // addresses its edges point to. A count of zero means "being freed": the value is never
+    // read, and the object is a root with no edges (its references count as external), which the
+    // marking reaches at once and the sweep never frees. The walk is split in parts, which the
+    // parked threads help with (see `Split`); each part records its own edges.
+    let split = Split::new(world, examined);
+    gc_refs.resize(examined, 0);
+    table.offsets.resize(examined + 1, 0);
+    if targets.len() < split.parts {
+        targets.resize_with(split.parts, Vec::new);
+    }
+    let members = &table.members;
     let mut parts = Vec::with_capacity(split.parts);
-    let mut first_page = 0;
-    for (part, walk) in walks.iter_mut().take(split.parts).enumerate() {
-        let end = split.end_page(part, &blocks).max(first_page);
+    let (mut refs_left, mut ends_left) = (&mut gc_refs[..], &mut table.offsets[1..]);
+    for (part, targets) in targets.iter_mut().take(split.parts).enumerate() {
+        let range = split.range(part);
+        let (refs, refs_rest) = std::mem::take(&mut refs_left).split_at_mut(range.len());
+        let (ends, ends_rest) = std::mem::take(&mut ends_left).split_at_mut(range.len());
+        (refs_left, ends_left) = (refs_rest, ends_rest);
         parts.push(TracePart {
-            pages: &pages[first_page..end],
-            scope,
-            promotes,
-            number: Number::new(part, split.parts),
-            walk: std::mem::take(walk),
-            young: 0,
+            members: &members[range],
+            gc_refs: refs,
+            ends,
+            targets: std::mem::take(targets),
         });
-        first_page = end;
     }
     let workers = vec![(); split.threads];
     let (parts, _, trace_threads) = Parts::run(world, parts, workers, trace_part);
-    let mut young = 0;
-    let mut bases = Vec::with_capacity(split.parts);
     for (part, traced) in parts.into_iter().enumerate() {
-        bases.push(table.members.len());
-        table.members.extend_from_slice(&traced.walk.members);
-        gc_refs.extend_from_slice(&traced.walk.gc_refs);
-        table.offsets.extend_from_slice(&traced.walk.ends);
-        young += traced.young;
-        walks[part] = traced.walk;
+        targets[part] = traced.targets;
     }
-    drop(pages);
-    drop(registered);
-    let examined = table.members.len();
     let traced = Instant::now();
     // The members' indices and the edges' offsets are 32-bit: a heap beyond that stops here,
     // before any truncated offset or index is read.
-    let edges: usize = walks
-        .iter()
-        .take(split.parts)
-        .map(|walk| walk.targets.len())
-        .sum();
+    let edges: usize = targets.iter().take(split.parts).map(Vec::len).sum();
     assert!(
         u32::try_from(examined).is_ok() && u32::try_from(edges).is_ok(),
         "more than 2^32 tracked shared objects or edges between them"
@@ -508,17 +534,14 @@ fn examine(
     let mut parts = Vec::with_capacity(split.parts);
     let (mut edges_left, mut ends_left) = (&mut table.edges[..], &mut table.offsets[1..]);
     let mut base = 0;
-    let members = &table.members;
-    for walk in walks.iter().take(split.parts) {
-        let (targets, members_of_part) = (&walk.targets, walk.members.len());
+    for (part, targets) in targets.iter().take(split.parts).enumerate() {
+        let members_of_part = split.range(part).len();
         let (edges, edges_rest) = std::mem::take(&mut edges_left).split_at_mut(targets.len());
         let (ends, ends_rest) = std::mem::take(&mut ends_left).split_at_mut(members_of_part);
         (edges_left, ends_left) = (edges_rest, ends_rest);
         parts.push(ResolvePart {
             targets,
             members,
-            bases: &bases,
-            number: Number::new(0, split.parts),
             edges,
             ends,
             // Fewer than 2^32 edges (asserted).
@@ -674,32 +697,30 @@ struct Found {
     phases: CollectionPhases,
 }
 
-/// How [`examine`]'s walks over the pages and over the recorded edges are split: among as
+/// How [`examine`]'s walks over the members and over their edges are split: among as
 /// many threads as there are to do them — this one and the threads parked at a safepoint, which
 /// help while they wait (see [`HelpBoard`](super::help_board::HelpBoard)) — but no more than the
-/// machine's cores, and on this thread alone below [`MIN_BLOCKS_TO_SPLIT`]. The walks are cut
-/// in [`PARTS_PER_THREAD`] parts per thread (rounded up to a power of two, see [`Number`]):
-/// runs of whole pages holding nearly as many blocks each, handed out one at a time: a helper
-/// that starts late, or whose part is slower (its objects in the other core's cache), takes
-/// fewer, and the collector waits for at most one part at the end. The walk over the edges is
-/// split the same way (each part resolves the edges its members' walk recorded).
+/// machine's cores, and on this thread alone below [`MIN_MEMBERS_TO_SPLIT`]. The walks are cut
+/// in [`PARTS_PER_THREAD`] parts per thread, contiguous ranges of members of nearly equal
+/// length, handed out one at a time: a helper that starts late, or whose part is slower (its
+/// objects in the other core's cache), takes fewer, and the collector waits for at most one
+/// part at the end.
 struct Split {
     threads: usize,
     parts: usize,
-    /// The blocks handed out, in use or free, in every page.
-    blocks: usize,
+    examined: usize,
 }
 
-/// The fewest blocks in the pages whose walks [`examine`] splits: a helper starts within
+/// The fewest examined objects whose walks [`examine`] splits: a helper starts within
 /// microseconds (it is awake, yielding), a walk takes about 100 ns per object. Small under Miri,
 /// so that the tests' heaps are walked in parts there too.
-const MIN_BLOCKS_TO_SPLIT: usize = if cfg!(miri) { 16 } else { 2048 };
+const MIN_MEMBERS_TO_SPLIT: usize = if cfg!(miri) { 16 } else { 2048 };
 
 /// How many parts per thread [`examine`]'s split walks have.
 const PARTS_PER_THREAD: usize = 4;
 
 impl Split {
-    fn new(world: &StoppedWorld, blocks: usize) -> Self {
+    fn new(world: &StoppedWorld, examined: usize) -> Self {
         static CORES: OnceLock<usize> = OnceLock::new();
         // Two under Miri, which reports one core, so that its tests run the split walks.
         let cores = *CORES.get_or_init(|| {
@@ -709,7 +730,7 @@ impl Split {
                 std::thread::available_parallelism().map_or(1, usize::from)
             }
         });
-        let threads = if blocks < MIN_BLOCKS_TO_SPLIT {
+        let threads = if examined < MIN_MEMBERS_TO_SPLIT {
             1
         } else {
             (1 + world.parked()).min(cores).max(1)
@@ -717,170 +738,69 @@ impl Split {
         let parts = if threads == 1 {
             1
         } else {
-            (threads * PARTS_PER_THREAD).next_power_of_two()
+            threads * PARTS_PER_THREAD
         };
         Split {
             threads,
             parts,
-            blocks,
+            examined,
         }
     }
 
-    /// Where part `part` ends among the pages, whose blocks are `blocks` (each part gets whole
-    /// pages, about as many blocks each; the last part ends at the last page).
-    fn end_page(&self, part: usize, blocks: &[usize]) -> usize {
-        if part + 1 == self.parts {
-            return blocks.len();
-        }
-        // In 64 bits, whatever `usize` is: the product overflows only past 2^56 blocks.
-        let share = ((part as u64 + 1) * self.blocks as u64 / self.parts as u64) as usize;
-        let mut before = 0;
-        blocks
-            .iter()
-            .position(|&page| {
-                before += page;
-                before > share
-            })
-            .unwrap_or(blocks.len())
+    /// The members of part `part`.
+    fn range(&self, part: usize) -> Range<usize> {
+        // In 64 bits, whatever `usize` is: the product overflows only past 2^56 objects.
+        let bound = |part: usize| (part as u64 * self.examined as u64 / self.parts as u64) as usize;
+        bound(part)..bound(part + 1)
     }
 }
 
-/// A member's number, written into it by the part of the walk that found it: its index among
-/// that part's members times the number of parts (a power of two), plus the part. The part and
-/// the index come back with a mask and a shift, and the part's first index among all the
-/// members makes it the member's index.
-#[derive(Clone, Copy)]
-struct Number {
-    /// The part.
-    part: usize,
-    /// log2 of the number of parts.
-    shift: u32,
-}
-
-impl Number {
-    fn new(part: usize, parts: usize) -> Self {
-        debug_assert!(parts.is_power_of_two() && part < parts);
-        Number {
-            part,
-            shift: parts.trailing_zeros(),
-        }
-    }
-
-    /// The number of this part's member at `index` among its members.
-    fn of(self, index: usize) -> usize {
-        (index << self.shift) | self.part
-    }
-
-    /// The part and the index in it of a number.
-    fn split(self, number: usize) -> (usize, usize) {
-        (number & ((1 << self.shift) - 1), number >> self.shift)
-    }
-}
-
-/// What one part of the walk over the pages found; the buffers are kept for the next collection
-/// (in `Scratch`).
-#[derive(Default)]
-struct Walk {
-    /// The part's members, in the order of its pages.
-    members: Vec<NonNull<TrackedLinks>>,
-    /// Its members' counts.
-    gc_refs: Vec<u32>,
-    /// Where each of its members' edges end in `targets`.
-    ends: Vec<u32>,
+/// One part of the walk that traces the members (see [`examine`]).
+struct TracePart<'a> {
+    /// Its members.
+    members: &'a [NonNull<TrackedLinks>],
+    /// Its members' counts, written by the walk.
+    gc_refs: &'a mut [u32],
+    /// Where each of its members' edges end in `targets`, written by the walk.
+    ends: &'a mut [u32],
     /// Its members' edges' targets, in order.
     targets: Vec<NonNull<TrackedLinks>>,
 }
 
-// SAFETY: addresses of thread-shared objects (their values are `Send + Sync`), dereferenced only
-// by a collection (see `TracePart`).
-unsafe impl Send for Walk {}
-
-/// One part of the walk over the pages (see [`examine`]).
-struct TracePart<'a> {
-    /// Its pages.
-    pages: &'a [&'a Page],
-    /// What the collection examines.
-    scope: Scope,
-    /// Whether the collection promotes the young members.
-    promotes: bool,
-    /// How the part numbers its members.
-    number: Number,
-    /// What it finds.
-    walk: Walk,
-    /// How many young members it promoted.
-    young: usize,
-}
-
-// SAFETY: the pages are registered and stay so while the collector holds the registry (until
-// every part is done); the addresses are thread-shared objects', dereferenced by the thread that
-// does the part only while the world is stopped (`Parts::run` returns before the restart).
+// SAFETY: addresses of thread-shared objects (their values are `Send + Sync`), dereferenced by
+// the thread that does the part only while the world is stopped (`Parts::run` returns before
+// the restart).
 unsafe impl Send for TracePart<'_> {}
 
-/// Walks the blocks of the pages of `part`: each tracked object the collection examines (not
-/// dead; not old, in a young collection) is numbered, its count goes to its `gc_refs`, its
-/// edges' targets to the part's `targets`, and where they end there to its `ends`.
+/// Traces the members of `part`: each one's count goes to its `gc_refs`, its edges' targets to
+/// the part's `targets`, and where they end there to its `ends`.
 fn trace_part(part: &mut TracePart<'_>, _: &mut ()) {
     let TracePart {
-        pages,
-        scope,
-        promotes,
-        number,
-        walk,
-        young,
-    } = part;
-    let Walk {
         members,
         gc_refs,
         ends,
         targets,
-    } = walk;
+    } = part;
     let mut record = Record { targets };
-    for page in pages.iter() {
-        let blocks = page.touched();
-        for at in 0..blocks {
-            if at + OBJECTS_AHEAD < blocks {
-                prefetch_object(page.block_at(at + OBJECTS_AHEAD).as_ptr());
-            }
-            let obj = page.block_at(at).cast::<TrackedLinks>();
-            // SAFETY: a block the pages handed out; with the world stopped no thread writes a
-            // block's type record (a free forgets it holding heap access).
-            let Some(info) = (unsafe { type_info_in(obj) }) else {
-                continue;
-            };
-            if !info.tracked {
-                continue;
-            }
-            // SAFETY: a block handed out holds an object's header or a free block's stale one
-            // (a free block whose record is not forgotten is a leaf's, or dead): either way its
-            // state word is an initialised atomic.
-            let links = unsafe { obj.as_ref() };
-            let flags = links.state();
-            if flags & state::DEAD != 0 || (*scope == Scope::Young && flags & state::OLD != 0) {
-                continue;
-            }
-            if *promotes && flags & state::OLD == 0 {
-                links.set_state(flags | state::OLD);
-                *young += 1;
-            }
-            // SAFETY: the world is stopped, and only this part numbers this object.
-            unsafe { links.set_number(number.of(members.len())) };
-            members.push(obj);
-            // SAFETY: an object in use (its type record is set and it is not dead), which with
-            // the world stopped no thread frees (a free needs heap access); this part is done
-            // before the world restarts. No mutator changes a counted value while the world is
-            // stopped (locked `GcLock`s are skipped, not waited for: this thread counts as
-            // holding the stopped world). Traced once: the marking follows the recorded edges,
-            // never a second trace — a `GcLock` that a thread waiting in a blocking section
-            // acquires during the collection would make a second trace disagree with the first.
-            let count = unsafe { (info.examine)(obj, &mut record) };
-            // A count beyond `u32::MAX` saturates: the object stays a root (see `SATURATED`).
-            gc_refs.push(match count {
-                0 => SATURATED,
-                count => u32::try_from(count).unwrap_or(SATURATED),
-            });
-            // Fewer than 2^32 edges in all (asserted after the walk, before any offset is read).
-            ends.push(record.targets.len() as u32);
+    for (i, &obj) in members.iter().enumerate() {
+        if let Some(&ahead) = members.get(i + OBJECTS_AHEAD) {
+            prefetch_object(ahead.as_ptr());
         }
+        // SAFETY: a member was an object in use when the walk of the pages found it, and with the
+        // world stopped no thread frees one (a free needs heap access); this part is done
+        // before the world restarts. No mutator changes a counted value while the world is
+        // stopped (locked `GcLock`s are skipped, not waited for: this thread counts as holding
+        // the stopped world). Traced once: the marking follows the recorded edges, never a
+        // second trace — a `GcLock` that a thread waiting in a blocking section acquires during
+        // the collection would make a second trace disagree with the first.
+        let count = unsafe { (type_info_of(obj).examine)(obj, &mut record) };
+        // A count beyond `u32::MAX` saturates: the object stays a root (see `SATURATED`).
+        gc_refs[i] = match count {
+            0 => SATURATED,
+            count => u32::try_from(count).unwrap_or(SATURATED),
+        };
+        // Fewer than 2^32 edges in all (asserted after the walk, before any offset is read).
+        ends[i] = record.targets.len() as u32;
     }
 }
 
@@ -891,10 +811,6 @@ struct ResolvePart<'a> {
     targets: &'a [NonNull<TrackedLinks>],
     /// Every member.
     members: &'a [NonNull<TrackedLinks>],
-    /// Each part's first index among the members.
-    bases: &'a [usize],
-    /// How the parts numbered their members (its part is unused).
-    number: Number,
     /// Where the part's edges go, as member indices.
     edges: &'a mut [u32],
     /// The part's members' ends, counted from the part's first edge: shifted by `base`.
@@ -929,8 +845,6 @@ fn resolve_part(part: &mut ResolvePart<'_>, worker: &mut Subtractor<'_>) {
     let ResolvePart {
         targets,
         members,
-        bases,
-        number,
         edges,
         ends,
         base,
@@ -954,13 +868,8 @@ fn resolve_part(part: &mut ResolvePart<'_>, worker: &mut Subtractor<'_>) {
         // SAFETY: an edge holds a reference, so its target is allocated; its number is read by
         // this collection only (the world is stopped), and was written before this walk if it
         // is a member.
-        let (part, index) = number.split(unsafe { target.as_ref().number() });
-        // The number is the target's if the target is the member there. Otherwise it is not
-        // examined — of a generation this collection leaves out, or a torn-down object that a
-        // `Drop` kept (dead, its number stale) — and its edge counts nothing: it points to the
-        // sentinel `examined`, which the marking never queues.
-        let index = bases.get(part).map(|base| base + index);
-        let Some(index) = index.filter(|&index| members.get(index) == Some(&target)) else {
+        let index = unsafe { target.as_ref().number() };
+        let Some(index) = Some(index).filter(|&index| members.get(index) == Some(&target)) else {
             *edge = examined as u32;
             continue;
         };
