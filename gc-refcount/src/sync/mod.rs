@@ -178,6 +178,31 @@
 //! 439 ms of CPU time against 470 (medians) — less yielding; `sync-biased` 0.976× (20 rounds,
 //! faster in 14), and with the workload's collection every 10 ms 0.88× (16 rounds, faster in
 //! 14). Still not under 2×.
+//!
+//! Then the mutators' own work was measured apart: with `cycle_fraction=0` (no rings, so the
+//! collector has next to nothing to do) `sync-atomic` still took 1.6–2.2× `arc`'s time per
+//! node — not the 1.3× estimated above — and taking the lists of tracked objects out (an
+//! experiment that left the collector blind) made those runs 0.78× as long (14 alternating
+//! rounds, faster in all). Keeping the lists cost every allocation and every free a lock, a push
+//! or a move, and half the frees a remote batch. So the objects now live in pages (the `pages`
+//! module: free-threaded CPython's mimalloc heaps, small), which the collector walks instead:
+//! nothing is linked or unlinked, a free by the thread that holds the page is a push onto the
+//! page's free list, and another thread's free is one compare-and-swap onto a remote list
+//! (`remote_list.rs`, which `loom-tests` checks). Against the build before (alternating runs,
+//! `--scale medium`, medians of the per-round ratios):
+//!
+//! | config, `collect_ms` | rounds | wall time | CPU time | pause total | against `arc`, before → after |
+//! |---|---|---|---|---|---|
+//! | `sync-atomic`, 0 | 16 | 0.89× (faster in 13) | 552 → 458 ms (an earlier series) | 1.32× | 2.61× → 2.25× |
+//! | `sync-atomic`, 10 | 10 | 0.85× (faster in 7) | 528 → 427 ms | 1.29× | 2.71× → 2.51× |
+//! | `sync-biased`, 0 | 10 | 0.83× (faster in 9) | 596 → 493 ms | 1.17× | 3.41× → 2.85× |
+//! | `sync-atomic`, 0, `cycle_fraction=0` | 8 | — | — | — | 1.68× → 1.41× (per node) |
+//!
+//! The pauses grew: the walk over the pages (free blocks too) runs on the collecting thread
+//! before the split walks (the collector's `examine` says which other shapes were tried), and
+//! its trace phase, which now includes that walk, took 1.63× as long (p50). The sweep took 0.53×
+//! (it only flags the garbage) and the tear-down 0.69×. Still not under 2× `arc` on
+//! `shared-churn`, though single rounds now reach it.
 
 //! ## Where the unsafe code is
 //!
