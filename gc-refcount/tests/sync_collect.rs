@@ -51,6 +51,55 @@ fn a_shared_cycle_is_collected() {
     ledger.assert_all_dropped_once();
 }
 
+/// A shared value of an unusual shape: `BYTES` bytes of payload (more than a small page's
+/// largest block when large), aligned to 64 bytes, and an edge.
+#[derive(Trace)]
+#[repr(align(64))]
+struct Shaped<const BYTES: usize> {
+    #[trace(skip)]
+    payload: [u8; BYTES],
+    _item: Item,
+    next: GcLock<Option<Gc<Shaped<BYTES>>>>,
+}
+
+/// Makes a two-object cycle of `Shaped<BYTES>` values, drops it, and checks that a collection
+/// finds it: the collector walks every kind of page (small blocks aligned beyond 16 bytes, and
+/// the pages of one large block each).
+fn a_cycle_of_shaped_values_is_collected<const BYTES: usize>() {
+    let ledger = Ledger::new();
+    let make = || {
+        Gc::new(Shaped::<BYTES> {
+            payload: [7; BYTES],
+            _item: ledger.item(),
+            next: GcLock::new(None),
+        })
+    };
+    let (a, b) = (make(), make());
+    assert_eq!(
+        Gc::as_ptr(&a) as usize % 64,
+        0,
+        "the value keeps its alignment"
+    );
+    assert!(a
+        .payload
+        .iter()
+        .chain(b.payload.iter())
+        .all(|&byte| byte == 7));
+    *a.next.lock() = Some(b.clone());
+    *b.next.lock() = Some(a.clone());
+    drop((a, b));
+    assert_eq!(ledger.dropped(), 0);
+    assert!(sync::collect() >= 2);
+    ledger.assert_all_dropped_once();
+}
+
+#[test]
+fn cycles_of_large_and_over_aligned_values_are_collected() {
+    let _serial = serial();
+    a_cycle_of_shaped_values_is_collected::<40>();
+    a_cycle_of_shaped_values_is_collected::<{ 64 * 1024 }>();
+}
+
 #[test]
 fn a_cycle_queued_to_an_owner_that_has_not_merged_is_collected() {
     let _serial = serial();

@@ -869,10 +869,14 @@ fn resolve_part(part: &mut ResolvePart<'_>, worker: &mut Subtractor<'_>) {
         // this collection only (the world is stopped), and was written before this walk if it
         // is a member.
         let index = unsafe { target.as_ref().number() };
-        let Some(index) = Some(index).filter(|&index| members.get(index) == Some(&target)) else {
+        // The number is the target's index if the target is the member there. Otherwise the
+        // target is not examined — old, in a young collection, or a torn-down object that a
+        // `Drop` kept (dead) — and its number is left from an earlier collection: its edge counts
+        // nothing, and points to the sentinel `examined`, which the marking never queues.
+        if members.get(index) != Some(&target) {
             *edge = examined as u32;
             continue;
-        };
+        }
         match subtract {
             Subtract::FromRefs(gc_refs) => {
                 let refs = &mut gc_refs[index];

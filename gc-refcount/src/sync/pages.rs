@@ -3,7 +3,7 @@
 //!
 //! Free-threaded CPython finds its objects by walking mimalloc's heaps; this is that design,
 //! small. Every block of a page is either in use (an object, whose header says what it is) or
-//! free, and every page is in one registry ([`for_each_page`]), so that the whole heap can be
+//! free, and every page is in one registry ([`registered`]), so that the whole heap can be
 //! walked with the world stopped.
 //!
 //! ## Who touches what
@@ -75,6 +75,10 @@ fn class_of(layout: Layout) -> Option<usize> {
         let step = (size - (1 << doubling)).div_ceil(1 << (doubling - 2));
         8 + (doubling - 7) * 4 + step - 1
     };
+    if layout.align() <= 16 {
+        // Every class size is a multiple of 16.
+        return Some(first);
+    }
     (first..CLASSES).find(|&index| class_size(index) % layout.align() == 0)
 }
 
