@@ -258,8 +258,8 @@ struct AtomicNode {
     edges: GcLock<Vec<Gc<Node>>>,
 }
 
-/// The objects in the shared heap's lists, as a full collection counts them.
-fn listed_objects() -> usize {
+/// The tracked objects in the shared heap, as a full collection counts them.
+fn examined_objects() -> usize {
     sync::collect();
     sync::take_collection_log()
         .last()
@@ -267,14 +267,15 @@ fn listed_objects() -> usize {
         .examined
 }
 
-/// A thread that frees objects in another thread's list batches them (see `RemoteFrees` in
-/// `registry.rs`); the batch leaves the lists before the thread collects, and when it exits —
-/// a freed object never stays listed.
+/// A thread that frees objects of another thread's page set puts their blocks on that set's
+/// remote list (see `pages.rs`); a freed object is never examined again (it forgot its type
+/// record), whether the freeing thread then collects or exits. (Until the lists of tracked
+/// objects went, such frees waited in a batch, which had to leave the lists in both cases.)
 #[test]
-fn objects_freed_on_another_thread_leave_the_lists() {
+fn objects_freed_on_another_thread_are_no_longer_examined() {
     let _serial = serial();
     let ledger = Ledger::new();
-    let before = listed_objects();
+    let before = examined_objects();
     let made = |count: usize| -> Vec<Gc<AtomicNode, AtomicCounts>> {
         (0..count)
             .map(|_| {
@@ -285,21 +286,21 @@ fn objects_freed_on_another_thread_leave_the_lists() {
             })
             .collect()
     };
-    // Fewer than a batch, freed by a thread that then collects.
+    // Freed by a thread that then collects.
     let first = made(5);
-    assert_eq!(listed_objects(), before + 5);
+    assert_eq!(examined_objects(), before + 5);
     thread::scope(|s| {
         let freer = s.spawn(move || {
             drop(first);
-            listed_objects()
+            examined_objects()
         });
         assert_eq!(
             join(freer).unwrap(),
             before,
-            "a collector's own batch is completed first"
+            "a collector does not examine what it freed"
         );
     });
-    // Fewer than a batch, freed by a thread that exits.
+    // Freed by a thread that exits.
     let second = made(5);
     thread::scope(|s| {
         let freer = s.spawn(move || drop(second));
@@ -307,9 +308,9 @@ fn objects_freed_on_another_thread_leave_the_lists() {
     });
     assert_eq!(ledger.dropped(), 10, "the values drop at once");
     assert_eq!(
-        listed_objects(),
+        examined_objects(),
         before,
-        "an exiting thread completes its batch"
+        "nor what an exiting thread freed"
     );
     ledger.assert_all_dropped_once();
 }

@@ -199,11 +199,11 @@ unsafe impl Trace for PanicsInTrace {
 }
 
 #[test]
-fn a_promotion_interrupted_by_a_panicking_trace_leaves_the_lists_consistent() {
+fn a_promotion_interrupted_by_a_panicking_trace_leaves_the_heap_sound() {
     let _serial = serial();
     let _schedule = WithSchedule::new(SharedSchedule::Generational, 0);
     let ledger = Ledger::new();
-    // Young objects walked (and given old slots) before the panicking one, and after it.
+    // Young objects walked (and promoted) before the panicking one, and after it.
     let before: Vec<Gc<Node>> = (0..size(50, 5)).map(|_| node(&ledger)).collect();
     let panicking = Gc::new(PanicsInTrace {
         _item: ledger.item(),
@@ -213,8 +213,9 @@ fn a_promotion_interrupted_by_a_panicking_trace_leaves_the_lists_consistent() {
     let collected = std::panic::catch_unwind(sync::collect_young);
     TRACE_PANICS.store(false, SeqCst);
     assert!(collected.is_err(), "the Trace impl panicked");
-    // Every object is still young, at its young slot: freeing them unlinks each from where its
-    // slot says (a stale slot would fail the list's own check, or unlink another object).
+    // The walk promoted the objects it found as it numbered them, before the trace panicked:
+    // they are old without having been examined, which only leaves them to a full collection.
+    // Freeing them is sound, and a young collection finds a new cycle and nothing live.
     drop(before);
     let (a, b) = cycle(&ledger);
     drop((a, b));

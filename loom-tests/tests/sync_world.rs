@@ -112,8 +112,9 @@ impl Heap {
     }
 
     /// The end of a collection, after the restart, on the collector that still holds the role:
-    /// reads and writes word `word`, which only collections touch (the shared collector's
-    /// lists, as its sweep unlinks the garbage). Mutators may run heap code meanwhile; another
+    /// reads and writes word `word`, which only collections touch (the state words of the
+    /// garbage, as the shared collector's sweep flags it dead). Mutators may run heap code
+    /// meanwhile; another
     /// collection may not examine the heap.
     fn finish(&self, word: usize) {
         assert_eq!(

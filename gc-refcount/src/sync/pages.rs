@@ -222,7 +222,7 @@ struct Class {
     /// An empty page kept for the next time the class needs one.
     spare: Option<NonNull<Page>>,
     /// What is left of the last take of the class's remote list: blocks to hand out again,
-    /// linked through their first word (null: none).
+    /// linked through their first word.
     reused: Option<NonNull<u8>>,
 }
 
