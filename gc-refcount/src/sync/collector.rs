@@ -457,7 +457,12 @@ fn examine(
     let promotes = SCHEDULE.promotes();
     let mut young = 0;
     let registered = pages::registered();
-    for page in registered.pages() {
+    // Pages of leaf objects (values that hold no handle) hold nothing a collection examines.
+    for page in registered
+        .pages()
+        .into_iter()
+        .filter(|page| page.holds_tracked())
+    {
         for at in 0..page.touched() {
             let obj = page.block_at(at).cast::<TrackedLinks>();
             // SAFETY: a block the pages handed out; with the world stopped no thread writes a

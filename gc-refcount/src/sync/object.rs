@@ -188,7 +188,7 @@ impl<T: Trace + Send + Sync + 'static, C: Counts> SharedBox<T, C> {
     pub(crate) fn allocate(value: T, counts: C) -> NonNull<SharedHeader<C>> {
         let layout = Layout::new::<SharedBox<T, C>>();
         // SAFETY: `SharedBox` contains a header of several words, so `layout` is non-zero.
-        let raw = unsafe { C::Runtime::alloc(layout) };
+        let raw = unsafe { C::Runtime::alloc(layout, T::MAY_CONTAIN_GC) };
         let Some(ptr) = NonNull::new(raw.cast::<SharedBox<T, C>>()) else {
             std::alloc::handle_alloc_error(layout)
         };

@@ -11,22 +11,25 @@
 //! - **The holder of a page set** (a registered thread; the anonymous set's mutex for threads
 //!   that are not registered) allocates from its pages and frees into them without atomics: the
 //!   page's free list and its count of blocks in use are its own.
-//! - **Any other thread** that frees a block of the set pushes it onto the set's *remote* list
-//!   of the block's class, one compare-and-swap, and never touches the page. When the current
-//!   page of the class runs out, the holder takes that whole list at once (a swap) and hands its
-//!   blocks out again one by one, as they come: each block is touched once, by the allocation
-//!   that reuses it. The first version freed each taken block into its page first, a walk down
-//!   the list with a cache miss per block that the other core had written; against it,
-//!   `shared-churn` (`--scale medium`) took 0.98× as long with atomic counts (12 alternating
-//!   rounds, CPU time 489 → 462 ms) and 0.95× with biased ones (8 rounds, 539 → 511 ms), and
-//!   `producer-consumer` moved within its noise. Such a block counts as in use in its page
-//!   meanwhile, so a page emptied only by other threads' frees is not given back: its blocks are
-//!   reused instead (peak RSS moved by less than 4 % on both workloads).
+//! - **Any other thread** that frees a block of the set pushes it onto the set's *remote* list,
+//!   one compare-and-swap, and never touches the page. The holder takes the whole list at once
+//!   (a swap) when its pages run out, and frees each block then.
 //! - **Sets outlive threads.** A thread that exits leaves its set, pages and all, for the next
 //!   thread that registers: a block freed by another thread after the exit still has a remote
 //!   list to go to, and the memory is used again.
 //! - **Large blocks** (over [`MAX_SMALL`] bytes) get a page of their own, which no set holds:
 //!   whoever frees the block returns the page.
+//! - **Leaf objects** (values that can hold no handle) get pages of their own, which a
+//!   collection does not walk. When both shared pages, a collection that followed a phase of
+//!   many leaf objects walked every block that phase had touched: the `sync_collect` bench's
+//!   collection took 7.3 ms instead of 0.7 after the `sync_cross_thread_drop` bench had run in
+//!   the same process. A walk still goes over the free blocks of the tracked objects' pages: its
+//!   cost follows their high-water mark, not the live objects.
+//!
+//! Handing the blocks of a take of the remote list out again directly, without freeing each
+//! into its page (a walk with a cache miss per block), was tried: `shared-churn` took 0.95–0.98×
+//! as long, but a page emptied only by other threads' frees was then never given back, and the
+//! collections kept walking it. Not kept.
 //!
 //! A page goes back to the allocator once all its blocks are free, unless it is its class's
 //! last empty page in the set: one stays, so that a thread whose heap breathes does not map and
@@ -102,8 +105,12 @@ pub(crate) struct Page {
     start: NonNull<u8>,
     /// The size of each block.
     block: usize,
-    /// The block size's class (unused for a large page).
+    /// The block size's class, plus [`CLASSES`] for a page of untracked objects (unused for a
+    /// large page): its place in its set's table of classes.
     class: usize,
+    /// Whether the page holds objects whose values may hold handles (the only pages a
+    /// collection walks).
+    tracked: bool,
     /// How many blocks the page holds.
     capacity: usize,
     /// The bytes of the page's allocation ([`PAGE_SIZE`], or more for a large page).
@@ -118,8 +125,8 @@ pub(crate) struct Page {
     bumped: Cell<usize>,
     /// Holder: the blocks freed into the page, linked through their first word.
     free: Cell<*mut u8>,
-    /// Holder: blocks handed out and not freed into the page (a block freed remotely counts as
-    /// in use: it is handed out again from the remote list, not freed into the page).
+    /// Holder: blocks handed out and not freed into the page (a block freed remotely counts until
+    /// the holder takes it from the remote list).
     in_use: Cell<usize>,
     /// Holder: whether the page is on its set's stack of pages that may have a free block.
     stacked: Cell<bool>,
@@ -188,6 +195,12 @@ impl Page {
         self.in_use.get() == 0
     }
 
+    /// Whether the page holds tracked objects (objects whose values may hold handles); a
+    /// collection walks only such pages.
+    pub(crate) fn holds_tracked(&self) -> bool {
+        self.tracked
+    }
+
     /// How many blocks from the first have been handed out, in use or free now (a collector
     /// tells them apart by their headers); the others were never touched. Holder, or with the
     /// world stopped.
@@ -198,10 +211,10 @@ impl Page {
 
 /// One thread's pages, by class: see the module docs.
 pub(crate) struct PageSet {
-    /// Blocks other threads freed, by class.
-    remote: [RemoteList<AtomicPtr<u8>>; CLASSES],
+    /// Blocks other threads freed.
+    remote: RemoteList<AtomicPtr<u8>>,
     /// Holder: the pages, by class.
-    classes: UnsafeCell<[Class; CLASSES]>,
+    classes: UnsafeCell<[Class; 2 * CLASSES]>,
 }
 
 // SAFETY: `remote` is atomic; `classes` (and the holder fields of its pages) are touched only by
@@ -221,9 +234,6 @@ struct Class {
     stacked: Vec<NonNull<Page>>,
     /// An empty page kept for the next time the class needs one.
     spare: Option<NonNull<Page>>,
-    /// What is left of the last take of the class's remote list: blocks to hand out again,
-    /// linked through their first word.
-    reused: Option<NonNull<u8>>,
 }
 
 /// Every page, for a walk of the whole heap.
@@ -274,8 +284,8 @@ impl PageSet {
     /// theirs, and a remote free may come at any time).
     fn leak() -> &'static PageSet {
         let set = Box::leak(Box::new(PageSet {
-            remote: std::array::from_fn(|_| RemoteList::new()),
-            classes: UnsafeCell::new(Default::default()),
+            remote: RemoteList::new(),
+            classes: UnsafeCell::new(std::array::from_fn(|_| Class::default())),
         }));
         lock(&SETS).push(set);
         set
@@ -300,21 +310,24 @@ impl PageSet {
         unsafe { self.alloc_slow(index) }
     }
 
-    /// Holder: [`alloc`](PageSet::alloc) when the current page is full: a block other threads
-    /// freed, or else a page that got a block back, the spare, or a new page.
+    /// Holder: [`alloc`](PageSet::alloc) when the current page is full: the remote frees are
+    /// taken, then a page that got a block back is used, or the spare, or a new page.
     ///
     /// # Safety
     ///
     /// As `alloc`.
     #[cold]
     unsafe fn alloc_slow(&'static self, index: usize) -> NonNull<u8> {
+        // SAFETY: the caller's promise.
+        unsafe { self.take_remote_frees() };
         // SAFETY: as in `alloc`.
         let class = unsafe { &mut (*self.classes.get())[index] };
-        if let Some(block) = class.reused.or_else(|| self.remote[index].take_all()) {
-            // SAFETY: a block of a take of this class's remote list, not written since: its
-            // page still counts it in use, and it is handed out again.
-            class.reused = unsafe { RemoteList::<AtomicPtr<u8>>::next(block) };
-            return block;
+        // The remote frees may have given the current page blocks back.
+        if let Some(page) = class.current {
+            // SAFETY: a page of this set.
+            if let Some(block) = unsafe { page.as_ref() }.take_block() {
+                return block;
+            }
         }
         while let Some(page) = class.stacked.pop() {
             // SAFETY: a page of this set.
@@ -326,7 +339,7 @@ impl PageSet {
             }
         }
         let page = class.spare.take().unwrap_or_else(|| {
-            let page = new_page(index, class_size(index), self);
+            let page = new_page(index, class_size(index % CLASSES), self, index < CLASSES);
             // SAFETY: just made.
             unsafe { page.as_ref() }.in_set_at.set(class.pages.len());
             class.pages.push(page);
@@ -389,27 +402,44 @@ impl PageSet {
             // SAFETY: a page of this set.
             unsafe { moved.as_ref() }.in_set_at.set(at);
         }
-        // SAFETY: empty (no block in use; one in a remote list would count as in use), and in
-        // no list of the set any more.
+        // SAFETY: empty (no block in use, none in the remote list: it would count as in use),
+        // and in no list of the set any more.
         unsafe { release_page(page) };
+    }
+
+    /// Holder: frees every block other threads freed into the set since the last call.
+    ///
+    /// # Safety
+    ///
+    /// The current thread holds the set.
+    unsafe fn take_remote_frees(&'static self) {
+        if self.remote.looks_empty() {
+            return;
+        }
+        let mut next = self.remote.take_all();
+        while let Some(block) = next {
+            // SAFETY: a block of the take, not written since.
+            next = unsafe { RemoteList::<AtomicPtr<u8>>::next(block) };
+            // SAFETY: the caller's promise; a block of this set, in use until freed here.
+            unsafe { self.free(block) };
+        }
     }
 
     /// Any thread: frees a block of the set that the current thread does not hold.
     ///
     /// # Safety
     ///
-    /// `block` is a block in use of one of the set's pages, of class `class`, which nothing uses
-    /// any more.
-    unsafe fn free_remotely(&self, block: NonNull<u8>, class: usize) {
+    /// `block` is a block in use of one of the set's pages, which nothing uses any more.
+    unsafe fn free_remotely(&self, block: NonNull<u8>) {
         // SAFETY: the caller gives the block up; a block holds at least a header, so a pointer
         // fits at its start, which is aligned to 16.
-        unsafe { self.remote[class].push(block) };
+        unsafe { self.remote.push(block) };
     }
 }
 
 /// Maps a new page for blocks of class `class` of `set`, or (`set` null) for one large block of
 /// `block` bytes, and registers it.
-fn new_page(class: usize, block: usize, set: *const PageSet) -> NonNull<Page> {
+fn new_page(class: usize, block: usize, set: *const PageSet, tracked: bool) -> NonNull<Page> {
     let bytes = if set.is_null() {
         (FIRST_BLOCK + block).next_multiple_of(PAGE_SIZE)
     } else {
@@ -434,6 +464,7 @@ fn new_page(class: usize, block: usize, set: *const PageSet) -> NonNull<Page> {
             start,
             block,
             class,
+            tracked,
             capacity,
             bytes,
             set,
@@ -475,7 +506,8 @@ unsafe fn release_page(page: NonNull<Page>) {
 }
 
 /// A block for `layout`: from the current thread's set, the anonymous set if it holds none, or
-/// a page of its own if it is large.
+/// a page of its own if it is large; from pages of `tracked` objects (values that may hold
+/// handles) or from pages of others, which a collection does not walk.
 ///
 /// # Safety
 ///
@@ -485,19 +517,20 @@ unsafe fn release_page(page: NonNull<Page>) {
 ///
 /// If `layout`'s alignment is above 128 bytes (no shared value needs that much yet).
 #[inline]
-pub(crate) unsafe fn alloc(layout: Layout) -> NonNull<u8> {
-    let Some(index) = class_of(layout) else {
+pub(crate) unsafe fn alloc(layout: Layout, tracked: bool) -> NonNull<u8> {
+    let Some(class) = class_of(layout) else {
         assert!(
             layout.align() <= FIRST_BLOCK,
             "a shared value aligned to more than 128 bytes"
         );
-        let page = new_page(0, layout.size(), ptr::null());
+        let page = new_page(0, layout.size(), ptr::null(), tracked);
         // SAFETY: just made.
         let page = unsafe { page.as_ref() };
         page.bumped.set(1);
         page.in_use.set(1);
         return page.block_at(0);
     };
+    let index = if tracked { class } else { class + CLASSES };
     match HELD.get() {
         // SAFETY: this thread holds its set.
         Some(set) => unsafe { set.alloc(index) },
@@ -531,7 +564,7 @@ pub(crate) unsafe fn dealloc(block: NonNull<u8>) {
         // SAFETY: this thread holds the page's set; the block is in use and unused.
         Some(held) if ptr::eq(held, set) => unsafe { set.free(block) },
         // SAFETY: a block in use of the set, unused.
-        _ => unsafe { set.free_remotely(block, page.class) },
+        _ => unsafe { set.free_remotely(block) },
     }
 }
 

@@ -82,12 +82,13 @@ pub unsafe trait Runtime: Platform {
     /// Takes every object queued to the current thread (cheap when there is none).
     fn take_mailbox() -> Vec<Queued<Self>>;
 
-    /// Allocates memory for an object.
+    /// Allocates memory for an object; `tracked` says whether its value may hold handles (on
+    /// `Std` such objects get pages of their own, the only ones a collection walks).
     ///
     /// # Safety
     ///
     /// As `std::alloc::alloc`: `layout` has a non-zero size.
-    unsafe fn alloc(layout: Layout) -> *mut u8;
+    unsafe fn alloc(layout: Layout, tracked: bool) -> *mut u8;
 
     /// Frees an object's memory now.
     ///
@@ -275,9 +276,9 @@ unsafe impl Runtime for Std {
     }
 
     #[inline]
-    unsafe fn alloc(layout: Layout) -> *mut u8 {
+    unsafe fn alloc(layout: Layout, tracked: bool) -> *mut u8 {
         // SAFETY: the caller guarantees a non-zero size.
-        unsafe { pages::alloc(layout) }.as_ptr()
+        unsafe { pages::alloc(layout, tracked) }.as_ptr()
     }
 
     #[inline]
@@ -496,7 +497,7 @@ mod loom_runtime {
                 .unwrap_or_default()
         }
 
-        unsafe fn alloc(layout: Layout) -> *mut u8 {
+        unsafe fn alloc(layout: Layout, _tracked: bool) -> *mut u8 {
             // SAFETY: the caller guarantees a non-zero size.
             unsafe { loom::alloc::alloc(layout) }
         }

@@ -11,7 +11,7 @@ use super::*;
 fn take(layout: Layout) -> NonNull<u8> {
     assert_ne!(layout.size(), 0);
     // SAFETY: a non-zero size.
-    unsafe { alloc(layout) }
+    unsafe { alloc(layout, true) }
 }
 
 /// Frees a block. Each test gives back every block it took once, and never uses it after.
@@ -250,5 +250,27 @@ fn a_set_left_by_an_exiting_thread_is_taken_by_the_next_one() {
             }
             assert!(found, "the block freed after the exit was not reused");
         }
+    });
+}
+
+#[test]
+fn leaf_objects_get_pages_of_their_own_which_a_collection_does_not_walk() {
+    on_a_thread_with_a_set(|| {
+        let layout = Layout::from_size_align(64, 8).unwrap();
+        let tracked = take(layout);
+        // SAFETY: a non-zero size.
+        let leaf = unsafe { alloc(layout, false) };
+        let page_of = |block: NonNull<u8>| block.as_ptr() as usize & !(PAGE_SIZE - 1);
+        assert_ne!(page_of(tracked), page_of(leaf), "one page for both kinds");
+        let kinds: Vec<(usize, bool)> = registered()
+            .pages()
+            .iter()
+            .map(|page| (page.start.as_ptr() as usize, page.holds_tracked()))
+            .filter(|&(start, _)| start == page_of(tracked) || start == page_of(leaf))
+            .collect();
+        assert!(kinds.contains(&(page_of(tracked), true)));
+        assert!(kinds.contains(&(page_of(leaf), false)));
+        give(tracked);
+        give(leaf);
     });
 }
