@@ -227,7 +227,7 @@ unsafe impl Runtime for BrokenCas {
     }
     // The system allocator: the object this variant frees twice or leaks must not trip loom's
     // leak check before the model's own assertion reports the bug.
-    unsafe fn alloc(layout: std::alloc::Layout) -> *mut u8 {
+    unsafe fn alloc(layout: std::alloc::Layout, _tracked: bool) -> *mut u8 {
         // SAFETY: the caller guarantees a non-zero size.
         unsafe { std::alloc::alloc(layout) }
     }

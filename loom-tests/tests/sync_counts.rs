@@ -239,7 +239,7 @@ unsafe impl Runtime for SameIdEverywhere {
     }
     // The system allocator, not loom's: the object this variant leaks must not fail loom's leak
     // check while the model's own assertion unwinds.
-    unsafe fn alloc(layout: std::alloc::Layout) -> *mut u8 {
+    unsafe fn alloc(layout: std::alloc::Layout, _tracked: bool) -> *mut u8 {
         // SAFETY: the caller guarantees a non-zero size.
         unsafe { std::alloc::alloc(layout) }
     }
