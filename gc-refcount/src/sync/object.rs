@@ -116,13 +116,26 @@ impl SharedTypeInfo {
 /// `obj` is the header of an allocated shared object (of any discipline).
 #[inline]
 pub(crate) unsafe fn type_info_of(obj: NonNull<TrackedLinks>) -> &'static SharedTypeInfo {
-    // SAFETY: `SharedHeader` is `#[repr(C)]` with `links` first and `type_info` second, so for
-    // every discipline the record sits right after the links; the memory is allocated.
+    // SAFETY: the object is allocated, so its record is set.
     unsafe {
-        *obj.cast::<u8>()
-            .add(offset_of!(SharedHeader<()>, type_info))
+        *type_info_field(obj)
             .cast::<&'static SharedTypeInfo>()
             .as_ptr()
+    }
+}
+
+/// Where the type record of the object (or free block) at `obj` is.
+///
+/// # Safety
+///
+/// `obj` starts an allocated block at least a header long.
+#[inline(always)]
+unsafe fn type_info_field(obj: NonNull<TrackedLinks>) -> NonNull<u8> {
+    // SAFETY: `SharedHeader` is `#[repr(C)]` with `links` first and `type_info` second, so for
+    // every discipline the record sits right after the links, inside the block.
+    unsafe {
+        obj.cast::<u8>()
+            .add(offset_of!(SharedHeader<()>, type_info))
     }
 }
 
@@ -135,13 +148,11 @@ pub(crate) unsafe fn type_info_of(obj: NonNull<TrackedLinks>) -> &'static Shared
 /// `type_info` during the call (the world is stopped).
 #[inline]
 pub(crate) unsafe fn type_info_in(block: NonNull<TrackedLinks>) -> Option<&'static SharedTypeInfo> {
-    // SAFETY: the record sits right after the links (as in `type_info_of`), inside the block;
-    // the word is a record's address or null (`forget_type`), both valid for
-    // `Option<&'static _>`, and no thread writes it now (the caller's promise).
+    // SAFETY: a block handed out is allocated and a header long; the word is a record's
+    // address or null (`forget_type`), both valid for `Option<&'static _>`, and no thread writes
+    // it now (the caller's promise).
     unsafe {
-        *block
-            .cast::<u8>()
-            .add(offset_of!(SharedHeader<()>, type_info))
+        *type_info_field(block)
             .cast::<Option<&'static SharedTypeInfo>>()
             .as_ptr()
     }
@@ -156,10 +167,9 @@ pub(crate) unsafe fn type_info_in(block: NonNull<TrackedLinks>) -> Option<&'stat
 /// `obj` is such an object, the current thread holds heap access (no collection is walking the
 /// pages), and nothing reads the object's type record after the call.
 pub(crate) unsafe fn forget_type(obj: NonNull<TrackedLinks>) {
-    // SAFETY: as in `type_info_in`; the caller's promise that nobody reads or writes the word now.
+    // SAFETY: an allocated object; the caller's promise that nobody reads or writes the word now.
     unsafe {
-        obj.cast::<u8>()
-            .add(offset_of!(SharedHeader<()>, type_info))
+        type_info_field(obj)
             .cast::<Option<&'static SharedTypeInfo>>()
             .write(None)
     };

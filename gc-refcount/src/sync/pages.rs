@@ -39,8 +39,9 @@ use std::alloc::Layout;
 use std::cell::{Cell, UnsafeCell};
 use std::ptr::{self, NonNull};
 use std::sync::atomic::AtomicPtr;
-use std::sync::{Mutex, MutexGuard, PoisonError};
+use std::sync::{Mutex, MutexGuard};
 
+use super::registry::lock;
 use super::remote_list::RemoteList;
 
 /// The size and alignment of a page of small blocks.
@@ -255,12 +256,6 @@ thread_local! {
     /// The set this thread holds while it is registered. No destructor: it stays readable while
     /// other thread-locals are destroyed.
     static HELD: Cell<Option<&'static PageSet>> = const { Cell::new(None) };
-}
-
-/// Locks a mutex whose data stays consistent across a panic (no code that can panic runs while
-/// one of these is inconsistent).
-fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
-    mutex.lock().unwrap_or_else(PoisonError::into_inner)
 }
 
 /// Makes the current thread the holder of a set — one an exited thread left, or a new one.

@@ -158,9 +158,10 @@ thread_local! {
     static RECENT_OWNERS: RefCell<RecentOwners> = RefCell::new(RecentOwners::default());
 }
 
-/// Locks a mutex whose data stays consistent across a panic (every critical section here is a
-/// single push, take or map update).
-fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
+/// Locks a mutex whose data stays consistent across a panic (every critical section that takes
+/// one this way — here and in `pages` — is a single push, take or map update, or panics only
+/// before it changes anything).
+pub(crate) fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
     mutex.lock().unwrap_or_else(PoisonError::into_inner)
 }
 
